@@ -1,0 +1,78 @@
+# tirxc: GNU make, C11.  `make demo` and `make test` install what is missing.
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+BUILD   ?= build
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CUDA_HOME ?= /usr/local/cuda
+LLVM_CONFIG ?= $(shell command -v llvm-config-19 2>/dev/null || echo /usr/lib/llvm-19/bin/llvm-config)
+
+OPT      ?= -O2 -g
+SANITIZE ?=
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter \
+             $(OPT) $(SANITIZE) -Ilib $(CFLAGS)
+LDFLAGS_ALL = $(SANITIZE) $(LDFLAGS)
+LDLIBS_ALL = -lm $(LDLIBS)
+
+LIB_SRC    = $(sort $(wildcard lib/*.c))
+PASS_SRC   = $(sort $(wildcard passes/*.c))
+CMD_SRC    = cmd/tirxc.c
+UNIT_SRC   = $(sort $(wildcard testdata/unit/*.c))
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all demo test check-asan install clean deps fuzz bench unit
+
+all: $(BUILD)/tirxc
+
+$(BUILD)/tirxc: $(CMD_OBJ) $(BUILD)/libtirxc.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
+
+$(BUILD)/libtirxc.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(BUILD)/unittest: $(UNIT_OBJ) $(BUILD)/libtirxc.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
+
+$(BUILD)/%.o: %.c lib/tir.h $(wildcard $(dir %)*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+
+# Installs the Debian packages the build and the tests need, when missing.
+deps:
+	@sh mk/deps.sh
+
+demo: deps all
+	$(BUILD)/tirxc --verify-each --pipeline=default testdata/examples/vecadd.tx --emit=tir -o -
+
+test: deps all $(BUILD)/unittest
+	@sh mk/test.sh $(BUILD)
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+# libFuzzer target for the parser (clang only).
+fuzz: deps
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="-O1 -g" \
+	  SANITIZE="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libtirxc.a
+	clang -fsanitize=fuzzer,address,undefined -Ilib -o build-fuzz/fuzz-parse \
+	  bench/fuzz_parse.c build-fuzz/libtirxc.a -lm
+
+bench: all
+	sh bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/tirxc $(DESTDIR)$(PREFIX)/bin/tirxc
+	install -m 644 man/tirxc.1 $(DESTDIR)$(PREFIX)/share/man/man1/tirxc.1
+
+clean:
+	rm -rf build build-asan build-fuzz

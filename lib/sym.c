@@ -1,0 +1,83 @@
+/* sym.c: interned strings.  A Sym lives until sym_free_all; equal strings
+ * give the same pointer, so IR code compares names with ==.  Syms may hold
+ * NUL bytes (string literals), so the length is part of the key. */
+#include <stdlib.h>
+#include <string.h>
+#include "tir.h"
+
+typedef struct Ent {
+	struct Ent *next;
+	size_t len;
+	uint32_t hash;
+	char s[];
+} Ent;
+
+static Ent **tab;
+static size_t cap, count;
+
+static uint32_t hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void grow(void)
+{
+	size_t ncap = cap ? cap * 2 : 1024;
+	Ent **nt = xcalloc(ncap, sizeof *nt);
+	for (size_t i = 0; i < cap; i++) {
+		for (Ent *e = tab[i], *next; e; e = next) {
+			next = e->next;
+			e->next = nt[e->hash & (ncap - 1)];
+			nt[e->hash & (ncap - 1)] = e;
+		}
+	}
+	free(tab);
+	tab = nt;
+	cap = ncap;
+}
+
+Sym symn(const char *s, size_t n)
+{
+	if (count >= cap / 2)
+		grow();
+	uint32_t h = hash(s, n);
+	Ent **slot = &tab[h & (cap - 1)];
+	for (Ent *e = *slot; e; e = e->next)
+		if (e->hash == h && e->len == n && memcmp(e->s, s, n) == 0)
+			return e->s;
+	Ent *e = xmalloc(sizeof(Ent) + n + 1);
+	e->len = n;
+	e->hash = h;
+	memcpy(e->s, s, n);
+	e->s[n] = 0;
+	e->next = *slot;
+	*slot = e;
+	count++;
+	return e->s;
+}
+
+Sym sym(const char *s)
+{
+	return symn(s, strlen(s));
+}
+
+size_t sym_len(Sym s)
+{
+	return ((const Ent *)(s - offsetof(Ent, s)))->len;
+}
+
+void sym_free_all(void)
+{
+	for (size_t i = 0; i < cap; i++) {
+		for (Ent *e = tab[i], *next; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(tab);
+	tab = NULL;
+	cap = count = 0;
+}

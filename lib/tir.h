@@ -1,0 +1,483 @@
+/* tir.h: the one header of lib/: arenas, symbols, diagnostics, data types,
+ * the op registry, the TIRx IR, and the entry points of the parser, printer,
+ * verifier, structural equality and the pass manager.
+ *
+ * Memory: every IR node lives in the Arena of its Module and is freed with it;
+ * there is no per-node free.  Strings are interned Syms (process lifetime), so
+ * two Syms are equal exactly when their pointers are.
+ *
+ * The IR follows TVM's TIRx (HEAD of Aug 2026): buffers are typed variables,
+ * Bind/AllocBuffer/DeclBuffer/Assert are flat statements whose scope is the
+ * rest of the enclosing sequence, and `A.data` is an expression on a buffer.
+ */
+#ifndef TIR_H
+#define TIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdarg.h>
+
+#define TIRXC_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define TIR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define TIR_NORETURN __attribute__((noreturn))
+#else
+#define TIR_PRINTF(f, a)
+#define TIR_NORETURN
+#endif
+
+/* ---------------------------------------------------------------- util.c */
+/* Allocation never fails silently: these exit 70 on exhaustion. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* Internal error: prints "tirxc: internal error: ..." and exits 70. */
+TIR_NORETURN void die(const char *fmt, ...) TIR_PRINTF(1, 2);
+
+/* Growable array of pointers (scratch space; copy into the arena to keep). */
+typedef struct Vec {
+	void **v;
+	int n, cap;
+} Vec;
+void vec_push(Vec *v, void *p);
+void vec_free(Vec *v);
+
+/* Growable byte buffer with printf (printer, diagnostics, dumps). */
+typedef struct Buf {
+	char *s;
+	size_t n, cap;
+} Buf;
+void buf_put(Buf *b, const char *s, size_t n);
+void buf_puts(Buf *b, const char *s);
+void buf_putc(Buf *b, int c);
+void buf_printf(Buf *b, const char *fmt, ...) TIR_PRINTF(2, 3);
+void buf_free(Buf *b);
+
+/* --------------------------------------------------------------- arena.c */
+typedef struct Arena Arena;
+Arena *ar_new(void);
+void *ar_alloc(Arena *a, size_t n); /* zeroed, 16-byte aligned */
+void ar_free(Arena *a);
+size_t ar_bytes(const Arena *a); /* bytes held, for --stats and bench */
+/* Copies n pointers into the arena (NULL when n == 0). */
+void *ar_dup(Arena *a, const void *p, size_t n);
+
+/* ----------------------------------------------------------------- sym.c */
+typedef const char *Sym;
+Sym sym(const char *s);
+Sym symn(const char *s, size_t n);
+size_t sym_len(Sym s); /* Syms may hold NUL bytes (string literals) */
+void sym_free_all(void); /* at exit, so leak checkers stay quiet */
+
+/* ---------------------------------------------------------------- diag.c */
+/* A source file known to the diagnostics engine.  Loc.file indexes them. */
+typedef struct Loc {
+	int32_t file; /* -1: no location (node made by a pass) */
+	int32_t line; /* 1-based */
+	int32_t col;  /* 1-based, in bytes */
+} Loc;
+extern const Loc NOLOC;
+
+int diag_add_file(const char *name, const char *text, size_t len);
+const char *diag_file_name(int file);
+/* "file:line:col: error: msg", the source line and a caret, on stderr.
+ * After diag_max_errors errors, further ones are counted but not shown. */
+void diag_error(Loc loc, const char *fmt, ...) TIR_PRINTF(2, 3);
+void diag_warning(Loc loc, const char *fmt, ...) TIR_PRINTF(2, 3);
+void diag_note(Loc loc, const char *fmt, ...) TIR_PRINTF(2, 3);
+void diag_verror(Loc loc, const char *kind, const char *fmt, va_list ap);
+int diag_errors(void);    /* errors reported so far */
+void diag_reset(void);    /* forget the error count (not the files) */
+void diag_forget_files(void); /* at exit, or between fuzz inputs */
+extern int diag_max_errors; /* default 20 */
+extern int diag_color;      /* set by the driver: tty and no NO_COLOR */
+
+/* --------------------------------------------------------------- dtype.c */
+/* Type codes are DLPack's, so the ABI layer can use them unchanged. */
+enum {
+	DT_INT = 0,
+	DT_UINT = 1,
+	DT_FLOAT = 2,
+	DT_HANDLE = 3, /* bits 64; bits 0 and lanes 0 is void */
+	DT_BFLOAT = 4,
+	DT_BOOL = 6, /* bits 1 in the IR, as TVM's bool */
+	DT_F8_E3M4 = 7,
+	DT_F8_E4M3 = 8,
+	DT_F8_E4M3B11FNUZ = 9,
+	DT_F8_E4M3FN = 10,
+	DT_F8_E4M3FNUZ = 11,
+	DT_F8_E5M2 = 12,
+	DT_F8_E5M2FNUZ = 13,
+	DT_F8_E8M0FNU = 14,
+	DT_F6_E2M3FN = 15,
+	DT_F6_E3M2FN = 16,
+	DT_F4_E2M1FN = 17,
+};
+
+typedef struct DType {
+	uint8_t code;
+	uint8_t bits;
+	uint16_t lanes;
+} DType;
+
+DType dt_make(int code, int bits, int lanes);
+#define DT_I32 ((DType){DT_INT, 32, 1})
+#define DT_I64 ((DType){DT_INT, 64, 1})
+#define DT_U8 ((DType){DT_UINT, 8, 1})
+#define DT_F32 ((DType){DT_FLOAT, 32, 1})
+#define DT_BOOL1 ((DType){DT_BOOL, 1, 1})
+#define DT_HANDLE64 ((DType){DT_HANDLE, 64, 1})
+#define DT_VOID ((DType){DT_HANDLE, 0, 0})
+
+int dt_eq(DType a, DType b);
+int dt_is_void(DType t);
+int dt_is_int(DType t);   /* int or uint (not bool) */
+int dt_is_float(DType t); /* float, bfloat, float8/6/4 */
+int dt_is_custom_float(DType t); /* bfloat and the float8/6/4 family */
+DType dt_with_lanes(DType t, int lanes);
+DType dt_element(DType t); /* lanes 1 */
+int dt_bytes(DType t);     /* storage bytes of one value, lanes included */
+/* Parses "float32", "int8x4", "bfloat16", "float8_e4m3fn", "bool", "handle",
+ * "void", and the short forms "f32", "i64", "u8" ...; returns 0 on failure. */
+int dt_parse(const char *s, size_t n, DType *out);
+/* The DLPack string ("float32x4"); buf of at least 32 bytes. Returns buf. */
+const char *dt_str(DType t, char *buf);
+
+/* ----------------------------------------------------------------- ops.c */
+/* Where the printer puts the call's return type among the arguments. */
+enum { DTLOC_NONE, DTLOC_FIRST, DTLOC_LAST };
+
+/* Return-type rules of ops whose type is not printed. */
+enum {
+	RT_GIVEN,   /* the type is printed (DTLOC_FIRST/LAST) or given by dtype= */
+	RT_ARG0,    /* type of argument 0 */
+	RT_ARG1,    /* type of argument 1 (if_then_else, tvm_warp_shuffle) */
+	RT_BOOL,    /* bool with the lanes of argument 0 */
+	RT_INT32,
+	RT_UINT32,
+	RT_VOID,
+	RT_HANDLE,  /* an opaque pointer (T.handle) */
+	RT_PTR_ARG0, /* pointer to the element type of argument 0 (address_of) */
+	RT_STACK,   /* tvm_stack_alloca: "shape" gives int64*, others handle */
+};
+
+/* Side effects, TVM's CallEffectKind. */
+enum { EFF_PURE, EFF_READSTATE, EFF_UPDATESTATE, EFF_OPAQUE, EFF_EMBED, EFF_CONTROL };
+
+typedef struct Op {
+	const char *name;   /* canonical: "tirx.ptx.cp_async" */
+	const char *script; /* printed after "T.": "ptx.cp_async", "call_packed" */
+	int8_t nargs;       /* -1: variadic; arguments, not counting the dtype slot */
+	uint8_t dtloc;
+	uint8_t rule;
+	uint8_t effect;
+} Op;
+
+/* Finds an op by canonical name, script name ("T." stripped), or a legacy
+ * flat spelling ("tirx.ptx_cp_async", "ptx_cp_async", "tvm_call_packed").
+ * NULL when unknown. */
+const Op *op_find(const char *name, size_t n);
+const Op *op_get(const char *canonical); /* die()s when missing: for passes */
+int op_count(void);
+const Op *op_at(int i);
+
+/* ------------------------------------------------------------------ IR */
+typedef struct Expr Expr;
+typedef struct Stmt Stmt;
+typedef struct Var Var;
+typedef struct Buffer Buffer;
+typedef struct Obj Obj;
+typedef struct Func Func;
+typedef struct Module Module;
+
+/* A type annotation: scalars, pointers with a storage scope, void. */
+enum { TY_PRIM, TY_PTR, TY_VOID, TY_TENSORMAP };
+typedef struct TType {
+	uint8_t kind;
+	DType dt;  /* TY_PRIM: the type; TY_PTR: the pointee (DT_VOID for void*) */
+	Sym scope; /* TY_PTR: storage scope, "global" when not said */
+} TType;
+
+int ty_eq(TType a, TType b);
+TType ty_prim(DType t);
+TType ty_ptr(DType elem, Sym scope);
+TType ty_void(void);
+DType ty_dtype(TType t); /* the value's dtype: handle for pointers */
+
+struct Var {
+	Sym name; /* a hint: the printer makes names unique */
+	TType ty;
+	DType dt; /* == ty_dtype(ty) */
+	uint32_t id; /* unique per process, for hashing and debugging */
+};
+
+enum { LAYOUT_DEFAULT, LAYOUT_NONE }; /* anything else is rejected on input */
+
+struct Buffer {
+	Sym name;
+	DType dt;
+	Expr **shape;
+	int ndim;
+	Expr **strides; /* NULL/0: compact */
+	int nstrides;
+	Expr *elem_offset; /* NULL: 0 */
+	Sym scope;         /* "global" by default */
+	int align;         /* data_alignment; 64 by default */
+	int offset_factor; /* 1 by default */
+	uint8_t layout;    /* LAYOUT_* */
+	uint32_t id;
+};
+
+enum {
+	/* leaves */
+	EX_INT,     /* i: value (uint64 as its bit pattern) */
+	EX_FLOAT,   /* f */
+	EX_STR,     /* s: StringImm */
+	EX_VAR,     /* var */
+	EX_BUFDATA, /* buf: A.data (TVM's tirx.buffer_data) */
+	EX_BUFREF,  /* buf: the buffer as a value (call_packed args, attr nodes) */
+	/* binary: a, b */
+	EX_ADD, EX_SUB, EX_MUL,
+	EX_DIV,  /* truncating for ints (T.Div / T.truncdiv), true for floats (/) */
+	EX_MOD,  /* truncating: T.truncmod */
+	EX_FLOORDIV, EX_FLOORMOD,
+	EX_MIN, EX_MAX,
+	EX_EQ, EX_NE, EX_LT, EX_LE, EX_GT, EX_GE,
+	EX_AND, EX_OR,
+	/* unary: a */
+	EX_NOT,
+	EX_CAST,   /* a converted to dt */
+	/* others */
+	EX_SELECT,    /* c ? t : f, all evaluated */
+	EX_RAMP,      /* base, stride, lanes (dt.lanes) */
+	EX_BROADCAST, /* value, lanes (dt.lanes) */
+	EX_SHUFFLE,
+	EX_LET,       /* var = value in body */
+	EX_LOAD,      /* buf[idx...] with optional predicate */
+	EX_CALL,      /* op or module function */
+	EX_COUNT
+};
+
+struct Expr {
+	uint8_t kind;
+	DType dt;
+	union {
+		int64_t i;
+		double f;
+		Sym s;
+		Var *var;
+		Buffer *buf;
+		struct { Expr *a, *b; } bin;  /* binary, EX_NOT and EX_CAST use a */
+		struct { Expr *c, *t, *f; } sel;
+		struct { Expr *base, *stride; } ramp;
+		struct { Expr *value; } bcast;
+		struct { Expr **vecs; int nvecs; Expr **idx; int nidx; } shuf;
+		struct { Var *var; Expr *value, *body; } let;
+		struct { Buffer *buf; Expr **idx; int nidx; Expr *pred; } load;
+		struct {
+			const Op *op; /* NULL: a call of module function `fn` */
+			Sym fn;
+			Expr **args;
+			int nargs;
+			TType rty; /* the return type; pointer types for handles */
+		} call;
+	};
+};
+
+/* Attribute objects: func attrs, annotations, targets, AttrStmt nodes. */
+enum {
+	OB_NONE, OB_BOOL, OB_INT, OB_FLOAT, OB_STR, OB_LIST, OB_DICT,
+	OB_TARGET,  /* target: its config dict (kind, keys, arch, host...) */
+	OB_EXPR,    /* a PrimExpr: attr dict sugar values, var nodes */
+	OB_BUFFER,  /* AttrStmt node `A` (storage_alignment) */
+	OB_ITERVAR, /* thread_extent / virtual_thread node */
+	OB_REDUCER, /* comm_reducer, before LowerThreadAllreduce */
+	OB_METADATA,/* metadata["key"][i]: opaque placeholder */
+};
+
+enum { IV_DATAPAR = 0, IV_THREADINDEX = 1, IV_COMMREDUCE = 2, IV_ORDERED = 3, IV_OPAQUE = 4 };
+
+struct Obj {
+	uint8_t kind;
+	union {
+		int64_t i; /* OB_BOOL, OB_INT */
+		double f;
+		Sym s;     /* OB_STR */
+		struct { Obj **items; int n; } list;
+		struct { Obj **keys; Obj **vals; int n; } dict;
+		Obj *target; /* OB_TARGET: an OB_DICT */
+		Expr *expr;
+		Buffer *buf;
+		struct { Var *var; Expr *min, *extent; int itype; Sym tag; } iv;
+		struct { Var **lhs, **rhs; Expr **result, **identity; int n; } red;
+		struct { Sym key; int64_t index; } meta;
+	};
+};
+
+/* Dict helpers (keys are OB_STR).  obj_dict_get returns NULL when absent. */
+Obj *obj_dict_get(const Obj *d, const char *key);
+/* Returns a new dict with key set (replaced or appended). */
+Obj *obj_dict_set(Arena *a, const Obj *d, const char *key, Obj *val);
+Obj *obj_dict_del(Arena *a, const Obj *d, const char *key);
+
+enum {
+	ST_BIND,   /* var = value, flat */
+	ST_STORE,
+	ST_ALLOC,  /* AllocBuffer, flat */
+	ST_DECL,   /* DeclBuffer over `data`, flat */
+	ST_ATTR,
+	ST_FOR,
+	ST_WHILE,
+	ST_IF,
+	ST_SEQ,
+	ST_EVAL,
+	ST_ASSERT, /* flat */
+	ST_RETURN,
+	ST_BREAK,
+	ST_CONTINUE,
+	ST_COUNT
+};
+
+enum { FOR_SERIAL, FOR_PARALLEL, FOR_VECTORIZED, FOR_UNROLLED, FOR_THREAD_BINDING };
+
+struct Stmt {
+	uint8_t kind;
+	Loc loc;
+	union {
+		struct { Var *var; Expr *value; } bind;
+		struct { Buffer *buf; Expr **idx; int nidx; Expr *value; Expr *pred; } store;
+		struct { Buffer *buf; Obj *annotations; } alloc; /* annotations: OB_DICT or NULL */
+		struct { Buffer *buf; Expr *data; } decl;
+		struct { Obj *node; Sym key; Expr *value; Stmt *body; } attr;
+		struct {
+			Var *var;
+			Expr *min, *extent, *step; /* step NULL: 1 */
+			uint8_t kind;              /* FOR_* */
+			Sym thread;                /* FOR_THREAD_BINDING: the tag */
+			Obj *annotations;          /* OB_DICT or NULL */
+			Stmt *body;
+		} loop;
+		struct { Expr *cond; Stmt *body; } wloop;
+		struct { Expr *cond; Stmt *then, *els; } ifs; /* els may be NULL */
+		struct { Stmt **items; int n; } seq;
+		struct { Expr *value; } eval;
+		struct { Expr *cond; Sym kind; Sym *parts; int nparts; } assert;
+		struct { Expr *value; } ret; /* value NULL: bare return (never printed by TVM) */
+	};
+};
+
+typedef struct Param {
+	Var *var;    /* scalar or pointer parameter */
+	Buffer *buf; /* non-NULL: a buffer parameter (var is NULL) */
+} Param;
+
+struct Func {
+	Sym name;      /* the GlobalVar's name */
+	Param *params;
+	int nparams;
+	TType ret;     /* TY_VOID when the function returns nothing */
+	Obj *attrs;    /* OB_DICT, never NULL; "global_symbol" absent == private */
+	Stmt *body;
+	Loc loc;
+};
+
+struct Module {
+	Arena *arena;
+	Sym name;       /* the class name; "Module" when printed */
+	int is_module;  /* 0: the input was a bare @T.prim_func */
+	Func **funcs;
+	int nfuncs;
+	Obj *attrs;        /* I.module_attrs, or NULL */
+	Obj *global_infos; /* I.module_global_infos, or NULL */
+};
+
+/* ------------------------------------------------------------------ ir.c */
+/* Raw constructors: no folding, no type matching. */
+Module *mod_new(void);
+void mod_free(Module *m);
+Func *mod_find(const Module *m, Sym name);
+void mod_add(Module *m, Func *f);
+
+Var *var_new(Arena *a, Sym name, TType ty);
+Buffer *buf_new(Arena *a, Sym name, DType dt, Expr **shape, int ndim);
+Expr *ex_new(Arena *a, int kind, DType dt);
+Expr *ex_int(Arena *a, DType dt, int64_t v);
+Expr *ex_float(Arena *a, DType dt, double v);
+Expr *ex_str(Arena *a, Sym s);
+Expr *ex_var(Arena *a, Var *v);
+Expr *ex_bin(Arena *a, int kind, Expr *x, Expr *y); /* dt: bool for compares, else x's */
+Expr *ex_cast(Arena *a, DType dt, Expr *x);
+Expr *ex_call(Arena *a, const Op *op, TType rty, Expr **args, int nargs);
+Stmt *st_new(Arena *a, int kind, Loc loc);
+Stmt *st_seq(Arena *a, Stmt **items, int n); /* flattens nested seqs; n == 1 returns the item */
+Obj *obj_new(Arena *a, int kind);
+Obj *obj_str(Arena *a, Sym s);
+Obj *obj_int(Arena *a, int64_t v);
+Obj *obj_bool(Arena *a, int v);
+
+/* Pointer type of a buffer's data: pointer to dt in the buffer's scope. */
+TType buf_data_type(const Buffer *b);
+int func_is_private(const Func *f);
+Sym func_global_symbol(const Func *f); /* NULL when private */
+
+/* --------------------------------------------------------------- arith.c */
+/* TVM's operator semantics, as the parser builds nodes for `a + b`:
+ * BinaryOpMatchTypes (broadcast, promotion, constant casting) and
+ * TryConstFold.  Returns NULL and sets *err on a type error. */
+Expr *arith_binary(Arena *a, int kind, Expr *x, Expr *y, const char **err);
+Expr *arith_not(Arena *a, Expr *x, const char **err);
+Expr *arith_cast(Arena *a, DType dt, Expr *x); /* tvm::cast: folds constants */
+/* 1 when arith_binary(kind, x, y) would return exactly the node (kind, x, y):
+ * the printer's test for printing infix. */
+int arith_binary_is_plain(int kind, const Expr *x, const Expr *y);
+int ex_is_const_int(const Expr *e, int64_t *v);
+
+/* --------------------------------------------------------------- parse.c */
+/* Parses a whole .tx file.  On errors, reports them all (up to the limit)
+ * through diag and returns NULL. */
+Module *tir_parse(const char *filename, const char *text, size_t len);
+
+/* --------------------------------------------------------------- print.c */
+/* Prints the module as TVMScript-TIRx, in TVM's canonical form (see
+ * docs/language.md for our deliberate deviations). */
+void tir_print(Buf *out, const Module *m);
+void tir_print_expr(Buf *out, const Expr *e); /* for diagnostics */
+void tir_print_stmt(Buf *out, const Stmt *s); /* for diagnostics */
+
+/* -------------------------------------------------------------- verify.c */
+/* Checks the well-formedness rules of docs/architecture.md.  Reports each
+ * failure through diag naming the function and printing the node; `after`
+ * names the pass that just ran (NULL: the input).  Returns the number of
+ * failures. */
+int tir_verify(const Module *m, const char *after);
+
+/* --------------------------------------------------------------- equal.c */
+/* Structural equality up to renaming of vars and buffers (alpha-equivalence).
+ * On a difference, writes a path and both sides into why (if non-NULL). */
+int tir_equal(const Module *a, const Module *b, Buf *why);
+uint64_t tir_hash(const Module *m);
+
+/* -------------------------------------------------------------- passmgr.c */
+typedef struct PassCtx PassCtx;
+
+typedef struct Pass {
+	const char *name;    /* TVM's CamelCase name */
+	const char *alias;   /* kebab-case */
+	const char *summary;
+	/* Returns 0 on success; on a user-facing failure it reports through diag
+	 * and returns 1.  The module may be changed in place or replaced. */
+	int (*run)(Module **m, PassCtx *cx);
+	const char *after[4]; /* passes that must have run before, when present */
+} Pass;
+
+/* Pass configuration (--pass-config KEY=VALUE), readable by passes. */
+const char *pass_config(const PassCtx *cx, const char *key);
+
+const Pass *pass_find(const char *name); /* CamelCase or kebab-case */
+const Pass *pass_at(int i);
+int pass_count(void);
+
+#endif

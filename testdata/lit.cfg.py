@@ -1,0 +1,23 @@
+# lit configuration for tirxc's file tests.  Each test file carries its RUN
+# lines; %tirxc is the compiler under test (TIRXC, else build/tirxc).
+import os
+import lit.formats
+
+config.name = "tirxc"
+config.test_format = lit.formats.ShTest(True)
+config.suffixes = [".tx", ".test"]
+config.excludes = ["Inputs", "unit", "lit.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+root = os.path.dirname(config.test_source_root)
+build = os.environ.get("TIRXC_BUILD", os.path.join(root, "build"))
+config.test_exec_root = os.path.join(build, "testdata")
+tirxc = os.environ.get("TIRXC", os.path.join(build, "tirxc"))
+config.substitutions.append(("%tirxc", tirxc))
+config.substitutions.append(("%root", root))
+config.substitutions.append(("%python", "python3"))
+llvm_bin = "/usr/lib/llvm-19/bin"
+config.environment["PATH"] = os.pathsep.join([llvm_bin, os.environ.get("PATH", "")])
+for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "CUDA_HOME", "HOME"):
+    if k in os.environ:
+        config.environment[k] = os.environ[k]
+config.environment["NO_COLOR"] = "1"
