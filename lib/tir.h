@@ -184,6 +184,22 @@ const Op *op_get(const char *canonical); /* die()s when missing: for passes */
 int op_count(void);
 const Op *op_at(int i);
 
+/* More return-type rules (ops.c). */
+enum {
+	RT_INT64 = RT_STACK + 1,
+	RT_UINT64,
+	RT_FLOAT32,
+	RT_PTR_INT64,      /* pointer to int64 (tvm_stack_make_shape) */
+	RT_PTR_SCOPE_ARG0, /* void pointer in argument 0's scope (handle_add_byte_offset) */
+	RT_ACCESS_PTR,     /* tvm_access_ptr: pointer to arg 0's type in arg 1's scope */
+};
+/* The return type of a call of op on args, by op->rule.  Returns 1 and sets
+ * *out; returns 0 for RT_GIVEN (the type is printed or given by dtype=, so
+ * the caller knows it) and when the arguments the rule needs are missing. */
+struct Expr;
+struct TType;
+int op_ret_type(const Op *op, struct Expr *const *args, int nargs, struct TType *out);
+
 /* ------------------------------------------------------------------ IR */
 typedef struct Expr Expr;
 typedef struct Stmt Stmt;
@@ -434,6 +450,9 @@ Expr *arith_cast(Arena *a, DType dt, Expr *x); /* tvm::cast: folds constants */
  * the printer's test for printing infix. */
 int arith_binary_is_plain(int kind, const Expr *x, const Expr *y);
 int ex_is_const_int(const Expr *e, int64_t *v);
+/* BinaryOpMatchTypes alone (for ops such as bitwise_and and if_then_else):
+ * broadcasts and casts *x and *y in place; 0 with *err set on a mismatch. */
+int arith_match_types(Arena *a, Expr **x, Expr **y, const char **err);
 
 /* --------------------------------------------------------------- parse.c */
 /* Parses a whole .tx file.  On errors, reports them all (up to the limit)
@@ -479,5 +498,72 @@ const char *pass_config(const PassCtx *cx, const char *key);
 const Pass *pass_find(const char *name); /* CamelCase or kebab-case */
 const Pass *pass_at(int i);
 int pass_count(void);
+
+/* Everything below drives a run: the context, the standard instruments, the
+ * choice of passes.  The driver (cmd/tirxc.c) is its only user besides tests. */
+
+/* An instrument wraps every pass, as in MLIR's PassInstrumentation and TVM's
+ * PassInstrument: printing, dumps, timing, verification and statistics are
+ * all instruments.  Any hook may be NULL.  Before-hooks run in the order the
+ * instruments were added, after-hooks in the reverse order, so the instrument
+ * added last sits closest to the pass.  n is the pass's 1-based execution
+ * number.  A hook that returns nonzero stops the pipeline; it must have
+ * reported why through diag. */
+typedef struct Instrument Instrument;
+struct Instrument {
+	const char *name;
+	void *data;
+	int (*before_pipeline)(Instrument *in, PassCtx *cx, const Module *m);
+	int (*before_pass)(Instrument *in, PassCtx *cx, const Pass *p, int n, const Module *m);
+	int (*after_pass)(Instrument *in, PassCtx *cx, const Pass *p, int n, const Module *m);
+	int (*after_pipeline)(Instrument *in, PassCtx *cx, const Module *m);
+	void (*finish)(Instrument *in, PassCtx *cx); /* reports, at pm_finish */
+	void (*free)(Instrument *in);                /* releases data, at pm_free */
+};
+
+/* Selects the standard instruments.  Pass lists are comma-separated names,
+ * kebab aliases or 1-based execution numbers. */
+typedef struct PmOptions {
+	const char *print_before, *print_after; /* NULL: none */
+	int print_before_all, print_after_all;
+	int print_changed;    /* print after a pass only when the text changed */
+	const char *dump_dir; /* NULL: no dumps */
+	int verify_each;      /* tir_verify after every pass */
+	int time_passes;      /* the table on stderr at pm_finish */
+	int verbose;          /* say on stderr which pass runs */
+	int stats;            /* module counts on stderr after the pipeline */
+} PmOptions;
+
+/* NULL, with the message in err, when an option names an unknown pass. */
+PassCtx *pm_new(const PmOptions *o, Buf *err);
+void pm_free(PassCtx *cx); /* also frees modules that passes replaced */
+void pm_add_instrument(PassCtx *cx, const Instrument *in); /* copies *in */
+/* "KEY=VALUE"; 1 with a message in err when malformed. */
+int pm_set_config(PassCtx *cx, const char *kv, Buf *err);
+void pm_set_target(PassCtx *cx, const char *target, const char *host);
+const char *pass_target(const PassCtx *cx); /* --target, NULL when not given */
+const char *pass_host(const PassCtx *cx);   /* --host, NULL when not given */
+/* Chooses what pm_run runs: the comma list `passes`, else the pipeline
+ * named `pipeline` (NULL: "default"), less the passes in `disable`.  Checks
+ * every Pass.after constraint unless force_order.  Returns 1 with a message
+ * in err on a usage error. */
+int pm_plan(PassCtx *cx, const char *passes, const char *pipeline,
+            const char *disable, int force_order, Buf *err);
+void pm_set_passes(PassCtx *cx, const Pass *const *p, int n); /* unchecked */
+/* Runs the chosen passes on *m under the instruments.  Returns 0, or 1 after
+ * a pass or an instrument reported an error. */
+int pm_run(PassCtx *cx, Module **m);
+void pm_finish(PassCtx *cx); /* the instruments' reports (--time-passes) */
+double pm_now(void);         /* monotonic wall clock, seconds */
+/* Adds secs to the --time-passes row `what` (driver phases: parse, print...). */
+void pm_time(PassCtx *cx, const char *what, double secs);
+void pm_list(FILE *f); /* --list-passes: passes and pipelines */
+/* The candidate closest to word by edit distance, ignoring case, when close
+ * enough to be a likely typo; else NULL.  For "did you mean" hints. */
+const char *pm_suggest(const char *word, const char *const *cands, int n);
+
+/* -------------------------------------------------------------- passes/ */
+/* One run function per file; the table in passmgr.c names them. */
+int pass_identity(Module **m, PassCtx *cx);
 
 #endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Benchmarks parse + verify + print on generated modules of growing size.
+# usage: bench/run.sh [BUILD]   (make bench)
+# Prints, per size: lines, wall seconds (best of 3), lines/s, peak RSS, and
+# the time ratio to the previous size (10x input should give <= 11x time).
+set -eu
+build=${1:-build}
+tirxc="$build/tirxc"
+here=$(dirname "$0")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+printf '%10s %10s %12s %10s %8s\n' lines seconds lines/s peak_MiB ratio
+prev=""
+for n in 1000 10000 100000 1000000; do
+	python3 "$here/gen.py" $n >"$tmp/in.tx"
+	lines=$(wc -l <"$tmp/in.tx")
+	best=""
+	peak=0
+	for rep in 1 2 3; do
+		/usr/bin/time -f '%e %M' -o "$tmp/time" "$tirxc" "$tmp/in.tx" --emit=tir -o "$tmp/out.tx"
+		read -r secs kb <"$tmp/time"
+		if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
+		[ "$kb" -gt "$peak" ] && peak=$kb
+	done
+	rate=$(awk "BEGIN{printf \"%d\", $best > 0 ? $lines / $best : 0}")
+	ratio=-
+	if [ -n "$prev" ] && awk "BEGIN{exit !($prev > 0)}"; then
+		ratio=$(awk "BEGIN{printf \"%.2f\", $best / $prev}")
+	fi
+	printf '%10d %10s %12s %10d %8s\n' "$lines" "$best" "$rate" $((peak / 1024)) "$ratio"
+	prev=$best
+done
+# The per-phase split for the largest size.
+"$tirxc" "$tmp/in.tx" --emit=tir -o "$tmp/out.tx" --time-passes 2>&1 | sed 's/^/  /'

@@ -1,0 +1,633 @@
+/* tirxc.c: the command-line driver.
+ *
+ *     tirxc [options] input.tx
+ *
+ * main() is the whole pipeline: read -> parse -> verify -> passes -> emit.
+ * Everything else here is option parsing, file handling and cleanup.
+ *
+ * Exit status: 0 success, 1 the input has errors (or a file could not be
+ * read or written), 2 usage error, 70 internal error (die() in lib/util.c,
+ * or a crash caught by the signal handler below).
+ *
+ * Output is written to a temporary file next to the target and renamed over
+ * it only on success.  Whenever tirxc exits non-zero, the file named by -o
+ * does not exist afterwards (unless it is a device such as /dev/null, or the
+ * input itself), so a build never picks up a stale output. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "tir.h"
+
+enum { EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 70 };
+
+/* --emit kinds; later issues implement the rest. */
+static const struct {
+	const char *name;
+	int done;
+} emits[] = {
+	{"tir", 1}, {"cuda", 0}, {"ptx", 0}, {"cubin", 0}, {"fatbin", 0},
+	{"obj", 0}, {"llvm", 0}, {"asm", 0}, {"c", 0}, {"header", 0},
+};
+
+enum {
+	O_OUT, O_EMIT, O_TARGET, O_HOST, O_PASSES, O_PIPELINE, O_DISABLE, O_FORCE_ORDER,
+	O_PASS_CONFIG, O_PRINT_BEFORE, O_PRINT_AFTER, O_PRINT_BEFORE_ALL, O_PRINT_AFTER_ALL,
+	O_PRINT_CHANGED, O_DUMP_DIR, O_VERIFY_EACH, O_NO_VERIFY, O_TIME_PASSES, O_STATS,
+	O_COMPARE, O_LIST_PASSES, O_VERBOSE, O_HELP, O_VERSION,
+};
+
+/* One row per spelling; drives parsing, --help and "did you mean". */
+static const struct Option {
+	const char *name;
+	int id;
+	const char *arg; /* NULL: a flag */
+	const char *help;
+} options[] = {
+	{"-o", O_OUT, "FILE", "write the output to FILE ('-': stdout, the default)"},
+	{"--emit", O_EMIT, "KIND", "what to write: tir; cuda, ptx, cubin, fatbin, obj,\n"
+	                           "llvm, asm, c, header are not implemented yet"},
+	{"--target", O_TARGET, "TARGET", "the device target for the passes (cuda, ...)"},
+	{"--host", O_HOST, "TARGET", "the host target for the passes (llvm, ...)"},
+	{"--passes", O_PASSES, "LIST", "run exactly these passes (names or aliases)"},
+	{"--pipeline", O_PIPELINE, "NAME", "run a named pipeline (default: 'default')"},
+	{"--disable-pass", O_DISABLE, "LIST", "leave these passes out of the pipeline"},
+	{"--force-order", O_FORCE_ORDER, NULL, "run a --passes list that breaks an ordering rule"},
+	{"--pass-config", O_PASS_CONFIG, "KEY=VALUE", "a pass configuration value (repeatable)"},
+	{"--print-before", O_PRINT_BEFORE, "LIST", "print the IR before these passes (names, aliases\n"
+	                                         "or 1-based execution numbers)"},
+	{"--print-after", O_PRINT_AFTER, "LIST", "print the IR after these passes (same forms)"},
+	{"--print-before-all", O_PRINT_BEFORE_ALL, NULL, "print the IR before every pass"},
+	{"--print-after-all", O_PRINT_AFTER_ALL, NULL, "print the IR after every pass"},
+	{"--print-changed", O_PRINT_CHANGED, NULL, "print the IR after a pass only when it changed"},
+	{"--dump-dir", O_DUMP_DIR, "DIR", "write the IR before the first pass and after each\n"
+	                                  "pass into DIR: 00-input.tx, 01-NAME.tx, ..."},
+	{"--verify-each", O_VERIFY_EACH, NULL, "verify the input and after each pass (default)"},
+	{"--no-verify", O_NO_VERIFY, NULL, "do not verify"},
+	{"--time-passes", O_TIME_PASSES, NULL, "print the wall time of each phase and pass"},
+	{"--stats", O_STATS, NULL, "print function and statement counts on stderr"},
+	{"--compare", O_COMPARE, NULL, "with inputs A B: exit 0 when A (after --passes or\n"
+	                               "--pipeline, if given) equals B, else 1 and show the\n"
+	                               "first difference"},
+	{"--list-passes", O_LIST_PASSES, NULL, "list the passes and pipelines, then exit"},
+	{"-v", O_VERBOSE, NULL, "say on stderr what runs"},
+	{"--verbose", O_VERBOSE, NULL, "the same as -v"},
+	{"-h", O_HELP, NULL, "print this help, then exit"},
+	{"--help", O_HELP, NULL, "the same as -h"},
+	{"--version", O_VERSION, NULL, "print the version, then exit"},
+};
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+typedef struct Opts {
+	const char *in[2];
+	int nin;
+	const char *out; /* NULL or "-": stdout */
+	const char *emit, *target, *host, *passes, *pipeline;
+	Buf disable, print_before, print_after, config_err;
+	Vec config; /* "KEY=VALUE" */
+	int force_order, compare, verbose;
+	PmOptions pm;
+} Opts;
+
+/* Everything that must be released or removed on any exit. */
+static struct {
+	Opts o;
+	PassCtx *cx;
+	Module *mod[2];
+	char *text[2];
+	Buf out;
+	char *tmp;           /* temporary output being written */
+	const char *victim;  /* the -o file to remove on failure */
+	int done;            /* cleanup ran */
+} D;
+
+/* What runs now, for the crash message. */
+static const char *volatile phase = "startup";
+
+static void say(const char *fmt, ...) TIR_PRINTF(1, 2);
+static void say(const char *fmt, ...)
+{
+	if (!D.o.verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("tirxc: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void remove_outputs(void)
+{
+	if (D.tmp)
+		unlink(D.tmp);
+	if (D.victim)
+		unlink(D.victim);
+}
+
+static void free_all(void)
+{
+	if (D.done)
+		return;
+	D.done = 1;
+	pm_free(D.cx);
+	mod_free(D.mod[0]);
+	mod_free(D.mod[1]);
+	diag_forget_files(); /* before the texts it points into */
+	free(D.text[0]);
+	free(D.text[1]);
+	free(D.tmp);
+	buf_free(&D.out);
+	buf_free(&D.o.disable);
+	buf_free(&D.o.print_before);
+	buf_free(&D.o.print_after);
+	buf_free(&D.o.config_err);
+	vec_free(&D.o.config);
+	sym_free_all();
+}
+
+/* die() exits 70 through exit(): no stale output, and nothing leaks. */
+static void at_exit(void)
+{
+	if (!D.done) {
+		remove_outputs();
+		free_all();
+	}
+}
+
+/* Exits with code; on failure (code != 0) first removes the outputs. */
+TIR_NORETURN static void leave(int code)
+{
+	fflush(stdout);
+	if (code)
+		remove_outputs();
+	free_all();
+	exit(code);
+}
+
+/* ------------------------------------------------------------- crashes */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_ASAN 1
+#endif
+#endif
+
+#ifndef HAVE_ASAN /* its own report is better than ours */
+static void put(const char *s)
+{
+	ssize_t r = write(2, s, strlen(s));
+	(void)r;
+}
+
+/* Async-signal-safe: write(), unlink(), _exit() only. */
+static void on_crash(int sig)
+{
+	put("tirxc: internal error: ");
+	put(sig == SIGSEGV ? "segmentation fault" : sig == SIGBUS ? "bus error" :
+	    sig == SIGFPE ? "arithmetic exception" : sig == SIGILL ? "illegal instruction" :
+	    "abort");
+	put(" during ");
+	put(phase);
+	put("\n");
+	remove_outputs();
+	_exit(EXIT_INTERNAL);
+}
+#endif
+
+static void catch_crashes(void)
+{
+#ifndef HAVE_ASAN
+	int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	for (int i = 0; i < NELEM(sigs); i++)
+		signal(sigs[i], on_crash);
+#endif
+}
+
+static int track_pass(Instrument *in, PassCtx *cx, const Pass *p, int n, const Module *m)
+{
+	phase = p->name;
+	return 0;
+}
+
+/* ------------------------------------------------------------- options */
+
+static void help(void)
+{
+	printf("usage: tirxc [options] input.tx\n"
+	       "       tirxc --compare [options] A.tx B.tx\n\n"
+	       "Reads TIRx script (input '-' is stdin), verifies it, runs a pass pipeline\n"
+	       "and writes the result.\n\nOptions:\n");
+	for (int i = 0; i < NELEM(options); i++) {
+		const struct Option *op = &options[i];
+		Buf b = {0};
+		buf_puts(&b, op->name);
+		if (op->arg)
+			buf_printf(&b, op->name[1] == '-' ? "=%s" : " %s", op->arg);
+		printf("  %-24s ", b.s);
+		for (const char *h = op->help; *h; h++) {
+			putchar(*h);
+			if (*h == '\n')
+				printf("%27s", "");
+		}
+		putchar('\n');
+		buf_free(&b);
+	}
+	printf("\nExit status: 0 success, 1 errors in the input, 2 usage error,\n"
+	       "70 internal error.\n\n"
+	       "Example: tirxc vecadd.tx --print-after=Identity -o out.tx\n"
+	       "See tirxc(1) and docs/ for more.\n");
+}
+
+/* The first usage error; parsing goes on so -o is known for cleanup. */
+static void usage_error(Buf *err, const char *fmt, ...) TIR_PRINTF(2, 3);
+static void usage_error(Buf *err, const char *fmt, ...)
+{
+	if (err->n)
+		return;
+	va_list ap;
+	char msg[1024];
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	buf_puts(err, msg);
+}
+
+static void unknown_option(Buf *err, const char *arg, size_t n)
+{
+	const char *names[NELEM(options)];
+	char *word = xmalloc(n + 1);
+	memcpy(word, arg, n);
+	word[n] = 0;
+	for (int i = 0; i < NELEM(options); i++)
+		names[i] = options[i].name;
+	const char *s = pm_suggest(word, names, NELEM(options));
+	if (s)
+		usage_error(err, "unknown option '%s'; did you mean '%s'?", word, s);
+	else
+		usage_error(err, "unknown option '%s'", word);
+	free(word);
+}
+
+static void check_emit(Buf *err, const char *kind)
+{
+	const char *names[NELEM(emits)];
+	for (int i = 0; i < NELEM(emits); i++) {
+		names[i] = emits[i].name;
+		if (strcmp(kind, emits[i].name) == 0) {
+			if (!emits[i].done)
+				usage_error(err, "--emit=%s: not implemented yet", kind);
+			return;
+		}
+	}
+	const char *s = pm_suggest(kind, names, NELEM(emits));
+	usage_error(err, "--emit: unknown kind '%s'%s%s%s", kind, s ? "; did you mean '" : "",
+	            s ? s : "", s ? "'?" : "");
+}
+
+static void add_list(Buf *b, const char *list)
+{
+	if (b->n)
+		buf_putc(b, ',');
+	buf_puts(b, list);
+}
+
+/* Fills D.o; exits for --help, --version, --list-passes and usage errors. */
+static void parse_args(int argc, char **argv)
+{
+	Opts *o = &D.o;
+	Buf err = {0};
+	int done_opts = 0;
+	o->emit = "tir";
+	o->pm.verify_each = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		if (done_opts || a[0] != '-' || !a[1]) {
+			if (o->nin < 2)
+				o->in[o->nin] = a;
+			o->nin++;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			done_opts = 1;
+			continue;
+		}
+		size_t n = strlen(a);
+		if (a[1] == '-' && strchr(a, '=')) {
+			n = (size_t)(strchr(a, '=') - a);
+			val = a + n + 1;
+		} else if (a[1] == 'o' && a[2]) { /* -oFILE */
+			n = 2;
+			val = a + 2;
+		}
+		const struct Option *op = NULL;
+		for (int k = 0; k < NELEM(options); k++)
+			if (strlen(options[k].name) == n && strncmp(options[k].name, a, n) == 0)
+				op = &options[k];
+		if (!op) {
+			unknown_option(&err, a, n);
+			continue;
+		}
+		if (op->arg && !val) {
+			if (i + 1 >= argc) {
+				usage_error(&err, "option '%s' needs a value (%s)", op->name, op->arg);
+				continue;
+			}
+			val = argv[++i];
+		} else if (!op->arg && val) {
+			usage_error(&err, "option '%s' takes no value", op->name);
+			continue;
+		}
+		switch (op->id) {
+		case O_OUT: o->out = val; break;
+		case O_EMIT: o->emit = val; break;
+		case O_TARGET: o->target = val; break;
+		case O_HOST: o->host = val; break;
+		case O_PASSES: o->passes = val; break;
+		case O_PIPELINE: o->pipeline = val; break;
+		case O_DISABLE: add_list(&o->disable, val); break;
+		case O_FORCE_ORDER: o->force_order = 1; break;
+		case O_PASS_CONFIG: vec_push(&o->config, (void *)val); break;
+		case O_PRINT_BEFORE: add_list(&o->print_before, val); break;
+		case O_PRINT_AFTER: add_list(&o->print_after, val); break;
+		case O_PRINT_BEFORE_ALL: o->pm.print_before_all = 1; break;
+		case O_PRINT_AFTER_ALL: o->pm.print_after_all = 1; break;
+		case O_PRINT_CHANGED: o->pm.print_changed = 1; break;
+		case O_DUMP_DIR: o->pm.dump_dir = val; break;
+		case O_VERIFY_EACH: o->pm.verify_each = 1; break;
+		case O_NO_VERIFY: o->pm.verify_each = 0; break;
+		case O_TIME_PASSES: o->pm.time_passes = 1; break;
+		case O_STATS: o->pm.stats = 1; break;
+		case O_COMPARE: o->compare = 1; break;
+		case O_VERBOSE: o->verbose = o->pm.verbose = 1; break;
+		case O_HELP: help(); leave(0);
+		case O_VERSION: printf("tirxc %s\n", TIRXC_VERSION); leave(0);
+		case O_LIST_PASSES: pm_list(stdout); leave(0);
+		}
+	}
+	check_emit(&err, o->emit);
+	if (o->target && !*o->target)
+		usage_error(&err, "--target: empty target");
+	if (o->host && !*o->host)
+		usage_error(&err, "--host: empty target");
+	int want = o->compare ? 2 : 1;
+	if (o->nin != want)
+		usage_error(&err, o->nin == 0 ? "no input file" :
+		            o->compare ? "--compare takes exactly two input files" :
+		            "exactly one input file is allowed");
+	if (o->compare && o->out)
+		usage_error(&err, "-o cannot be used with --compare");
+	if (o->nin == 2 && strcmp(o->in[0], "-") == 0 && strcmp(o->in[1], "-") == 0)
+		usage_error(&err, "only one input can be stdin");
+	o->pm.print_before = o->print_before.n ? o->print_before.s : NULL;
+	o->pm.print_after = o->print_after.n ? o->print_after.s : NULL;
+
+	/* The output may be removed on failure, but never when it is an input
+	 * (tirxc x.tx -o x.tx) or not a regular file (/dev/null). */
+	struct stat so, si;
+	if (o->out && strcmp(o->out, "-") != 0 && stat(o->out, &so) == 0 && S_ISREG(so.st_mode)) {
+		D.victim = o->out;
+		for (int k = 0; k < o->nin && k < 2; k++)
+			if (strcmp(o->in[k], "-") != 0 && stat(o->in[k], &si) == 0 &&
+			    si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+				D.victim = NULL;
+	}
+	if (err.n) {
+		fprintf(stderr, "tirxc: error: %s\nTry 'tirxc --help' for more information.\n", err.s);
+		buf_free(&err);
+		leave(EXIT_USAGE);
+	}
+	buf_free(&err);
+}
+
+/* The pass context: instruments, config, target, the passes to run. */
+static PassCtx *make_ctx(void)
+{
+	Opts *o = &D.o;
+	Buf err = {0};
+	PassCtx *cx = pm_new(&o->pm, &err);
+	if (cx) {
+		pm_add_instrument(cx, &(Instrument){.name = "crash", .before_pass = track_pass});
+		pm_set_target(cx, o->target, o->host);
+		for (int i = 0; i < o->config.n && !err.n; i++)
+			pm_set_config(cx, o->config.v[i], &err);
+		/* --compare runs passes only when asked to */
+		const char *list = o->compare && !o->passes && !o->pipeline ? "" : o->passes;
+		if (!err.n)
+			pm_plan(cx, list, o->pipeline, o->disable.n ? o->disable.s : NULL,
+			        o->force_order, &err);
+	}
+	if (err.n) {
+		fprintf(stderr, "tirxc: error: %s\nTry 'tirxc --help' for more information.\n", err.s);
+		buf_free(&err);
+		D.cx = cx;
+		leave(EXIT_USAGE);
+	}
+	return cx;
+}
+
+/* ----------------------------------------------------------- the files */
+
+/* Reads a whole file ("-": stdin) of any size and content. */
+static char *read_file(const char *path, size_t *len)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f) {
+		diag_error(NOLOC, "cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	Buf b = {0};
+	char chunk[1 << 16];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_put(&b, chunk, n);
+	int bad = ferror(f), e = errno;
+	if (!is_stdin)
+		fclose(f);
+	if (bad) {
+		diag_error(NOLOC, "cannot read '%s': %s", path, strerror(e));
+		buf_free(&b);
+		return NULL;
+	}
+	buf_put(&b, "", 0); /* a NUL-terminated string even when empty */
+	*len = b.n;
+	return b.s;
+}
+
+/* Read, parse and (unless --no-verify) verify input k. NULL on errors. */
+static Module *load(int k)
+{
+	const char *path = D.o.in[k];
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	size_t len = 0;
+	double t = pm_now();
+	phase = "reading the input";
+	say("reading %s", name);
+	D.text[k] = read_file(path, &len);
+	pm_time(D.cx, "read", pm_now() - t);
+	if (!D.text[k])
+		return NULL;
+
+	t = pm_now();
+	phase = "parse";
+	say("parsing %s (%zu bytes)", name, len);
+	D.mod[k] = tir_parse(name, D.text[k], len);
+	pm_time(D.cx, "parse", pm_now() - t);
+	if (!D.mod[k] || diag_errors())
+		return NULL;
+
+	if (D.o.pm.verify_each) {
+		t = pm_now();
+		phase = "verify";
+		say("verifying %s", name);
+		int bad = tir_verify(D.mod[k], NULL);
+		pm_time(D.cx, "verify", pm_now() - t);
+		if (bad)
+			return NULL;
+	}
+	return D.mod[k];
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static mode_t file_mode(void)
+{
+	mode_t mask = umask(0);
+	umask(mask);
+	return 0666 & ~mask;
+}
+
+/* Writes text to path: stdout for NULL or "-"; a device or fifo directly;
+ * a regular file through a temporary file and rename(), so readers never see
+ * a partial output.  Exits 1 on failure. */
+static void write_output(const char *path, const char *text, size_t len)
+{
+	struct stat st;
+	if (!path || strcmp(path, "-") == 0) {
+		if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+			diag_error(NOLOC, "cannot write to stdout: %s", strerror(errno));
+			leave(EXIT_INPUT);
+		}
+		return;
+	}
+	say("writing %s", path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		FILE *f = fopen(path, "w");
+		int ok = f && fwrite(text, 1, len, f) == len;
+		if ((f && fclose(f) != 0) || !ok) {
+			diag_error(NOLOC, "cannot write '%s': %s", path, strerror(errno));
+			leave(EXIT_INPUT);
+		}
+		return;
+	}
+	const char *slash = strrchr(path, '/');
+	Buf tmp = {0};
+	if (slash)
+		buf_put(&tmp, path, (size_t)(slash - path + 1));
+	buf_printf(&tmp, ".%s.XXXXXX", slash ? slash + 1 : path);
+	D.tmp = tmp.s;
+	int fd = mkstemp(D.tmp);
+	if (fd < 0) {
+		free(D.tmp); /* mkstemp made nothing: nothing to remove */
+		D.tmp = NULL;
+		diag_error(NOLOC, "cannot create a temporary file for '%s': %s", path, strerror(errno));
+		leave(EXIT_INPUT);
+	}
+	int ok = write_all(fd, text, len) == 0 && fchmod(fd, file_mode()) == 0;
+	int e = errno;
+	if (close(fd) != 0 && ok) {
+		ok = 0;
+		e = errno;
+	}
+	if (ok && rename(D.tmp, path) != 0) {
+		ok = 0;
+		e = errno;
+	}
+	if (!ok) {
+		diag_error(NOLOC, "cannot write '%s': %s", path, strerror(e));
+		leave(EXIT_INPUT);
+	}
+	free(D.tmp);
+	D.tmp = NULL;
+}
+
+/* --emit=tir: print the module and write it. */
+static void emit(const Module *m)
+{
+	double t = pm_now();
+	phase = "print";
+	tir_print(&D.out, m);
+	pm_time(D.cx, "print", pm_now() - t);
+	t = pm_now();
+	phase = "write";
+	write_output(D.o.out, D.out.s ? D.out.s : "", D.out.n);
+	pm_time(D.cx, "write", pm_now() - t);
+}
+
+/* --compare: 0 when A, after the chosen passes, equals B. */
+static int compare(void)
+{
+	if (!load(0) || !load(1))
+		leave(EXIT_INPUT);
+	if (pm_run(D.cx, &D.mod[0]))
+		leave(EXIT_INPUT);
+	Buf why = {0};
+	phase = "compare";
+	int same = tir_equal(D.mod[0], D.mod[1], &why);
+	if (!same) {
+		printf("%s and %s differ", D.o.in[0], D.o.in[1]);
+		if (why.n)
+			printf(": %s%s", why.s, why.s[why.n - 1] == '\n' ? "" : "\n");
+		else
+			putchar('\n');
+	}
+	buf_free(&why);
+	return same ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *nc = getenv("NO_COLOR");
+	diag_color = isatty(2) && !(nc && *nc);
+	atexit(at_exit);
+	catch_crashes();
+
+	parse_args(argc, argv);
+	D.cx = make_ctx();
+	if (D.o.compare) {
+		int rc = compare();
+		fflush(stdout);
+		if (rc == 0)
+			pm_finish(D.cx);
+		leave(rc);
+	}
+
+	if (!load(0))
+		leave(EXIT_INPUT);
+	phase = "the passes";
+	if (pm_run(D.cx, &D.mod[0]))
+		leave(EXIT_INPUT);
+	emit(D.mod[0]);
+
+	pm_finish(D.cx);
+	D.victim = NULL; /* success: the output stays */
+	leave(0);
+}
