@@ -26,6 +26,7 @@ typedef struct Lx {
 	int nerr;
 	int fatal;
 	int line_has_toks;
+	int tab_reported;
 	Buf scratch;
 } Lx;
 
@@ -399,9 +400,14 @@ static int lex_indent(Lx *lx)
 	int width = (int)(j - lx->i);
 	int col = width + 1;
 	if (tabs) {
-		lx->i = j;
-		lxerr(lx, lx->line, 1, "tab character in indentation (indent with spaces)");
-		return 0;
+		/* reported once; the line still counts with tab stops of 8 so
+		 * the block structure (and later messages) stay sensible */
+		if (!lx->tab_reported)
+			diag_error(lxloc(lx, lx->line, 1), "tab character in indentation (indent with spaces)");
+		lx->tab_reported = 1;
+		width = 0;
+		for (size_t k = lx->i; k < j; k++)
+			width = s[k] == '\t' ? (width / 8 + 1) * 8 : width + 1;
 	}
 	lx->i = j;
 	int top = lx->ind[lx->nind];

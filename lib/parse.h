@@ -58,4 +58,145 @@ Lexed lex_text(int file, const char *text, size_t len, int line0, int col0);
 /* The deepest nesting of brackets or blocks the lexer and parser accept. */
 enum { MAX_NEST = 1000 };
 
+
+/* ------------------------------------------------------------------ parser
+ * Shared by parse.c (file, functions, statements) and parse_expr.c (the
+ * syntax of expressions and their meaning: calls, types, literals).
+ * Expressions are first read into a small syntax tree (Node), because what
+ * a piece of text means depends on where it is: `T.handle("int64")` is a
+ * type in a parameter, a free var in `p = ...` and a dtype with `.ty`. */
+#include <setjmp.h>
+
+enum {
+	N_NAME, N_INT, N_FLOAT, N_STR, N_BOOL, N_NONE,
+	N_ATTR,   /* x.s */
+	N_CALL,   /* x(a..., kw=...) */
+	N_SUB,    /* x[a...] */
+	N_SLICE,  /* x:y:z, any may be NULL */
+	N_TUPLE, N_LIST,
+	N_DICT,   /* a: keys and values interleaved, n pairs */
+	N_BIN,    /* x op y (arithmetic, bitwise, shifts) */
+	N_UNARY,  /* op x: OP_MINUS, OP_PLUS, OP_TILDE */
+	N_CMP,    /* x op y */
+	N_AND, N_OR, N_NOT,
+	N_LAMBDA, /* lambda a...: x */
+};
+
+typedef struct Node Node;
+struct Node {
+	uint8_t kind;
+	uint8_t op;     /* N_BIN/N_UNARY/N_CMP: OP_*; N_INT: 1 above INT64_MAX */
+	uint16_t depth; /* height of the tree, bounded by MAX_NEST */
+	Loc loc;
+	Sym s;          /* N_NAME, N_ATTR, N_STR */
+	uint64_t i;     /* N_INT, N_BOOL */
+	double f;
+	Node *x, *y, *z;
+	Node **a;       /* call arguments, indices, items */
+	Sym *kw;        /* N_CALL: each argument's keyword, NULL if positional */
+	int n;
+};
+
+/* What a name in scope stands for. */
+enum {
+	NB_VAR,     /* a Var (scalar or pointer; tag set for env_thread vars) */
+	NB_BUF,     /* a buffer */
+	NB_SCALAR,  /* a (1,) buffer used through the scalar sugar `x` */
+	NB_MATCHED, /* a legacy handle param replaced by buffer `buf` */
+	NB_POISON,  /* its definition failed: uses stay quiet */
+	NB_TYPEVAR, /* N = TypeVar("N"): module-wide int64 var */
+};
+
+typedef struct Bind {
+	Sym name;
+	uint8_t kind;
+	Var *var;
+	Buffer *buf;
+	Sym tag;  /* NB_VAR made by T.env_thread: the thread tag */
+	int prev; /* the binding it shadows, or -1 */
+} Bind;
+
+typedef struct HSlot {
+	Sym key;
+	int top; /* index into P.b, or -1 */
+} HSlot;
+
+typedef struct P {
+	Arena *A;    /* the module arena: IR */
+	Arena *tmp;  /* syntax trees and scratch arrays */
+	Module *m;
+	int file;
+	Tok *t;
+	int nt, pos;
+	int depth;   /* recursion depth of the syntax reader */
+	int sdepth;  /* statement nesting (blocks, frames, elif) */
+	jmp_buf *jb; /* where an error in the current statement goes */
+	int quiet;   /* pre-pass: errors are not reported */
+	Bind *b;
+	int nb, capb;
+	HSlot *ht;
+	int htcap, htn;
+	void **stk;  /* scratch stack for lists being built */
+	int nstk, capstk;
+	/* the function being parsed */
+	Func *fn;
+	int stir;
+	Var **shape_auto; /* quoted-shape context: names become new vars */
+	int in_shape;
+	Sym *pnames;      /* scalar params of the signature (for quoted shapes) */
+	DType *ptypes;
+	int npnames;
+	/* module functions, declared before bodies */
+	Func **funcs;
+	uint8_t *fdone; /* funcs[i] already parsed */
+	int nfuncs;
+} P;
+
+/* parse.c: errors, scopes, the scratch stack */
+TIR_NORETURN void perr(P *p, Loc loc, const char *fmt, ...) TIR_PRINTF(3, 4);
+TIR_NORETURN void pquiet(P *p); /* abort the statement without a message */
+Loc tok_loc(P *p, const Tok *t);
+Bind *lookup(P *p, Sym name);
+void bind_push(P *p, Sym name, int kind, Var *v, Buffer *b);
+void scope_pop(P *p, int mark);
+void stk_push(P *p, void *x);
+void **stk_take(P *p, int mark, Arena *a); /* copies items from mark, pops them */
+Func *find_func(P *p, Sym name);
+
+/* parse_expr.c: reading */
+Tok *pk(P *p);                  /* the current token */
+int is_op(P *p, int op);
+int is_kw(P *p, const char *kw); /* TK_NAME with that spelling */
+int accept_op(P *p, int op);
+void expect_op(P *p, int op, const char *what);
+Sym expect_name(P *p, const char *what);
+Node *px_expr(P *p);      /* one expression */
+Node *px_tuple(P *p);     /* expr {, expr}: a N_TUPLE when commas appear */
+Node *px_str_expr(P *p, const Tok *str); /* the expression inside a quoted shape */
+int is_keyword(Sym s);
+
+/* parse_expr.c: meaning */
+Expr *ev_expr(P *p, Node *n);       /* a PrimExpr */
+Expr *ev_arg(P *p, Node *n);        /* a call argument: buffers become EX_BUFREF */
+Obj *ev_obj(P *p, Node *n);         /* an attribute value */
+Sym ev_str(P *p, Node *n, const char *what);
+int64_t ev_int(P *p, Node *n, const char *what); /* a constant integer */
+int ev_bool(P *p, Node *n, const char *what);
+DType ev_dtype(P *p, Node *n);      /* "float32", T.float32 */
+TType ev_type_slot(P *p, Node *n);  /* dtype string or T.handle(...).ty */
+/* A type annotation: T.int32, T.handle, T.handle("f32", "shared"). */
+TType ev_type_anno(P *p, Node *n);
+int node_is_T(P *p, Node *n, const char *name); /* n is `T.name` */
+const char *node_T_path(P *p, Node *n, char *buf, size_t cap); /* "T.a.b" -> "a.b" */
+int ast_const_int(Node *n, int64_t *v); /* Python-level constant int */
+Expr *load_expr(P *p, Buffer *b, Node *sub, Loc loc); /* b[sub's indices] */
+Expr **ev_indices(P *p, Node *sub, int *nidx, int *lanes);
+TType ex_type(const Expr *e);
+Obj *make_target(P *p, Node *call);
+void reject_check(P *p, Loc loc, const char *path);
+void check_name_ref(P *p, Node *n); /* an undefined name is reported */
+Expr *ev_call_op(P *p, Node *call, const Op *op, const char *spell);
+Node *kwarg(Node *call, const char *name);
+void check_args(P *p, Node *call, int minpos, int maxpos, const char *const *kws);
+
 #endif

@@ -25,8 +25,9 @@
 
 /* ------------------------------------------------------------ hash tables */
 
-/* One table maps Var/Buffer pointers to their printing state, another maps
- * name Syms to whether they are taken; both use this entry. */
+/* The object table maps Var/Buffer pointers to their printing state; the
+ * name table maps name Syms to whether they are taken.  Both are open
+ * addressing tables keyed by pointer, with the key first in the entry. */
 enum {
 	F_USED = 1 << 0,     /* used somewhere in the function */
 	F_DEF = 1 << 1,      /* defined by a param, bind, loop, lambda, shape, decl */
@@ -40,17 +41,22 @@ enum {
 
 typedef struct Ent {
 	const void *key;
-	Sym name;        /* objects: the printed name while in scope */
+	Sym name;        /* the printed name while in scope */
 	const Obj *iv;   /* F_ENV vars: the launch's IterVar (tag) */
-	int32_t top;     /* objects: index of the first top-level statement using it */
-	int32_t order;   /* objects: first-encounter order, to keep declarations stable */
-	int32_t taken;   /* names: 1 while some visible object has this name */
-	int32_t next;    /* names: the next "_k" suffix worth trying for this base */
+	int32_t top;     /* index of the first top-level statement using it */
+	int32_t order;   /* first-encounter order, to keep declarations stable */
 	uint32_t flags;
 } Ent;
 
+typedef struct NEnt {
+	Sym key;
+	int32_t taken; /* 1 while some visible object has this name */
+	int32_t next;  /* the next "_k" suffix worth trying for this base */
+} NEnt;
+
 typedef struct Map {
-	Ent *e;
+	char *e;
+	size_t esz;    /* entry size; the key is the first member */
 	size_t cap, n; /* cap is a power of two (or 0) */
 } Map;
 
@@ -62,53 +68,58 @@ static size_t map_hash(const void *k)
 	return (size_t)(x >> 17);
 }
 
-static Ent *map_find(const Map *m, const void *k)
+#define KEY(m, i) (*(const void **)((m)->e + (i) * (m)->esz))
+
+static void *map_find(const Map *m, const void *k)
 {
 	if (!m->cap)
 		return NULL;
 	for (size_t i = map_hash(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (m->e[i].key == k)
-			return &m->e[i];
-		if (!m->e[i].key)
+		const void *ki = KEY(m, i);
+		if (ki == k)
+			return m->e + i * m->esz;
+		if (!ki)
 			return NULL;
 	}
 }
 
 /* Returns the entry for k, adding a zeroed one.  *isnew says which.
- * Entries move when the table grows: do not keep an Ent* across calls. */
-static Ent *map_get(Map *m, const void *k, int *isnew)
+ * Entries move when the table grows: do not keep a pointer across calls. */
+static void *map_get(Map *m, const void *k, int *isnew)
 {
 	if (2 * (m->n + 1) > m->cap) {
 		size_t ncap = m->cap ? 2 * m->cap : 64;
-		Ent *ne = xcalloc(ncap, sizeof *ne);
+		char *ne = xcalloc(ncap, m->esz);
 		for (size_t j = 0; j < m->cap; j++) {
-			if (!m->e[j].key)
+			const void *kj = KEY(m, j);
+			if (!kj)
 				continue;
-			size_t i = map_hash(m->e[j].key) & (ncap - 1);
-			while (ne[i].key)
+			size_t i = map_hash(kj) & (ncap - 1);
+			while (*(const void **)(ne + i * m->esz))
 				i = (i + 1) & (ncap - 1);
-			ne[i] = m->e[j];
+			memcpy(ne + i * m->esz, m->e + j * m->esz, m->esz);
 		}
 		free(m->e);
 		m->e = ne;
 		m->cap = ncap;
 	}
 	size_t i = map_hash(k) & (m->cap - 1);
-	while (m->e[i].key && m->e[i].key != k)
+	while (KEY(m, i) && KEY(m, i) != k)
 		i = (i + 1) & (m->cap - 1);
+	char *e = m->e + i * m->esz;
 	if (isnew)
-		*isnew = !m->e[i].key;
-	if (!m->e[i].key) {
-		m->e[i].key = k;
+		*isnew = !KEY(m, i);
+	if (!KEY(m, i)) {
+		*(const void **)e = k;
 		m->n++;
 	}
-	return &m->e[i];
+	return e;
 }
 
 static void map_clear(Map *m)
 {
 	if (m->cap)
-		memset(m->e, 0, m->cap * sizeof *m->e);
+		memset(m->e, 0, m->cap * m->esz);
 	m->n = 0;
 }
 
@@ -120,7 +131,8 @@ typedef struct P {
 	int stir;           /* the function is s_tir=True: layouts are implicit */
 	const char *modpre; /* prefix of module function calls: "Module." or "" */
 	Map obj;            /* Var/Buffer -> Ent */
-	Map names;          /* Sym -> Ent (taken, next) */
+	Map names;          /* Sym -> NEnt */
+	struct { uint32_t key; uint8_t len; char s[31]; } dtc[64]; /* dtype strings */
 	Vec scope;          /* keys of named objects, innermost last */
 	/* scan state */
 	int32_t top, order;
@@ -137,6 +149,12 @@ static void pr_obj(P *p, const Obj *o);
 static void put(P *p, const char *s)
 {
 	buf_puts(p->b, s);
+}
+
+/* Names are Syms: their length is known. */
+static void put_name(P *p, Sym s)
+{
+	buf_put(p->b, s, sym_len(s));
 }
 
 static void putc_(P *p, int c)
@@ -176,10 +194,23 @@ static void indent(P *p)
 	}
 }
 
+/* dt_str formats with snprintf: cache the strings, they are few. */
 static void put_dtype(P *p, DType t)
 {
-	char tmp[32];
-	put(p, dt_str(t, tmp));
+	uint32_t key = ((uint32_t)t.code | (uint32_t)t.bits << 8 | (uint32_t)t.lanes << 16) + 1;
+	unsigned h = (key * 0x9e3779b9u) >> 26;
+	if (p->dtc[h].key != key) {
+		char tmp[32];
+		size_t n = strlen(dt_str(t, tmp));
+		if (n >= sizeof p->dtc[h].s) {
+			buf_put(p->b, tmp, n);
+			return;
+		}
+		memcpy(p->dtc[h].s, tmp, n);
+		p->dtc[h].len = (uint8_t)n;
+		p->dtc[h].key = key;
+	}
+	buf_put(p->b, p->dtc[h].s, p->dtc[h].len);
 }
 
 /* A Python string literal: double quotes, TVM's StrEscape. */
@@ -230,7 +261,13 @@ static void put_float(P *p, double f)
 		put(p, "\"nan\"");
 	else if (isinf(f))
 		put(p, f < 0 ? "\"-inf\"" : "\"inf\"");
-	else {
+	else if (nearbyint(f) == f && fabs(f) < 1e15) {
+		/* integral and exact in an int64: skip snprintf */
+		if (signbit(f))
+			putc_(p, '-');
+		put_i64(p, (int64_t)fabs(f));
+		put(p, ".0");
+	} else {
 		snprintf(tmp, sizeof tmp, nearbyint(f) == f ? "%.1f" : "%.17g", f);
 		put(p, tmp);
 	}
@@ -252,7 +289,7 @@ static void names_reset(P *p)
 	map_clear(&p->obj);
 	p->scope.n = 0;
 	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-		map_get(&p->names, sym(reserved[i]), NULL)->taken = 1;
+		((NEnt *)map_get(&p->names, sym(reserved[i]), NULL))->taken = 1;
 }
 
 /* The hint as an identifier: other bytes become '_', a leading digit gets
@@ -286,8 +323,10 @@ static Sym sanitize(Sym hint, const char *dflt)
  * hint_1, hint_2, ... as TVM's GenerateUniqueName. */
 static Sym define(P *p, const void *key, Sym hint, int isbuf)
 {
+	if (!key)
+		return sym("None"); /* a hole in ill-formed IR: print something */
 	Sym base = sanitize(hint, isbuf ? "buffer" : "v");
-	Ent *ne = map_get(&p->names, base, NULL);
+	NEnt *ne = map_get(&p->names, base, NULL);
 	Sym name = base;
 	if (ne->taken) {
 		size_t bn = sym_len(base);
@@ -297,14 +336,14 @@ static Sym define(P *p, const void *key, Sym hint, int isbuf)
 		for (;; k++) {
 			int len = snprintf(tmp + bn, 24, "_%d", k);
 			name = symn(tmp, bn + (size_t)len);
-			Ent *c = map_find(&p->names, name);
+			NEnt *c = map_find(&p->names, name);
 			if (!c || !c->taken)
 				break;
 		}
 		free(tmp);
-		map_get(&p->names, base, NULL)->next = k + 1;
+		((NEnt *)map_get(&p->names, base, NULL))->next = k + 1;
 	}
-	map_get(&p->names, name, NULL)->taken = 1;
+	((NEnt *)map_get(&p->names, name, NULL))->taken = 1;
 	Ent *e = map_get(&p->obj, key, NULL);
 	if (isbuf)
 		e->flags |= F_BUF;
@@ -324,7 +363,7 @@ static void scope_close(P *p, int mark)
 			continue;
 		Sym name = e->name;
 		e->name = NULL;
-		Ent *ne = map_find(&p->names, name);
+		NEnt *ne = map_find(&p->names, name);
 		if (ne)
 			ne->taken = 0;
 		size_t n = sym_len(name), i = n;
@@ -332,28 +371,42 @@ static void scope_close(P *p, int mark)
 			i--;
 		if (i > 1 && i < n && name[i - 1] == '_' && n - i < 10) {
 			int k = atoi(name + i);
-			Ent *be = map_find(&p->names, symn(name, i - 1));
+			NEnt *be = map_find(&p->names, symn(name, i - 1));
 			if (be && be->next > k)
 				be->next = k;
 		}
 	}
 }
 
+static Sym def_var(P *p, const Var *v)
+{
+	return define(p, v, v ? v->name : NULL, 0);
+}
+
+static Sym def_buf(P *p, const Buffer *b)
+{
+	return define(p, b, b ? b->name : NULL, 1);
+}
+
 static Sym var_name(P *p, const Var *v)
 {
+	if (!v)
+		return sym("None");
 	Ent *e = map_find(&p->obj, v);
 	if (e && e->name)
 		return e->name;
 	/* Used outside any definition (ill-formed IR, or a diagnostic). */
-	return define(p, v, v->name, 0);
+	return def_var(p, v);
 }
 
 static Sym buf_name(P *p, const Buffer *b)
 {
+	if (!b)
+		return sym("None");
 	Ent *e = map_find(&p->obj, b);
 	if (e && e->name)
 		return e->name;
-	return define(p, b, b->name, 1);
+	return def_buf(p, b);
 }
 
 static int is_scalar_buf(P *p, const Buffer *b)
@@ -365,7 +418,7 @@ static int is_scalar_buf(P *p, const Buffer *b)
 /* A buffer as a value: `A`, or `x.buffer` for a local scalar. */
 static void put_buf(P *p, const Buffer *b)
 {
-	put(p, buf_name(p, b));
+	put_name(p, buf_name(p, b));
 	if (is_scalar_buf(p, b))
 		put(p, ".buffer");
 }
@@ -589,7 +642,7 @@ static void pr_load(P *p, const Expr *e)
 {
 	const Buffer *b = e->load.buf;
 	if (!e->load.pred && is_scalar_buf(p, b) && e->load.nidx == 1 && is_const_int(e->load.idx[0], 0)) {
-		put(p, buf_name(p, b));
+		put_name(p, buf_name(p, b));
 		return;
 	}
 	put_buf(p, b);
@@ -689,7 +742,7 @@ static void pr_expr(P *p, const Expr *e, int ctx)
 		put_sym_str(p, e->s);
 		return;
 	case EX_VAR:
-		put(p, var_name(p, e->var));
+		put_name(p, var_name(p, e->var));
 		return;
 	case EX_BUFDATA:
 		put_buf(p, e->buf);
@@ -755,7 +808,7 @@ static void pr_expr(P *p, const Expr *e, int ctx)
 		put(p, "T.Let(");
 		pr_expr(p, e->let.body, 0);
 		put(p, ", where={");
-		put(p, var_name(p, e->let.var));
+		put_name(p, var_name(p, e->let.var));
 		put(p, ": ");
 		pr_expr(p, e->let.value, 0);
 		put(p, "})");
@@ -856,7 +909,7 @@ static void pr_reducer(P *p, const Obj *o)
 		const Var *v = i < n ? o->red.lhs[i] : o->red.rhs[i - n];
 		if (i)
 			put(p, ", ");
-		put(p, define(p, v, v->name, 0));
+		put_name(p, def_var(p, v));
 	}
 	put(p, ": ");
 	if (n == 1) {
@@ -927,7 +980,7 @@ static void pr_obj(P *p, const Obj *o)
 		put_buf(p, o->buf);
 		break;
 	case OB_ITERVAR:
-		put(p, var_name(p, o->iv.var));
+		put_name(p, var_name(p, o->iv.var));
 		break;
 	case OB_REDUCER:
 		pr_reducer(p, o);
@@ -1047,13 +1100,13 @@ static void pr_decls(P *p, int32_t top)
 		indent(p);
 		if (flags & F_BUF) {
 			const Buffer *b = key;
-			Sym name = define(p, b, b->name, 1);
-			put(p, name);
+			Sym name = def_buf(p, b);
+			put_name(p, name);
 			put(p, " = ");
 			pr_buffer_call(p, "T.Buffer", b, NULL, 0, 1, NULL);
 		} else {
 			const Var *v = key;
-			put(p, define(p, v, v->name, 0));
+			put_name(p, def_var(p, v));
 			put(p, " = ");
 			if ((flags & F_ENV) && iv) {
 				put(p, "T.env_thread(");
@@ -1107,7 +1160,7 @@ static const Stmt *pr_attr_head(P *p, const Stmt *s, const Var *def)
 		if (def)
 			put_sym_str(p, s->attr.node->iv.tag);
 		else
-			put(p, var_name(p, s->attr.node->iv.var));
+			put_name(p, var_name(p, s->attr.node->iv.var));
 		put(p, ", ");
 		pr_expr(p, s->attr.value, 0);
 		putc_(p, ')');
@@ -1238,7 +1291,7 @@ static void pr_for(P *p, const Stmt *s)
 		for (int i = 0; i < ng; i++) {
 			if (i)
 				put(p, ", ");
-			put(p, define(p, gv[i], gv[i]->name, 0));
+			put_name(p, def_var(p, gv[i]));
 		}
 		put(p, " in T.grid(");
 		for (int i = 0; i < ng; i++) {
@@ -1254,7 +1307,7 @@ static void pr_for(P *p, const Stmt *s)
 		int range = s->loop.kind == FOR_SERIAL && !has_ann;
 		static const char *const kinds[] = {"T.serial(", "T.parallel(", "T.vectorized(", "T.unroll(",
 						    "T.thread_binding("};
-		put(p, define(p, s->loop.var, s->loop.var->name, 0));
+		put_name(p, def_var(p, s->loop.var));
 		put(p, " in ");
 		put(p, range ? "range(" : kinds[s->loop.kind <= FOR_THREAD_BINDING ? s->loop.kind : 0]);
 		if (is_const_int(s->loop.min, 0) && trivial_step(s->loop.step)) {
@@ -1303,7 +1356,7 @@ static void pr_store(P *p, const Stmt *s)
 	const Buffer *b = s->store.buf;
 	indent(p);
 	if (!s->store.pred && is_scalar_buf(p, b) && s->store.nidx == 1 && is_const_int(s->store.idx[0], 0)) {
-		put(p, buf_name(p, b));
+		put_name(p, buf_name(p, b));
 	} else if (s->store.pred) {
 		put_buf(p, b);
 		put(p, ".vstore([");
@@ -1329,6 +1382,31 @@ static void pr_store(P *p, const Stmt *s)
 	line_end(p);
 }
 
+/* Whether b stores the initial value of the scalar that alloc a declares:
+ * the pair prints as one `x: T.float32 = v`. */
+static int fuses_init(const P *p, const Stmt *a, const Stmt *b)
+{
+	return a->kind == ST_ALLOC && a->alloc.buf && alloc_is_scalar(p, a) && b && b->kind == ST_STORE &&
+	       b->store.buf == a->alloc.buf && !b->store.pred && b->store.nidx == 1 &&
+	       is_const_int(b->store.idx[0], 0) && b->store.value;
+}
+
+/* The scalar sugar `x: T.float32` with its initial value, if any. */
+static void pr_scalar_alloc(P *p, const Stmt *s, const Expr *init)
+{
+	const Buffer *b = s->alloc.buf;
+	indent(p);
+	put_name(p, def_buf(p, b));
+	((Ent *)map_get(&p->obj, b, NULL))->flags |= F_SCALAR;
+	put(p, ": T.");
+	put_dtype(p, b->dt);
+	if (init) {
+		put(p, " = ");
+		pr_expr(p, init, 0);
+	}
+	line_end(p);
+}
+
 /* One statement; last says whether it ends its block (attrs print bare
  * then, their body following at the same indentation). */
 static void pr_stmt(P *p, const Stmt *s, int last)
@@ -1340,9 +1418,9 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		indent(p);
 		if (e && e->name) {
 			/* a second binding of one var (not SSA): plain assignment */
-			put(p, e->name);
+			put_name(p, e->name);
 		} else {
-			put(p, define(p, v, v->name, 0));
+			put_name(p, def_var(p, v));
 			put(p, ": T.let[");
 			put_type(p, v->ty);
 			putc_(p, ']');
@@ -1357,30 +1435,35 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		break;
 	case ST_ALLOC: {
 		const Buffer *b = s->alloc.buf;
-		indent(p);
-		if (alloc_is_scalar(p, s)) {
-			put(p, define(p, b, b->name, 1));
-			map_get(&p->obj, b, NULL)->flags |= F_SCALAR;
-			put(p, ": T.");
-			put_dtype(p, b->dt);
-		} else {
-			/* alloc_shared/alloc_local imply their scope */
-			const char *fn = "T.alloc_buffer";
-			if (b->scope == sym("shared"))
-				fn = "T.alloc_shared";
-			else if (b->scope == sym("local"))
-				fn = "T.alloc_local";
-			put(p, define(p, b, b->name, 1));
-			put(p, " = ");
-			pr_buffer_call(p, fn, b, NULL, 0, fn[8] == 'b', s->alloc.annotations);
+		if (b && alloc_is_scalar(p, s)) {
+			pr_scalar_alloc(p, s, NULL);
+			break;
 		}
+		indent(p);
+		if (!b) {
+			put(p, "None = T.alloc_buffer(None)\n");
+			break;
+		}
+		/* alloc_shared/alloc_local imply their scope */
+		const char *fn = "T.alloc_buffer";
+		if (b->scope == sym("shared"))
+			fn = "T.alloc_shared";
+		else if (b->scope == sym("local"))
+			fn = "T.alloc_local";
+		put_name(p, def_buf(p, b));
+		put(p, " = ");
+		pr_buffer_call(p, fn, b, NULL, 0, fn[8] == 'b', s->alloc.annotations);
 		line_end(p);
 		break;
 	}
 	case ST_DECL: {
 		const Buffer *b = s->decl.buf;
 		indent(p);
-		put(p, define(p, b, b->name, 1));
+		if (!b) {
+			put(p, "None = T.decl_buffer(None)\n");
+			break;
+		}
+		put_name(p, def_buf(p, b));
 		put(p, " = ");
 		pr_buffer_call(p, "T.decl_buffer", b, s->decl.data, 0, 1, NULL);
 		line_end(p);
@@ -1392,7 +1475,7 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		if (last) {
 			/* bare: the body is the rest of the block */
 			if (def) {
-				put(p, define(p, def, def->name, 0));
+				put_name(p, def_var(p, def));
 				put(p, " = ");
 			}
 			const Stmt *body = pr_attr_head(p, s, def);
@@ -1404,7 +1487,7 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 			const Stmt *body = pr_attr_head(p, s, def);
 			if (def) {
 				put(p, " as ");
-				put(p, define(p, def, def->name, 0));
+				put_name(p, def_var(p, def));
 			}
 			put(p, ":\n");
 			p->ind++;
@@ -1451,9 +1534,14 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		break;
 	}
 	case ST_SEQ:
-		/* only reached through tir_print_stmt or nested seqs */
-		for (int i = 0; i < s->seq.n; i++)
-			pr_stmt(p, s->seq.items[i], last && i == s->seq.n - 1);
+		for (int i = 0; i < s->seq.n; i++) {
+			const Stmt *it = s->seq.items[i];
+			if (i + 1 < s->seq.n && fuses_init(p, it, s->seq.items[i + 1])) {
+				pr_scalar_alloc(p, it, s->seq.items[++i]->store.value);
+				continue;
+			}
+			pr_stmt(p, it, last && i == s->seq.n - 1);
+		}
 		break;
 	case ST_EVAL:
 		indent(p);
@@ -1533,8 +1621,16 @@ static void pr_block(P *p, const Stmt *s)
 static void pr_top(P *p, const Stmt *s, int last)
 {
 	if (s->kind == ST_SEQ) {
-		for (int i = 0; i < s->seq.n; i++)
-			pr_top(p, s->seq.items[i], last && i == s->seq.n - 1);
+		for (int i = 0; i < s->seq.n; i++) {
+			const Stmt *it = s->seq.items[i];
+			if (i + 1 < s->seq.n && fuses_init(p, it, s->seq.items[i + 1])) {
+				pr_decls(p, p->top + 1);
+				p->top += 2;
+				pr_scalar_alloc(p, it, s->seq.items[++i]->store.value);
+				continue;
+			}
+			pr_top(p, it, last && i == s->seq.n - 1);
+		}
 		return;
 	}
 	pr_decls(p, p->top);
@@ -1546,6 +1642,9 @@ static void pr_top(P *p, const Stmt *s, int last)
 
 static Ent *touch(P *p, const void *key)
 {
+	static Ent hole; /* for NULL keys in ill-formed IR: absorbs the flags */
+	if (!key)
+		return memset(&hole, 0, sizeof hole);
 	int isnew;
 	Ent *e = map_get(&p->obj, key, &isnew);
 	if (isnew) {
@@ -1579,6 +1678,8 @@ static void sc_def_var(P *p, const Var *v)
 
 static void sc_buffer_fields(P *p, const Buffer *b)
 {
+	if (!b)
+		return;
 	sc_exprs(p, b->shape, b->ndim);
 	sc_exprs(p, b->strides, b->nstrides);
 	sc_expr(p, b->elem_offset);
@@ -1728,7 +1829,7 @@ static void sc_stmt(P *p, const Stmt *s)
 				e->iv = iv;
 			e->flags |= F_LAUNCH | F_INLAUNCH;
 			sc_stmt(p, s->attr.body);
-			map_get(&p->obj, iv->iv.var, NULL)->flags &= ~(uint32_t)F_INLAUNCH;
+			((Ent *)map_get(&p->obj, iv->iv.var, NULL))->flags &= ~(uint32_t)F_INLAUNCH;
 		} else {
 			sc_obj(p, s->attr.node);
 			sc_expr(p, s->attr.value);
@@ -1795,7 +1896,7 @@ static void collect_decls(P *p)
 {
 	p->ndecls = p->nextdecl = 0;
 	for (size_t i = 0; i < p->obj.cap; i++) {
-		const Ent *e = &p->obj.e[i];
+		const Ent *e = (const Ent *)(p->obj.e + i * p->obj.esz);
 		if (!e->key)
 			continue;
 		int need;
@@ -1813,7 +1914,8 @@ static void collect_decls(P *p)
 		}
 		p->decls[p->ndecls++] = (struct Decl){e->key, e->top, e->order};
 	}
-	qsort(p->decls, (size_t)p->ndecls, sizeof *p->decls, decl_cmp);
+	if (p->ndecls > 1)
+		qsort(p->decls, (size_t)p->ndecls, sizeof *p->decls, decl_cmp);
 }
 
 /* -------------------------------------------------------------- functions */
@@ -1878,7 +1980,7 @@ static void check_bound(P *p, const Var *v)
 
 static void set_bound(P *p, const Var *v)
 {
-	map_get(&p->obj, v, NULL)->flags |= F_BOUND;
+	((Ent *)map_get(&p->obj, v, NULL))->flags |= F_BOUND;
 }
 
 /* A buffer parameter's annotation.  A shape dimension that mentions a var
@@ -1943,7 +2045,7 @@ static void pr_func(P *p, const Func *f)
 		sc_buffer_fields(p, b);
 	}
 	for (size_t i = 0; i < p->obj.cap; i++) {
-		Ent *e = &p->obj.e[i];
+		Ent *e = (Ent *)(p->obj.e + i * p->obj.esz);
 		if (e->key && !(e->flags & F_BUF))
 			e->flags |= F_DEF; /* shape vars of buffer params */
 	}
@@ -1969,7 +2071,7 @@ static void pr_func(P *p, const Func *f)
 	/* signature: scalar params are named first, as TVM does */
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].var)
-			define(p, f->params[i].var, f->params[i].var->name, 0);
+			def_var(p, f->params[i].var);
 	indent(p);
 	put(p, "def ");
 	put(p, f->name ? f->name : "main");
@@ -1979,11 +2081,11 @@ static void pr_func(P *p, const Func *f)
 		if (i)
 			put(p, ", ");
 		if (pa->buf) {
-			put(p, define(p, pa->buf, pa->buf->name, 1));
+			put_name(p, def_buf(p, pa->buf));
 			put(p, ": ");
 			pr_param_buffer(p, pa->buf);
 		} else if (pa->var) {
-			put(p, var_name(p, pa->var));
+			put_name(p, var_name(p, pa->var));
 			put(p, ": ");
 			put_type(p, pa->var->ty);
 			set_bound(p, pa->var);
@@ -2029,6 +2131,8 @@ static void pr_func(P *p, const Func *f)
 static void p_init(P *p, Buf *out)
 {
 	memset(p, 0, sizeof *p);
+	p->obj.esz = sizeof(Ent);
+	p->names.esz = sizeof(NEnt);
 	p->b = out;
 	p->stir = 1;
 	p->modpre = "Module.";
@@ -2056,7 +2160,8 @@ void tir_print(Buf *out, const Module *m)
 	Func **fs = xmalloc((size_t)(m->nfuncs ? m->nfuncs : 1) * sizeof *fs);
 	if (m->nfuncs)
 		memcpy(fs, m->funcs, (size_t)m->nfuncs * sizeof *fs);
-	qsort(fs, (size_t)m->nfuncs, sizeof *fs, func_cmp);
+	if (m->nfuncs > 1)
+		qsort(fs, (size_t)m->nfuncs, sizeof *fs, func_cmp);
 	if (m->is_module) {
 		put(&p, "@I.ir_module\nclass Module:\n");
 		p.ind = 1;

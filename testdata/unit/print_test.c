@@ -610,6 +610,11 @@ UNIT_TEST(print_layouts_and_scalars)
 	Buffer *X = buf1("x", DT_F32, i32(1));
 	X->scope = sym("local");
 	X->layout = LAYOUT_DEFAULT;
+	Buffer *C = buf1("cnt", DT_I32, i32(1));
+	C->scope = sym("local");
+	C->layout = LAYOUT_DEFAULT;
+	Stmt *ac = st_new(A, ST_ALLOC, NOLOC);
+	ac->alloc.buf = C;
 	Buffer *Y = buf1("y", DT_F32, i32(8));
 	Y->layout = LAYOUT_DEFAULT;
 	Stmt *ax = st_new(A, ST_ALLOC, NOLOC);
@@ -623,14 +628,18 @@ UNIT_TEST(print_layouts_and_scalars)
 	int isbuf[] = {1};
 	void *ps[] = {P};
 	/* not s_tir: omitted layout is the default; a local (1,) buffer is a scalar */
+	/* the initial store fuses into the declaration */
 	func("main", 0, 1, isbuf, ps,
-	     seq(5, ax, store(X, i32(0), ex_float(A, DT_F32, 0.0)), ay,
+	     seq(8, ax, store(X, i32(0), ex_float(A, DT_F32, 0.0)), ac, ay, store(C, i32(0), i32(2)),
+		 store(X, i32(0), ex_float(A, DT_F32, 1.0)),
 		 store(Y, i32(0), bin(EX_ADD, load(X, i32(0)), load(P, i32(1)))), call));
 	const char *s = pm();
 	CHECK(strstr(s, "def main(A: T.Buffer((16,), \"float32\", layout=None)):\n"
-			"    x: T.float32\n"
-			"    x = T.float32(0.0)\n"
+			"    x: T.float32 = T.float32(0.0)\n"
+			"    cnt: T.int32\n"
 			"    y = T.alloc_buffer((8,))\n"
+			"    cnt = 2\n"
+			"    x = T.float32(1.0)\n"
 			"    y[0] = x + A[1]\n"
 			"    T.call_packed(\"f\", x.buffer)\n") != NULL);
 	if (!strstr(s, "x: T.float32"))
@@ -640,7 +649,8 @@ UNIT_TEST(print_layouts_and_scalars)
 	s = pm();
 	CHECK(strstr(s, "def main(A: T.Buffer((16,), \"float32\")):\n"
 			"    x = T.alloc_local((1,))\n"
-			"    x[0] = T.float32(0.0)\n") != NULL);
+			"    x[0] = T.float32(0.0)\n"
+			"    cnt = T.alloc_local((1,), \"int32\")\n") != NULL);
 	end();
 }
 
