@@ -340,6 +340,8 @@ static void lex_op(Lx *lx, int line, int col)
 	const char *p = lx->s + lx->i;
 	size_t left = lx->n - lx->i;
 	for (size_t k = 0; k < sizeof optab / sizeof optab[0]; k++) {
+		if (optab[k].s[0] != *p)
+			continue;
 		size_t l = strlen(optab[k].s);
 		if (l > left || memcmp(p, optab[k].s, l) != 0)
 			continue;

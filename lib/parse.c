@@ -119,7 +119,8 @@ void **stk_take(P *p, int mark, Arena *a)
 {
 	int n = p->nstk - mark;
 	void **r = ar_alloc(a, (size_t)(n ? n : 1) * sizeof *r);
-	memcpy(r, p->stk + mark, (size_t)n * sizeof *r);
+	if (n)
+		memcpy(r, p->stk + mark, (size_t)n * sizeof *r);
 	p->nstk = mark;
 	return r;
 }
@@ -464,6 +465,34 @@ static Node *ast_name_node(P *p)
 	return n;
 }
 
+static int same_expr(const Expr *a, const Expr *b)
+{
+	if (a == b)
+		return 1;
+	if (a->kind != b->kind || !dt_eq(a->dt, b->dt))
+		return 0;
+	Buf x = {0}, y = {0};
+	tir_print_expr(&x, a);
+	tir_print_expr(&y, b);
+	int same = x.n == y.n && !memcmp(x.s, y.s, x.n);
+	buf_free(&x);
+	buf_free(&y);
+	return same;
+}
+
+/* stop - start, simplified as TVM's builder does for the common shapes
+ * (n + 4) - n and n - n; otherwise the folded difference. */
+static Expr *extent_of(P *p, Expr *hi, Expr *lo, const char **err)
+{
+	if (same_expr(hi, lo))
+		return ex_int(p->A, hi->dt, 0);
+	if (hi->kind == EX_ADD && same_expr(hi->bin.a, lo))
+		return hi->bin.b;
+	if (hi->kind == EX_ADD && same_expr(hi->bin.b, lo))
+		return hi->bin.a;
+	return arith_binary(p->A, EX_SUB, hi, lo, err);
+}
+
 /* for NAMES in ITER: SUITE */
 static Stmt *parse_for(P *p, Loc loc)
 {
@@ -553,7 +582,7 @@ static Stmt *parse_for(P *p, Loc loc)
 		if (!arith_match_types(p->A, &lo, &hi, &err))
 			perr(p, it->loc, "%s", err);
 		mn = lo;
-		ext = arith_binary(p->A, EX_SUB, hi, lo, &err);
+		ext = extent_of(p, hi, lo, &err);
 		if (!ext)
 			perr(p, it->loc, "%s", err);
 	}
@@ -1332,10 +1361,17 @@ static Stmt *parse_stmts(P *p)
 	volatile int nframes = 0;
 	int sd0 = p->sdepth;
 	jmp_buf jb, *outer = p->jb;
+	p->blevel++;
 	while (pk(p)->kind != TK_DEDENT && pk(p)->kind != TK_EOF) {
 		volatile int smark = p->nstk;
 		volatile int depth = p->depth;
 		Frame fr = {0};
+		/* Syntax trees are dead once their statement is built; between
+		 * the statements of a function body nothing refers to them. */
+		if (p->blevel == 1 && ar_bytes(p->tmp) > ((size_t)8 << 20)) {
+			ar_free(p->tmp);
+			p->tmp = ar_new();
+		}
 		p->jb = &jb;
 		if (setjmp(jb)) {
 			p->jb = outer;
@@ -1366,6 +1402,7 @@ static Stmt *parse_stmts(P *p)
 		}
 	}
 	p->jb = outer;
+	p->blevel--;
 	for (; nframes > 0; nframes--) {
 		int n = p->nstk - lmark;
 		Stmt *body = st_seq(p->A, (Stmt **)(p->stk + lmark), n);
@@ -1442,18 +1479,25 @@ static void declare_funcs(P *p, int depth)
 		if (find_func(p, name))
 			continue;
 		Func *f = new_stub(p, name, tok_loc(p, &p->t[i + 1]));
-		int j = i + 2, paren = 0;
+		/* count the parameters (for arity checks of calls made before
+		 * the callee is parsed) and find the return annotation */
+		int j = i + 2, paren = 0, items = 0, open = 0;
 		for (; p->t[j].kind != TK_EOF && p->t[j].kind != TK_NEWLINE; j++) {
 			Tok *u = &p->t[j];
+			if (paren == 1 && !open && !(u->kind == TK_OP && u->op == OP_RPAREN))
+				items++, open = 1;
 			if (u->kind != TK_OP)
 				continue;
 			if (u->op == OP_LPAREN || u->op == OP_LBRACK || u->op == OP_LBRACE)
 				paren++;
 			else if (u->op == OP_RPAREN || u->op == OP_RBRACK || u->op == OP_RBRACE)
 				paren--;
+			else if (u->op == OP_COMMA && paren == 1)
+				open = 0;
 			else if (u->op == OP_ARROW && paren == 0)
 				break;
 		}
+		f->nparams = items;
 		if (p->t[j].kind == TK_OP && p->t[j].op == OP_ARROW) {
 			p->pos = j + 1;
 			p->quiet = 1;
@@ -1698,6 +1742,7 @@ static void module_body(P *p)
 			p->depth = 0;
 			p->sdepth = 0;
 			p->in_shape = 0;
+			p->blevel = 0;
 			sync(p);
 			continue;
 		}

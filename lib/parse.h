@@ -130,6 +130,7 @@ typedef struct P {
 	int nt, pos;
 	int depth;   /* recursion depth of the syntax reader */
 	int sdepth;  /* statement nesting (blocks, frames, elif) */
+	int blevel;  /* nesting of statement lists being read */
 	jmp_buf *jb; /* where an error in the current statement goes */
 	int quiet;   /* pre-pass: errors are not reported */
 	Bind *b;

@@ -88,8 +88,11 @@ static const char *const keywords[] = {
 
 int is_keyword(Sym s)
 {
+	/* keywords start with a lowercase letter or F, N, T */
+	if (!((s[0] >= 'a' && s[0] <= 'y') || s[0] == 'F' || s[0] == 'N' || s[0] == 'T'))
+		return 0;
 	for (int i = 0; keywords[i]; i++)
-		if (strcmp(s, keywords[i]) == 0)
+		if (keywords[i][0] == s[0] && strcmp(s, keywords[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -1315,9 +1318,11 @@ static Expr *typed_lit(P *p, Node *call, DType dt)
 	static const char *const kws[] = {"is_size_var", NULL};
 	check_args(p, call, 0, 1, kws);
 	Node *a = posarg(call, 0);
-	if (!a)
-		perr(p, call->loc, "a free variable declaration (T.%s()) must be a statement of its own: name = T.%s()",
-		     "int32", "int32");
+	if (!a) {
+		char b[32];
+		dt_str(dt, b);
+		perr(p, call->loc, "a free variable declaration must be a statement of its own: name = T.%s()", b);
+	}
 	int64_t v;
 	DType el = dt_element(dt);
 	if (a->kind == N_STR) {
@@ -1380,13 +1385,8 @@ static int64_t lanes_arg(P *p, Node *n)
 static Expr *raw_bin(P *p, Node *call, int kind)
 {
 	check_args(p, call, 2, 2, NULL);
+	/* the raw node, unchecked: the verifier reports mismatched operands */
 	Expr *x = ev_expr(p, call->a[0]), *y = ev_expr(p, call->a[1]);
-	if (!dt_eq(x->dt, y->dt)) {
-		char b1[32], b2[32];
-		perr(p, call->loc, "operands have different types (%s and %s)", dt_str(x->dt, b1), dt_str(y->dt, b2));
-	}
-	if ((kind == EX_AND || kind == EX_OR) && x->dt.code != DT_BOOL)
-		perr(p, call->loc, "operands must be bool");
 	return ex_bin(p->A, kind, x, y);
 }
 

@@ -116,10 +116,17 @@ static void *map_get(Map *m, const void *k, int *isnew)
 	return e;
 }
 
+/* Empties the table; a big one is dropped rather than cleared, so that a
+ * module of many small functions after a big one stays linear. */
 static void map_clear(Map *m)
 {
-	if (m->cap)
+	if (m->cap > 4096) {
+		free(m->e);
+		m->e = NULL;
+		m->cap = 0;
+	} else if (m->cap) {
 		memset(m->e, 0, m->cap * m->esz);
+	}
 	m->n = 0;
 }
 
@@ -150,6 +157,9 @@ static void put(P *p, const char *s)
 {
 	buf_puts(p->b, s);
 }
+
+/* A string literal, without strlen. */
+#define PUTL(p, lit) buf_put((p)->b, "" lit, sizeof(lit) - 1)
 
 /* Names are Syms: their length is known. */
 static void put_name(P *p, Sym s)
@@ -258,7 +268,7 @@ static void put_float(P *p, double f)
 {
 	char tmp[512];
 	if (isnan(f))
-		put(p, "\"nan\"");
+		PUTL(p, "\"nan\"");
 	else if (isinf(f))
 		put(p, f < 0 ? "\"-inf\"" : "\"inf\"");
 	else if (nearbyint(f) == f && fabs(f) < 1e15) {
@@ -266,7 +276,7 @@ static void put_float(P *p, double f)
 		if (signbit(f))
 			putc_(p, '-');
 		put_i64(p, (int64_t)fabs(f));
-		put(p, ".0");
+		PUTL(p, ".0");
 	} else {
 		snprintf(tmp, sizeof tmp, nearbyint(f) == f ? "%.1f" : "%.17g", f);
 		put(p, tmp);
@@ -420,7 +430,7 @@ static void put_buf(P *p, const Buffer *b)
 {
 	put_name(p, buf_name(p, b));
 	if (is_scalar_buf(p, b))
-		put(p, ".buffer");
+		PUTL(p, ".buffer");
 }
 
 /* ------------------------------------------------------------------ types */
@@ -433,15 +443,15 @@ static void put_ptr(P *p, TType t, int call)
 		if (scope == sym("global")) {
 			put(p, call ? "T.handle()" : "T.handle");
 		} else {
-			put(p, "T.handle(storage_scope=");
+			PUTL(p, "T.handle(storage_scope=");
 			put_sym_str(p, scope);
 			putc_(p, ')');
 		}
 		return;
 	}
-	put(p, "T.handle(\"");
+	PUTL(p, "T.handle(\"");
 	put_dtype(p, t.dt);
-	put(p, "\", ");
+	PUTL(p, "\", ");
 	put_sym_str(p, scope);
 	putc_(p, ')');
 }
@@ -451,17 +461,17 @@ static void put_type(P *p, TType t)
 {
 	switch (t.kind) {
 	case TY_PRIM:
-		put(p, "T.");
+		PUTL(p, "T.");
 		put_dtype(p, t.dt);
 		break;
 	case TY_PTR:
 		put_ptr(p, t, 0);
 		break;
 	case TY_TENSORMAP:
-		put(p, "T.TensorMap()");
+		PUTL(p, "T.TensorMap()");
 		break;
 	default:
-		put(p, "None");
+		PUTL(p, "None");
 	}
 }
 
@@ -476,13 +486,13 @@ static void put_type_slot(P *p, TType t)
 		break;
 	case TY_PTR:
 		put_ptr(p, t, 1);
-		put(p, ".ty");
+		PUTL(p, ".ty");
 		break;
 	case TY_TENSORMAP:
-		put(p, "T.TensorMap().ty");
+		PUTL(p, "T.TensorMap().ty");
 		break;
 	default:
-		put(p, "\"void\"");
+		PUTL(p, "\"void\"");
 	}
 }
 
@@ -490,15 +500,15 @@ static void put_type_slot(P *p, TType t)
 static void put_var_creation(P *p, const Var *v)
 {
 	if (v->ty.kind == TY_PRIM) {
-		put(p, "T.");
+		PUTL(p, "T.");
 		put_dtype(p, v->ty.dt);
-		put(p, "()");
+		PUTL(p, "()");
 	} else if (v->ty.kind == TY_PTR) {
 		put_ptr(p, v->ty, 1);
 	} else if (v->ty.kind == TY_TENSORMAP) {
-		put(p, "T.TensorMap()");
+		PUTL(p, "T.TensorMap()");
 	} else {
-		put(p, "T.void()");
+		PUTL(p, "T.void()");
 	}
 }
 
@@ -563,7 +573,7 @@ static int not_is_infix(const Expr *e)
 static const char *const call_name[EX_COUNT] = {
 	[EX_ADD] = "T.Add", [EX_SUB] = "T.Sub", [EX_MUL] = "T.Mul", [EX_DIV] = "T.Div",
 	[EX_MOD] = "T.truncmod", [EX_FLOORDIV] = "T.FloorDiv", [EX_FLOORMOD] = "T.FloorMod",
-	[EX_MIN] = "T.min", [EX_MAX] = "T.max", [EX_EQ] = "T.EQ", [EX_NE] = "T.NE",
+	[EX_MIN] = "T.Min", [EX_MAX] = "T.Max", [EX_EQ] = "T.EQ", [EX_NE] = "T.NE",
 	[EX_LT] = "T.LT", [EX_LE] = "T.LE", [EX_GT] = "T.GT", [EX_GE] = "T.GE",
 	[EX_AND] = "T.And", [EX_OR] = "T.Or",
 };
@@ -572,7 +582,7 @@ static void pr_args(P *p, Expr *const *a, int n)
 {
 	for (int i = 0; i < n; i++) {
 		if (i)
-			put(p, ", ");
+			PUTL(p, ", ");
 		pr_expr(p, a[i], 0);
 	}
 }
@@ -584,7 +594,7 @@ static void pr_int(P *p, const Expr *e)
 		put_i64(p, e->i);
 		return;
 	}
-	put(p, "T.");
+	PUTL(p, "T.");
 	put_dtype(p, t);
 	putc_(p, '(');
 	if (t.code == DT_BOOL)
@@ -621,7 +631,7 @@ static void pr_indices(P *p, Expr *const *idx, int n, int slices)
 	for (int i = 0; i < n; i++) {
 		const Expr *x = idx[i];
 		if (i)
-			put(p, ", ");
+			PUTL(p, ", ");
 		if (slices && x && x->kind == EX_RAMP && x->ramp.stride && x->ramp.base &&
 		    x->ramp.stride->kind == EX_INT && x->ramp.stride->i != 0 && x->dt.lanes > 0) {
 			int64_t stride = x->ramp.stride->i;
@@ -647,15 +657,15 @@ static void pr_load(P *p, const Expr *e)
 	}
 	put_buf(p, b);
 	if (e->load.pred) {
-		put(p, ".vload([");
+		PUTL(p, ".vload([");
 		pr_indices(p, e->load.idx, e->load.nidx, 0);
-		put(p, "], predicate=");
+		PUTL(p, "], predicate=");
 		pr_expr(p, e->load.pred, 0);
 		putc_(p, ')');
 		return;
 	}
 	if (e->load.nidx == 0) {
-		put(p, "[()]");
+		PUTL(p, "[()]");
 		return;
 	}
 	putc_(p, '[');
@@ -676,18 +686,18 @@ static void pr_call(P *p, const Expr *e)
 		putc_(p, ')');
 		return;
 	}
-	put(p, "T.");
+	PUTL(p, "T.");
 	put(p, op->script);
 	putc_(p, '(');
 	if (!strcmp(op->name, "tirx.cuda.func_call") && n > 0) {
 		/* the source is a keyword; a result type follows unless void */
 		pr_args(p, a, n - 1);
 		if (n > 1)
-			put(p, ", ");
-		put(p, "source_code=");
+			PUTL(p, ", ");
+		PUTL(p, "source_code=");
 		pr_expr(p, a[n - 1], 0);
 		if (!(e->call.rty.kind == TY_VOID || (e->call.rty.kind == TY_PRIM && dt_is_void(e->call.rty.dt)))) {
-			put(p, ", return_type=");
+			PUTL(p, ", return_type=");
 			put_type_slot(p, e->call.rty);
 		}
 		putc_(p, ')');
@@ -700,19 +710,19 @@ static void pr_call(P *p, const Expr *e)
 	}
 	if (n) {
 		if (!first)
-			put(p, ", ");
+			PUTL(p, ", ");
 		pr_args(p, a, n);
 		first = 0;
 	}
 	if (op->dtloc == DTLOC_LAST) {
 		if (!first)
-			put(p, ", ");
+			PUTL(p, ", ");
 		put_type_slot(p, e->call.rty);
 	} else if (op->dtloc == DTLOC_NONE && op->rule == RT_GIVEN) {
 		/* the type is not implied by the arguments: say it */
 		if (!first)
-			put(p, ", ");
-		put(p, "dtype=");
+			PUTL(p, ", ");
+		PUTL(p, "dtype=");
 		put_type_slot(p, e->call.rty);
 	}
 	putc_(p, ')');
@@ -722,7 +732,7 @@ static void pr_call(P *p, const Expr *e)
 static void pr_expr(P *p, const Expr *e, int ctx)
 {
 	if (!e) {
-		put(p, "None");
+		PUTL(p, "None");
 		return;
 	}
 	int pr;
@@ -732,7 +742,7 @@ static void pr_expr(P *p, const Expr *e, int ctx)
 		pr_int(p, e);
 		return;
 	case EX_FLOAT:
-		put(p, "T.");
+		PUTL(p, "T.");
 		put_dtype(p, e->dt);
 		putc_(p, '(');
 		put_float(p, e->f);
@@ -746,7 +756,7 @@ static void pr_expr(P *p, const Expr *e, int ctx)
 		return;
 	case EX_BUFDATA:
 		put_buf(p, e->buf);
-		put(p, ".data");
+		PUTL(p, ".data");
 		return;
 	case EX_BUFREF:
 		put_buf(p, e->buf);
@@ -755,63 +765,63 @@ static void pr_expr(P *p, const Expr *e, int ctx)
 		if (not_is_infix(e)) {
 			if (ctx > PR_NOT)
 				putc_(p, '(');
-			put(p, "not ");
+			PUTL(p, "not ");
 			pr_expr(p, e->bin.a, PR_NOT);
 			if (ctx > PR_NOT)
 				putc_(p, ')');
 		} else {
-			put(p, "T.Not(");
+			PUTL(p, "T.Not(");
 			pr_expr(p, e->bin.a, 0);
 			putc_(p, ')');
 		}
 		return;
 	case EX_CAST:
-		put(p, "T.Cast(\"");
+		PUTL(p, "T.Cast(\"");
 		put_dtype(p, e->dt);
-		put(p, "\", ");
+		PUTL(p, "\", ");
 		pr_expr(p, e->bin.a, 0);
 		putc_(p, ')');
 		return;
 	case EX_SELECT:
-		put(p, "T.Select(");
+		PUTL(p, "T.Select(");
 		pr_expr(p, e->sel.c, 0);
-		put(p, ", ");
+		PUTL(p, ", ");
 		pr_expr(p, e->sel.t, 0);
-		put(p, ", ");
+		PUTL(p, ", ");
 		pr_expr(p, e->sel.f, 0);
 		putc_(p, ')');
 		return;
 	case EX_RAMP:
-		put(p, "T.Ramp(");
+		PUTL(p, "T.Ramp(");
 		pr_expr(p, e->ramp.base, 0);
-		put(p, ", ");
+		PUTL(p, ", ");
 		pr_expr(p, e->ramp.stride, 0);
-		put(p, ", ");
+		PUTL(p, ", ");
 		put_i64(p, e->dt.lanes);
 		putc_(p, ')');
 		return;
 	case EX_BROADCAST:
-		put(p, "T.Broadcast(");
+		PUTL(p, "T.Broadcast(");
 		pr_expr(p, e->bcast.value, 0);
-		put(p, ", ");
+		PUTL(p, ", ");
 		put_i64(p, e->dt.lanes);
 		putc_(p, ')');
 		return;
 	case EX_SHUFFLE:
-		put(p, "T.Shuffle([");
+		PUTL(p, "T.Shuffle([");
 		pr_args(p, e->shuf.vecs, e->shuf.nvecs);
-		put(p, "], [");
+		PUTL(p, "], [");
 		pr_args(p, e->shuf.idx, e->shuf.nidx);
-		put(p, "])");
+		PUTL(p, "])");
 		return;
 	case EX_LET:
-		put(p, "T.Let(");
+		PUTL(p, "T.Let(");
 		pr_expr(p, e->let.body, 0);
-		put(p, ", where={");
+		PUTL(p, ", where={");
 		put_name(p, var_name(p, e->let.var));
-		put(p, ": ");
+		PUTL(p, ": ");
 		pr_expr(p, e->let.value, 0);
-		put(p, "})");
+		PUTL(p, "})");
 		return;
 	case EX_LOAD:
 		pr_load(p, e);
@@ -823,15 +833,21 @@ static void pr_expr(P *p, const Expr *e, int ctx)
 		break;
 	}
 	if (e->kind < EX_ADD || e->kind > EX_OR) {
-		put(p, "None");
+		PUTL(p, "None");
 		return;
 	}
 	op = infix_op(e, &pr);
 	if (!op) {
-		put(p, call_name[e->kind]);
+		/* min/max have no operator: the folding spelling when it rebuilds
+		 * the same node, else the raw node's constructor */
+		if ((e->kind == EX_MIN || e->kind == EX_MAX) && e->bin.a && e->bin.b &&
+		    arith_binary_is_plain(e->kind, e->bin.a, e->bin.b))
+			put(p, e->kind == EX_MIN ? "T.min" : "T.max");
+		else
+			put(p, call_name[e->kind]);
 		putc_(p, '(');
 		pr_expr(p, e->bin.a, 0);
-		put(p, ", ");
+		PUTL(p, ", ");
 		pr_expr(p, e->bin.b, 0);
 		putc_(p, ')');
 		return;
@@ -884,10 +900,10 @@ static void pr_dict(P *p, const Obj *d, const char *const *skip, int nskip)
 		if (skipped)
 			continue;
 		if (!first)
-			put(p, ", ");
+			PUTL(p, ", ");
 		first = 0;
 		pr_obj(p, k);
-		put(p, ": ");
+		PUTL(p, ": ");
 		const Obj *v = d->dict.vals[i];
 		/* a target's host prints as its plain config dict */
 		if (v && v->kind == OB_TARGET && v->target && v->target->kind == OB_DICT && allstr &&
@@ -904,14 +920,14 @@ static void pr_dict(P *p, const Obj *d, const char *const *skip, int nskip)
 static void pr_reducer(P *p, const Obj *o)
 {
 	int mark = p->scope.n, n = o->red.n;
-	put(p, "T.comm_reducer(lambda ");
+	PUTL(p, "T.comm_reducer(lambda ");
 	for (int i = 0; i < 2 * n; i++) {
 		const Var *v = i < n ? o->red.lhs[i] : o->red.rhs[i - n];
 		if (i)
-			put(p, ", ");
+			PUTL(p, ", ");
 		put_name(p, def_var(p, v));
 	}
-	put(p, ": ");
+	PUTL(p, ": ");
 	if (n == 1) {
 		pr_expr(p, o->red.result[0], PR_LAMBDA);
 	} else {
@@ -920,20 +936,20 @@ static void pr_reducer(P *p, const Obj *o)
 		putc_(p, ')');
 	}
 	scope_close(p, mark);
-	put(p, ", [");
+	PUTL(p, ", [");
 	pr_args(p, o->red.identity, n);
-	put(p, "])");
+	PUTL(p, "])");
 }
 
 static void pr_obj(P *p, const Obj *o)
 {
 	if (!o) {
-		put(p, "None");
+		PUTL(p, "None");
 		return;
 	}
 	switch (o->kind) {
 	case OB_NONE:
-		put(p, "None");
+		PUTL(p, "None");
 		break;
 	case OB_BOOL:
 		put(p, o->i ? "True" : "False");
@@ -943,7 +959,7 @@ static void pr_obj(P *p, const Obj *o)
 		break;
 	case OB_FLOAT:
 		if (isnan(o->f) || isinf(o->f)) {
-			put(p, "float(");
+			PUTL(p, "float(");
 			put_float(p, o->f);
 			putc_(p, ')');
 		} else {
@@ -957,7 +973,7 @@ static void pr_obj(P *p, const Obj *o)
 		putc_(p, '[');
 		for (int i = 0; i < o->list.n; i++) {
 			if (i)
-				put(p, ", ");
+				PUTL(p, ", ");
 			pr_obj(p, o->list.items[i]);
 		}
 		putc_(p, ']');
@@ -966,7 +982,7 @@ static void pr_obj(P *p, const Obj *o)
 		pr_dict(p, o, NULL, 0);
 		break;
 	case OB_TARGET:
-		put(p, "T.target(");
+		PUTL(p, "T.target(");
 		if (o->target && o->target->kind == OB_DICT)
 			pr_dict(p, o->target, NULL, 0);
 		else
@@ -986,7 +1002,7 @@ static void pr_obj(P *p, const Obj *o)
 		pr_reducer(p, o);
 		break;
 	case OB_METADATA:
-		put(p, "metadata[");
+		PUTL(p, "metadata[");
 		put_sym_str(p, o->meta.key);
 		putc_(p, ']');
 		putc_(p, '[');
@@ -994,7 +1010,7 @@ static void pr_obj(P *p, const Obj *o)
 		putc_(p, ']');
 		break;
 	default:
-		put(p, "None");
+		PUTL(p, "None");
 	}
 }
 
@@ -1020,38 +1036,38 @@ static void pr_buffer_kwargs(P *p, const Buffer *b, const Expr *data, int want_d
 			     const Obj *ann)
 {
 	if (want_dtype || !dt_eq(b->dt, DT_F32)) {
-		put(p, ", \"");
+		PUTL(p, ", \"");
 		put_dtype(p, b->dt);
 		putc_(p, '"');
 	}
 	if (data) {
-		put(p, ", data=");
+		PUTL(p, ", data=");
 		pr_expr(p, data, 0);
 	}
 	if (b->nstrides > 0) {
-		put(p, ", strides=");
+		PUTL(p, ", strides=");
 		pr_tuple(p, b->strides, b->nstrides);
 	}
 	if (!expr_is_zero(b->elem_offset)) {
-		put(p, ", elem_offset=");
+		PUTL(p, ", elem_offset=");
 		pr_expr(p, b->elem_offset, 0);
 	}
 	if (want_scope && b->scope && b->scope != sym("global")) {
-		put(p, ", scope=");
+		PUTL(p, ", scope=");
 		put_sym_str(p, b->scope);
 	}
 	if (b->align != 64) {
-		put(p, ", align=");
+		PUTL(p, ", align=");
 		put_i64(p, b->align);
 	}
 	if (b->offset_factor != 1) {
-		put(p, ", offset_factor=");
+		PUTL(p, ", offset_factor=");
 		put_i64(p, b->offset_factor);
 	}
 	if (!p->stir && b->layout == LAYOUT_NONE)
-		put(p, ", layout=None");
+		PUTL(p, ", layout=None");
 	if (ann && ann->kind == OB_DICT && ann->dict.n > 0) {
-		put(p, ", annotations=");
+		PUTL(p, ", annotations=");
 		pr_obj(p, ann);
 	}
 }
@@ -1102,17 +1118,17 @@ static void pr_decls(P *p, int32_t top)
 			const Buffer *b = key;
 			Sym name = def_buf(p, b);
 			put_name(p, name);
-			put(p, " = ");
+			PUTL(p, " = ");
 			pr_buffer_call(p, "T.Buffer", b, NULL, 0, 1, NULL);
 		} else {
 			const Var *v = key;
 			put_name(p, def_var(p, v));
-			put(p, " = ");
+			PUTL(p, " = ");
 			if ((flags & F_ENV) && iv) {
-				put(p, "T.env_thread(");
+				PUTL(p, "T.env_thread(");
 				put_sym_str(p, iv->iv.tag);
 				if (!dt_eq(v->dt, DT_I32)) {
-					put(p, ", \"");
+					PUTL(p, ", \"");
 					put_dtype(p, v->dt);
 					putc_(p, '"');
 				}
@@ -1156,12 +1172,12 @@ static const Var *launch_def(P *p, const Stmt *s)
 static const Stmt *pr_attr_head(P *p, const Stmt *s, const Var *def)
 {
 	if (is_launch(s)) {
-		put(p, "T.launch_thread(");
+		PUTL(p, "T.launch_thread(");
 		if (def)
 			put_sym_str(p, s->attr.node->iv.tag);
 		else
 			put_name(p, var_name(p, s->attr.node->iv.var));
-		put(p, ", ");
+		PUTL(p, ", ");
 		pr_expr(p, s->attr.value, 0);
 		putc_(p, ')');
 		return s->attr.body;
@@ -1169,12 +1185,12 @@ static const Stmt *pr_attr_head(P *p, const Stmt *s, const Var *def)
 	if (is_dict_attr(s)) {
 		/* nested node-0 attrs collapse into one dict, until a key repeats */
 		const Stmt *c = s;
-		put(p, "T.attr({");
+		PUTL(p, "T.attr({");
 		for (int first = 1;; first = 0) {
 			if (!first)
-				put(p, ", ");
+				PUTL(p, ", ");
 			put_sym_str(p, c->attr.key);
-			put(p, ": ");
+			PUTL(p, ": ");
 			pr_expr(p, c->attr.value, 0);
 			const Stmt *nx = c->attr.body;
 			if (!is_dict_attr(nx))
@@ -1187,14 +1203,14 @@ static const Stmt *pr_attr_head(P *p, const Stmt *s, const Var *def)
 				break;
 			c = nx;
 		}
-		put(p, "})");
+		PUTL(p, "})");
 		return c->attr.body;
 	}
-	put(p, "T.attr(");
+	PUTL(p, "T.attr(");
 	pr_obj(p, s->attr.node);
-	put(p, ", ");
+	PUTL(p, ", ");
 	put_sym_str(p, s->attr.key);
-	put(p, ", ");
+	PUTL(p, ", ");
 	pr_expr(p, s->attr.value, 0);
 	putc_(p, ')');
 	return s->attr.body;
@@ -1255,16 +1271,16 @@ static void pr_loop_annotations(P *p, const Obj *ann)
 	if (ann->dict.n == 1 && ann->dict.keys[0]->kind == OB_STR) {
 		Sym k = ann->dict.keys[0]->s;
 		if (k == sym("disable_unroll")) {
-			put(p, "unroll=False");
+			PUTL(p, "unroll=False");
 			return;
 		}
 		if (k == sym("pragma_unroll")) {
-			put(p, "unroll=");
+			PUTL(p, "unroll=");
 			pr_obj(p, ann->dict.vals[0]);
 			return;
 		}
 	}
-	put(p, "annotations=");
+	PUTL(p, "annotations=");
 	pr_obj(p, ann);
 }
 
@@ -1286,17 +1302,17 @@ static void pr_for(P *p, const Stmt *s)
 	int mark = p->scope.n;
 	const Stmt *body;
 	indent(p);
-	put(p, "for ");
+	PUTL(p, "for ");
 	if (ng > 1) {
 		for (int i = 0; i < ng; i++) {
 			if (i)
-				put(p, ", ");
+				PUTL(p, ", ");
 			put_name(p, def_var(p, gv[i]));
 		}
-		put(p, " in T.grid(");
+		PUTL(p, " in T.grid(");
 		for (int i = 0; i < ng; i++) {
 			if (i)
-				put(p, ", ");
+				PUTL(p, ", ");
 			pr_expr(p, gl[i]->loop.extent, 0);
 		}
 		putc_(p, ')');
@@ -1308,13 +1324,13 @@ static void pr_for(P *p, const Stmt *s)
 		static const char *const kinds[] = {"T.serial(", "T.parallel(", "T.vectorized(", "T.unroll(",
 						    "T.thread_binding("};
 		put_name(p, def_var(p, s->loop.var));
-		put(p, " in ");
+		PUTL(p, " in ");
 		put(p, range ? "range(" : kinds[s->loop.kind <= FOR_THREAD_BINDING ? s->loop.kind : 0]);
 		if (is_const_int(s->loop.min, 0) && trivial_step(s->loop.step)) {
 			pr_expr(p, s->loop.extent, 0);
 		} else {
 			pr_expr(p, s->loop.min, 0);
-			put(p, ", ");
+			PUTL(p, ", ");
 			const Expr *mn = s->loop.min, *ex = s->loop.extent;
 			if (mn && ex && mn->kind == EX_INT && ex->kind == EX_INT && dt_eq(mn->dt, ex->dt)) {
 				Expr c = {.kind = EX_INT, .dt = mn->dt};
@@ -1330,11 +1346,11 @@ static void pr_for(P *p, const Stmt *s)
 			}
 		}
 		if (s->loop.kind == FOR_THREAD_BINDING) {
-			put(p, ", thread=");
+			PUTL(p, ", thread=");
 			put_sym_str(p, s->loop.thread);
 		}
 		if (has_ann) {
-			put(p, ", ");
+			PUTL(p, ", ");
 			pr_loop_annotations(p, ann);
 		}
 		if (!trivial_step(s->loop.step)) {
@@ -1344,7 +1360,7 @@ static void pr_for(P *p, const Stmt *s)
 		putc_(p, ')');
 		body = s->loop.body;
 	}
-	put(p, ":\n");
+	PUTL(p, ":\n");
 	p->ind++;
 	pr_block(p, body);
 	p->ind--;
@@ -1359,25 +1375,25 @@ static void pr_store(P *p, const Stmt *s)
 		put_name(p, buf_name(p, b));
 	} else if (s->store.pred) {
 		put_buf(p, b);
-		put(p, ".vstore([");
+		PUTL(p, ".vstore([");
 		pr_indices(p, s->store.idx, s->store.nidx, 0);
-		put(p, "], ");
+		PUTL(p, "], ");
 		pr_expr(p, s->store.value, 0);
-		put(p, ", predicate=");
+		PUTL(p, ", predicate=");
 		pr_expr(p, s->store.pred, 0);
-		put(p, ")\n");
+		PUTL(p, ")\n");
 		return;
 	} else {
 		put_buf(p, b);
 		if (s->store.nidx == 0) {
-			put(p, "[()]");
+			PUTL(p, "[()]");
 		} else {
 			putc_(p, '[');
 			pr_indices(p, s->store.idx, s->store.nidx, 1);
 			putc_(p, ']');
 		}
 	}
-	put(p, " = ");
+	PUTL(p, " = ");
 	pr_expr(p, s->store.value, 0);
 	line_end(p);
 }
@@ -1398,10 +1414,10 @@ static void pr_scalar_alloc(P *p, const Stmt *s, const Expr *init)
 	indent(p);
 	put_name(p, def_buf(p, b));
 	((Ent *)map_get(&p->obj, b, NULL))->flags |= F_SCALAR;
-	put(p, ": T.");
+	PUTL(p, ": T.");
 	put_dtype(p, b->dt);
 	if (init) {
-		put(p, " = ");
+		PUTL(p, " = ");
 		pr_expr(p, init, 0);
 	}
 	line_end(p);
@@ -1421,11 +1437,11 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 			put_name(p, e->name);
 		} else {
 			put_name(p, def_var(p, v));
-			put(p, ": T.let[");
+			PUTL(p, ": T.let[");
 			put_type(p, v->ty);
 			putc_(p, ']');
 		}
-		put(p, " = ");
+		PUTL(p, " = ");
 		pr_expr(p, s->bind.value, 0);
 		line_end(p);
 		break;
@@ -1441,7 +1457,7 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		}
 		indent(p);
 		if (!b) {
-			put(p, "None = T.alloc_buffer(None)\n");
+			PUTL(p, "None = T.alloc_buffer(None)\n");
 			break;
 		}
 		/* alloc_shared/alloc_local imply their scope */
@@ -1451,7 +1467,7 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		else if (b->scope == sym("local"))
 			fn = "T.alloc_local";
 		put_name(p, def_buf(p, b));
-		put(p, " = ");
+		PUTL(p, " = ");
 		pr_buffer_call(p, fn, b, NULL, 0, fn[8] == 'b', s->alloc.annotations);
 		line_end(p);
 		break;
@@ -1460,11 +1476,11 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		const Buffer *b = s->decl.buf;
 		indent(p);
 		if (!b) {
-			put(p, "None = T.decl_buffer(None)\n");
+			PUTL(p, "None = T.decl_buffer(None)\n");
 			break;
 		}
 		put_name(p, def_buf(p, b));
-		put(p, " = ");
+		PUTL(p, " = ");
 		pr_buffer_call(p, "T.decl_buffer", b, s->decl.data, 0, 1, NULL);
 		line_end(p);
 		break;
@@ -1476,20 +1492,20 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 			/* bare: the body is the rest of the block */
 			if (def) {
 				put_name(p, def_var(p, def));
-				put(p, " = ");
+				PUTL(p, " = ");
 			}
 			const Stmt *body = pr_attr_head(p, s, def);
 			line_end(p);
 			pr_block(p, body);
 		} else {
 			int mark = p->scope.n;
-			put(p, "with ");
+			PUTL(p, "with ");
 			const Stmt *body = pr_attr_head(p, s, def);
 			if (def) {
-				put(p, " as ");
+				PUTL(p, " as ");
 				put_name(p, def_var(p, def));
 			}
-			put(p, ":\n");
+			PUTL(p, ":\n");
 			p->ind++;
 			pr_block(p, body);
 			p->ind--;
@@ -1503,9 +1519,9 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 	case ST_WHILE: {
 		int mark = p->scope.n;
 		indent(p);
-		put(p, "while ");
+		PUTL(p, "while ");
 		pr_expr(p, s->wloop.cond, 0);
-		put(p, ":\n");
+		PUTL(p, ":\n");
 		p->ind++;
 		pr_block(p, s->wloop.body);
 		p->ind--;
@@ -1515,9 +1531,9 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 	case ST_IF: {
 		int mark = p->scope.n;
 		indent(p);
-		put(p, "if ");
+		PUTL(p, "if ");
 		pr_expr(p, s->ifs.cond, 0);
-		put(p, ":\n");
+		PUTL(p, ":\n");
 		p->ind++;
 		pr_block(p, s->ifs.then);
 		p->ind--;
@@ -1525,7 +1541,7 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		const Stmt *el = s->ifs.els;
 		if (el && !(el->kind == ST_SEQ && el->seq.n == 0)) {
 			indent(p);
-			put(p, "else:\n");
+			PUTL(p, "else:\n");
 			p->ind++;
 			pr_block(p, el);
 			p->ind--;
@@ -1548,7 +1564,7 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		if (s->eval.value && s->eval.value->kind == EX_CALL) {
 			pr_expr(p, s->eval.value, 0);
 		} else {
-			put(p, "T.evaluate(");
+			PUTL(p, "T.evaluate(");
 			pr_expr(p, s->eval.value, 0);
 			putc_(p, ')');
 		}
@@ -1556,39 +1572,39 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 		break;
 	case ST_ASSERT:
 		indent(p);
-		put(p, "assert ");
+		PUTL(p, "assert ");
 		pr_expr(p, s->assert.cond, 0);
-		put(p, ", (");
+		PUTL(p, ", (");
 		put_sym_str(p, s->assert.kind ? s->assert.kind : sym("RuntimeError"));
-		put(p, ", [");
+		PUTL(p, ", [");
 		for (int i = 0; i < s->assert.nparts; i++) {
 			if (i)
-				put(p, ", ");
+				PUTL(p, ", ");
 			put_sym_str(p, s->assert.parts[i]);
 		}
-		put(p, "])\n");
+		PUTL(p, "])\n");
 		break;
 	case ST_RETURN:
 		indent(p);
 		if (s->ret.value) {
-			put(p, "return ");
+			PUTL(p, "return ");
 			pr_expr(p, s->ret.value, 0);
 		} else {
-			put(p, "return");
+			PUTL(p, "return");
 		}
 		line_end(p);
 		break;
 	case ST_BREAK:
 		indent(p);
-		put(p, "break\n");
+		PUTL(p, "break\n");
 		break;
 	case ST_CONTINUE:
 		indent(p);
-		put(p, "continue\n");
+		PUTL(p, "continue\n");
 		break;
 	default:
 		indent(p);
-		put(p, "pass\n");
+		PUTL(p, "pass\n");
 	}
 }
 
@@ -1609,7 +1625,7 @@ static void pr_block(P *p, const Stmt *s)
 {
 	if (block_empty(s)) {
 		indent(p);
-		put(p, "pass\n");
+		PUTL(p, "pass\n");
 		return;
 	}
 	pr_stmt(p, s, 1);
@@ -1988,10 +2004,10 @@ static void set_bound(P *p, const Var *v)
  * match-scope syntax, whose first mention defines the var. */
 static void pr_param_buffer(P *p, const Buffer *b)
 {
-	put(p, "T.Buffer((");
+	PUTL(p, "T.Buffer((");
 	for (int i = 0; i < b->ndim; i++) {
 		if (i)
-			put(p, ", ");
+			PUTL(p, ", ");
 		p->unbound = 0;
 		visit_vars(p, b->shape[i], check_bound);
 		if (p->unbound) {
@@ -2055,15 +2071,15 @@ static void pr_func(P *p, const Func *f)
 
 	/* decorator */
 	indent(p);
-	put(p, "@T.prim_func");
+	PUTL(p, "@T.prim_func");
 	if (is_private || has_stir || persistent) {
 		const char *sep = "(";
 		if (is_private)
-			put(p, sep), put(p, "private=True"), sep = ", ";
+			put(p, sep), PUTL(p, "private=True"), sep = ", ";
 		if (has_stir)
-			put(p, sep), put(p, "s_tir=True"), sep = ", ";
+			put(p, sep), PUTL(p, "s_tir=True"), sep = ", ";
 		if (persistent)
-			put(p, sep), put(p, "persistent=True");
+			put(p, sep), PUTL(p, "persistent=True");
 		putc_(p, ')');
 	}
 	line_end(p);
@@ -2073,30 +2089,30 @@ static void pr_func(P *p, const Func *f)
 		if (f->params[i].var)
 			def_var(p, f->params[i].var);
 	indent(p);
-	put(p, "def ");
+	PUTL(p, "def ");
 	put(p, f->name ? f->name : "main");
 	putc_(p, '(');
 	for (int i = 0; i < f->nparams; i++) {
 		const Param *pa = &f->params[i];
 		if (i)
-			put(p, ", ");
+			PUTL(p, ", ");
 		if (pa->buf) {
 			put_name(p, def_buf(p, pa->buf));
-			put(p, ": ");
+			PUTL(p, ": ");
 			pr_param_buffer(p, pa->buf);
 		} else if (pa->var) {
 			put_name(p, var_name(p, pa->var));
-			put(p, ": ");
+			PUTL(p, ": ");
 			put_type(p, pa->var->ty);
 			set_bound(p, pa->var);
 		}
 	}
 	putc_(p, ')');
 	if (f->ret.kind != TY_VOID && !(f->ret.kind == TY_PRIM && dt_is_void(f->ret.dt))) {
-		put(p, " -> ");
+		PUTL(p, " -> ");
 		put_type(p, f->ret);
 	}
-	put(p, ":\n");
+	PUTL(p, ":\n");
 	p->ind++;
 
 	/* T.func_attr, keys sorted, minus what the decorator and name say */
@@ -2110,9 +2126,9 @@ static void pr_func(P *p, const Func *f)
 		}
 		if (n > 0) {
 			indent(p);
-			put(p, "T.func_attr(");
+			PUTL(p, "T.func_attr(");
 			pr_dict(p, attrs, skip, 3);
-			put(p, ")\n");
+			PUTL(p, ")\n");
 		}
 	}
 
@@ -2120,7 +2136,7 @@ static void pr_func(P *p, const Func *f)
 	if (block_empty(f->body)) {
 		pr_decls(p, INT32_MAX);
 		indent(p);
-		put(p, "pass\n");
+		PUTL(p, "pass\n");
 	} else {
 		pr_top(p, f->body, 1);
 	}
@@ -2153,9 +2169,9 @@ void tir_print(Buf *out, const Module *m)
 	p_init(&p, out);
 	p.modpre = m->is_module ? "Module." : "";
 	if (m->is_module)
-		put(&p, "# from tvm.script import ir as I\n");
-	put(&p, "# from tvm.script import tirx as T\n");
-	put(&p, "# from tvm.tirx.layout import Axis\n\n");
+		PUTL(&p, "# from tvm.script import ir as I\n");
+	PUTL(&p, "# from tvm.script import tirx as T\n");
+	PUTL(&p, "# from tvm.tirx.layout import Axis\n\n");
 
 	Func **fs = xmalloc((size_t)(m->nfuncs ? m->nfuncs : 1) * sizeof *fs);
 	if (m->nfuncs)
@@ -2163,28 +2179,28 @@ void tir_print(Buf *out, const Module *m)
 	if (m->nfuncs > 1)
 		qsort(fs, (size_t)m->nfuncs, sizeof *fs, func_cmp);
 	if (m->is_module) {
-		put(&p, "@I.ir_module\nclass Module:\n");
+		PUTL(&p, "@I.ir_module\nclass Module:\n");
 		p.ind = 1;
 		if (m->attrs) {
 			indent(&p);
-			put(&p, "I.module_attrs(");
+			PUTL(&p, "I.module_attrs(");
 			pr_obj(&p, m->attrs);
-			put(&p, ")\n");
+			PUTL(&p, ")\n");
 		}
 		if (m->global_infos) {
 			indent(&p);
-			put(&p, "I.module_global_infos(");
+			PUTL(&p, "I.module_global_infos(");
 			pr_obj(&p, m->global_infos);
-			put(&p, ")\n");
+			PUTL(&p, ")\n");
 		}
 		if (!m->nfuncs && !m->attrs && !m->global_infos) {
 			indent(&p);
-			put(&p, "pass\n");
+			PUTL(&p, "pass\n");
 		}
 	}
 	for (int i = 0; i < m->nfuncs; i++) {
 		if (i)
-			put(&p, "\n"); /* one blank line between functions */
+			PUTL(&p, "\n"); /* one blank line between functions */
 		pr_func(&p, fs[i]);
 	}
 	free(fs);

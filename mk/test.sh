@@ -19,7 +19,7 @@ fi
 [ $rc -ne 0 ] && [ "$uf" -eq 0 ] && uf=1
 
 TIRXC="$root/$build/tirxc" TIRXC_BUILD="$root/$build" \
-	python3 "$lit" -sv --time-tests "$root/testdata" >"$out" 2>&1
+	python3 "$lit" -sv "$root/testdata" >"$out" 2>&1
 rc=$?
 grep -vE '^(PASS|UNSUPPORTED|XFAIL): ' "$out"
 lp=$(sed -nE 's/^ *Passed *: *([0-9]+).*/\1/p' "$out")
