@@ -16,60 +16,6 @@
 #include <string.h>
 #include "tir.h"
 
-/* A pointer-keyed hash map to pointers. */
-typedef struct PtrMap {
-	const void **keys;
-	const void **vals;
-	int cap, n;
-} PtrMap;
-
-static uint64_t ptr_hash(const void *k)
-{
-	return ((uint64_t)(uintptr_t)k >> 4) * 0x9E3779B97F4A7C15ull;
-}
-
-static const void *map_get(const PtrMap *m, const void *k)
-{
-	if (!m->cap)
-		return NULL;
-	for (int i = (int)(ptr_hash(k) & (uint64_t)(m->cap - 1));; i = (i + 1) & (m->cap - 1)) {
-		if (!m->keys[i])
-			return NULL;
-		if (m->keys[i] == k)
-			return m->vals[i];
-	}
-}
-
-static void map_put(PtrMap *m, const void *k, const void *v)
-{
-	if (2 * (m->n + 1) > m->cap) {
-		PtrMap old = *m;
-		m->cap = old.cap ? 2 * old.cap : 64;
-		m->keys = xcalloc((size_t)m->cap, sizeof *m->keys);
-		m->vals = xcalloc((size_t)m->cap, sizeof *m->vals);
-		m->n = 0;
-		for (int i = 0; i < old.cap; i++)
-			if (old.keys[i])
-				map_put(m, old.keys[i], old.vals[i]);
-		free(old.keys);
-		free(old.vals);
-	}
-	int i = (int)(ptr_hash(k) & (uint64_t)(m->cap - 1));
-	while (m->keys[i] && m->keys[i] != k)
-		i = (i + 1) & (m->cap - 1);
-	if (!m->keys[i])
-		m->n++;
-	m->keys[i] = k;
-	m->vals[i] = v;
-}
-
-static void map_free(PtrMap *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof *m);
-}
-
 /* ------------------------------------------------------------ equality */
 
 typedef struct Eq {
@@ -148,13 +94,13 @@ static int eq_ttype(TType a, TType b)
 static int pair(Eq *q, const void *x, const void *y, const char *what, const char *xn,
 		const char *yn)
 {
-	const void *px = map_get(&q->fwd, x), *py = map_get(&q->bwd, y);
+	const void *px = pmap_get(&q->fwd, x), *py = pmap_get(&q->bwd, y);
 	if (px == y && py == x)
 		return 1;
 	if (px || py)
 		return differ(q, "%s '%s' vs '%s' (not the same %s on both sides)", what, xn, yn, what);
-	map_put(&q->fwd, x, y);
-	map_put(&q->bwd, y, x);
+	pmap_put(&q->fwd, x, (void *)y);
+	pmap_put(&q->bwd, y, (void *)x);
 	return 2; /* newly paired */
 }
 
@@ -575,8 +521,8 @@ int tir_equal(const Module *a, const Module *b, Buf *why)
 			break;
 		}
 		/* vars and buffers never cross functions */
-		map_free(&q.fwd);
-		map_free(&q.bwd);
+		pmap_free(&q.fwd);
+		pmap_free(&q.bwd);
 		ok = eq_func(&q, a->funcs[i], g);
 	}
 	for (int i = 0; ok && i < b->nfuncs; i++) {
@@ -586,8 +532,8 @@ int tir_equal(const Module *a, const Module *b, Buf *why)
 			ok = differ(&q, "function only in the second module");
 		}
 	}
-	map_free(&q.fwd);
-	map_free(&q.bwd);
+	pmap_free(&q.fwd);
+	pmap_free(&q.bwd);
 	buf_free(&q.path);
 	return ok;
 }
@@ -631,10 +577,10 @@ static uint64_t h_obj(Hs *s, const Obj *o);
 
 static uint64_t h_id(Hs *s, const void *p)
 {
-	uintptr_t id = (uintptr_t)map_get(&s->ids, p);
+	uintptr_t id = (uintptr_t)pmap_get(&s->ids, p);
 	if (!id) {
 		id = ++s->next;
-		map_put(&s->ids, p, (const void *)id);
+		pmap_put(&s->ids, p, (void *)id);
 	}
 	return id;
 }
@@ -656,7 +602,7 @@ static uint64_t h_buf(Hs *s, const Buffer *b)
 {
 	if (!b)
 		return 0;
-	int seen = map_get(&s->ids, b) != NULL;
+	int seen = pmap_get(&s->ids, b) != NULL;
 	uint64_t h = mix(0xB0F, h_id(s, b));
 	if (seen)
 		return h;
@@ -832,7 +778,7 @@ uint64_t tir_hash(const Module *m)
 	uint64_t sum = 0;
 	for (int i = 0; i < m->nfuncs; i++) {
 		const Func *f = m->funcs[i];
-		map_free(&s.ids);
+		pmap_free(&s.ids);
 		s.next = 0;
 		uint64_t h = mix(hstr(f->name), (uint64_t)f->nparams);
 		/* the same order of first sight as tir_equal: scalars, buffers */
@@ -849,10 +795,10 @@ uint64_t tir_hash(const Module *m)
 		h = mix(h, h_stmt(&s, f->body));
 		sum += h; /* functions are matched by name, not position */
 	}
-	map_free(&s.ids);
+	pmap_free(&s.ids);
 	uint64_t h = mix(sum, (uint64_t)m->nfuncs);
 	h = mix(h, h_obj(&s, m->attrs));
 	h = mix(h, h_obj(&s, m->global_infos));
-	map_free(&s.ids);
+	pmap_free(&s.ids);
 	return h;
 }

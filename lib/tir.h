@@ -45,6 +45,18 @@ typedef struct Vec {
 void vec_push(Vec *v, void *p);
 void vec_free(Vec *v);
 
+/* Pointer-keyed hash map to pointers (vars, buffers, nodes).  NULL keys are
+ * not allowed; a missing key reads as NULL.  Zero-initialise to start. */
+typedef struct PtrMap {
+	const void **keys;
+	void **vals;
+	int cap, n;
+} PtrMap;
+void *pmap_get(const PtrMap *m, const void *k);
+void pmap_put(PtrMap *m, const void *k, void *v);
+void pmap_clear(PtrMap *m); /* drops entries, keeps capacity */
+void pmap_free(PtrMap *m);
+
 /* Growable byte buffer with printf (printer, diagnostics, dumps). */
 typedef struct Buf {
 	char *s;
@@ -438,6 +450,58 @@ Obj *obj_bool(Arena *a, int v);
 TType buf_data_type(const Buffer *b);
 int func_is_private(const Func *f);
 Sym func_global_symbol(const Func *f); /* NULL when private */
+
+/* ---------------------------------------------------------------- walk.c */
+/* Read-only traversal in evaluation order.  A hook returning 0 skips the
+ * node's children.  `buffer` sees every buffer reference and definition
+ * (after the buffer's shape and strides have been walked as expressions);
+ * `def` sees every var definition site (params, binds, loops, launches,
+ * let-exprs, reducer vars).  Any hook may be NULL. */
+typedef struct Walker Walker;
+struct Walker {
+	int (*stmt)(Walker *w, Stmt *s);
+	int (*expr)(Walker *w, Expr *e);
+	void (*buffer)(Walker *w, Buffer *b);
+	void (*def)(Walker *w, Var *v);
+	void *data;
+};
+void walk_stmt(Walker *w, Stmt *s);
+void walk_expr(Walker *w, Expr *e);
+void walk_obj(Walker *w, Obj *o);
+void walk_func(Walker *w, Func *f); /* params (buffers included), then body */
+
+/* Copy-on-write rewriting: a node whose children are unchanged is returned
+ * as is.  `expr`/`stmt` run before the children: a non-NULL result replaces
+ * the node (and is not visited further); NULL means "recurse".  `var` and
+ * `buffer` map every occurrence, definitions included (NULL: identity); a
+ * buffer that maps to itself still has its shape rewritten when the shape
+ * changes (a new Buffer, memoised).  New nodes go into `a`. */
+typedef struct Mutator Mutator;
+struct Mutator {
+	Arena *a;
+	Expr *(*expr)(Mutator *m, Expr *e);
+	Stmt *(*stmt)(Mutator *m, Stmt *s);
+	Var *(*var)(Mutator *m, Var *v);
+	Buffer *(*buffer)(Mutator *m, Buffer *b);
+	void *data;
+	PtrMap bufmemo; /* internal: old buffer -> rewritten buffer */
+};
+Expr *mut_expr(Mutator *m, Expr *e);
+Stmt *mut_stmt(Mutator *m, Stmt *s);
+Obj *mut_obj(Mutator *m, Obj *o);
+Buffer *mut_buffer(Mutator *m, Buffer *b);
+Var *mut_var(Mutator *m, Var *v);
+void mut_done(Mutator *m); /* frees the memo */
+
+/* Replaces vars by expressions (vmap: Var* -> Expr*) and buffers by buffers
+ * (bmap: Buffer* -> Buffer*, may be NULL) throughout s. */
+Stmt *subst_stmt(Arena *a, Stmt *s, const PtrMap *vmap, const PtrMap *bmap);
+Expr *subst_expr(Arena *a, Expr *e, const PtrMap *vmap, const PtrMap *bmap);
+
+/* Vars used in s but not defined inside it, in order of first use; and the
+ * buffers used but not defined (allocated/declared) inside it.  Vars that
+ * appear only in the shape of an undefined buffer count as used. */
+void free_vars(Stmt *s, Vec *vars, Vec *bufs);
 
 /* --------------------------------------------------------------- arith.c */
 /* TVM's operator semantics, as the parser builds nodes for `a + b`:

@@ -120,3 +120,60 @@ void buf_free(Buf *b)
 	b->s = NULL;
 	b->n = b->cap = 0;
 }
+
+static size_t pmap_hash(const void *k)
+{
+	return (size_t)(((uint64_t)(uintptr_t)k >> 4) * 0x9E3779B97F4A7C15ull >> 17);
+}
+
+void *pmap_get(const PtrMap *m, const void *k)
+{
+	if (!m->cap)
+		return NULL;
+	size_t mask = (size_t)m->cap - 1;
+	for (size_t i = pmap_hash(k) & mask;; i = (i + 1) & mask) {
+		if (!m->keys[i])
+			return NULL;
+		if (m->keys[i] == k)
+			return m->vals[i];
+	}
+}
+
+void pmap_put(PtrMap *m, const void *k, void *v)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		PtrMap old = *m;
+		m->cap = old.cap ? 2 * old.cap : 64;
+		m->keys = xcalloc((size_t)m->cap, sizeof *m->keys);
+		m->vals = xcalloc((size_t)m->cap, sizeof *m->vals);
+		m->n = 0;
+		for (int i = 0; i < old.cap; i++)
+			if (old.keys[i])
+				pmap_put(m, old.keys[i], old.vals[i]);
+		free(old.keys);
+		free(old.vals);
+	}
+	size_t mask = (size_t)m->cap - 1, i = pmap_hash(k) & mask;
+	while (m->keys[i] && m->keys[i] != k)
+		i = (i + 1) & mask;
+	if (!m->keys[i])
+		m->n++;
+	m->keys[i] = k;
+	m->vals[i] = v;
+}
+
+void pmap_clear(PtrMap *m)
+{
+	if (m->cap) {
+		memset(m->keys, 0, (size_t)m->cap * sizeof *m->keys);
+		memset(m->vals, 0, (size_t)m->cap * sizeof *m->vals);
+	}
+	m->n = 0;
+}
+
+void pmap_free(PtrMap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,688 @@
+/* walk.c: generic traversal (Walker) and copy-on-write rewriting (Mutator)
+ * of the IR, and the two analyses every outlining pass needs: substitution
+ * and free variables.  Passes build on these instead of writing their own
+ * recursion over every node kind. */
+#include <stdlib.h>
+#include <string.h>
+#include "tir.h"
+
+/* ------------------------------------------------------------------ walk */
+
+static void walk_exprs(Walker *w, Expr **xs, int n)
+{
+	for (int i = 0; i < n; i++)
+		walk_expr(w, xs[i]);
+}
+
+static void walk_def(Walker *w, Var *v)
+{
+	if (v && w->def)
+		w->def(w, v);
+}
+
+static void walk_buffer_ref(Walker *w, Buffer *b)
+{
+	if (b && w->buffer)
+		w->buffer(w, b);
+}
+
+/* A buffer's definition: its shape, strides and offset are uses. */
+static void walk_buffer_def(Walker *w, Buffer *b)
+{
+	walk_exprs(w, b->shape, b->ndim);
+	walk_exprs(w, b->strides, b->nstrides);
+	if (b->elem_offset)
+		walk_expr(w, b->elem_offset);
+	walk_buffer_ref(w, b);
+}
+
+void walk_expr(Walker *w, Expr *e)
+{
+	if (!e || (w->expr && !w->expr(w, e)))
+		return;
+	switch (e->kind) {
+	case EX_BUFDATA:
+	case EX_BUFREF:
+		walk_buffer_ref(w, e->buf);
+		break;
+	case EX_SELECT:
+		walk_expr(w, e->sel.c);
+		walk_expr(w, e->sel.t);
+		walk_expr(w, e->sel.f);
+		break;
+	case EX_RAMP:
+		walk_expr(w, e->ramp.base);
+		walk_expr(w, e->ramp.stride);
+		break;
+	case EX_BROADCAST:
+		walk_expr(w, e->bcast.value);
+		break;
+	case EX_SHUFFLE:
+		walk_exprs(w, e->shuf.vecs, e->shuf.nvecs);
+		walk_exprs(w, e->shuf.idx, e->shuf.nidx);
+		break;
+	case EX_LET:
+		walk_expr(w, e->let.value);
+		walk_def(w, e->let.var);
+		walk_expr(w, e->let.body);
+		break;
+	case EX_LOAD:
+		walk_buffer_ref(w, e->load.buf);
+		walk_exprs(w, e->load.idx, e->load.nidx);
+		walk_expr(w, e->load.pred);
+		break;
+	case EX_CALL:
+		walk_exprs(w, e->call.args, e->call.nargs);
+		break;
+	default:
+		if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
+			walk_expr(w, e->bin.a);
+			walk_expr(w, e->bin.b);
+		}
+	}
+}
+
+void walk_obj(Walker *w, Obj *o)
+{
+	if (!o)
+		return;
+	switch (o->kind) {
+	case OB_LIST:
+		for (int i = 0; i < o->list.n; i++)
+			walk_obj(w, o->list.items[i]);
+		break;
+	case OB_DICT:
+		for (int i = 0; i < o->dict.n; i++) {
+			walk_obj(w, o->dict.keys[i]);
+			walk_obj(w, o->dict.vals[i]);
+		}
+		break;
+	case OB_EXPR:
+		walk_expr(w, o->expr);
+		break;
+	case OB_BUFFER:
+		walk_buffer_ref(w, o->buf);
+		break;
+	case OB_ITERVAR:
+		walk_expr(w, o->iv.min);
+		walk_expr(w, o->iv.extent);
+		walk_def(w, o->iv.var);
+		break;
+	case OB_REDUCER:
+		for (int i = 0; i < o->red.n; i++) {
+			walk_def(w, o->red.lhs[i]);
+			walk_def(w, o->red.rhs[i]);
+		}
+		walk_exprs(w, o->red.result, o->red.n);
+		walk_exprs(w, o->red.identity, o->red.n);
+		break;
+	default:
+		break;
+	}
+}
+
+void walk_stmt(Walker *w, Stmt *s)
+{
+	if (!s || (w->stmt && !w->stmt(w, s)))
+		return;
+	switch (s->kind) {
+	case ST_BIND:
+		walk_expr(w, s->bind.value);
+		walk_def(w, s->bind.var);
+		break;
+	case ST_STORE:
+		walk_buffer_ref(w, s->store.buf);
+		walk_exprs(w, s->store.idx, s->store.nidx);
+		walk_expr(w, s->store.value);
+		walk_expr(w, s->store.pred);
+		break;
+	case ST_ALLOC:
+		walk_buffer_def(w, s->alloc.buf);
+		walk_obj(w, s->alloc.annotations);
+		break;
+	case ST_DECL:
+		walk_expr(w, s->decl.data);
+		walk_buffer_def(w, s->decl.buf);
+		break;
+	case ST_ATTR:
+		walk_obj(w, s->attr.node);
+		walk_expr(w, s->attr.value);
+		walk_stmt(w, s->attr.body);
+		break;
+	case ST_FOR:
+		walk_expr(w, s->loop.min);
+		walk_expr(w, s->loop.extent);
+		walk_expr(w, s->loop.step);
+		walk_def(w, s->loop.var);
+		walk_obj(w, s->loop.annotations);
+		walk_stmt(w, s->loop.body);
+		break;
+	case ST_WHILE:
+		walk_expr(w, s->wloop.cond);
+		walk_stmt(w, s->wloop.body);
+		break;
+	case ST_IF:
+		walk_expr(w, s->ifs.cond);
+		walk_stmt(w, s->ifs.then);
+		walk_stmt(w, s->ifs.els);
+		break;
+	case ST_SEQ:
+		for (int i = 0; i < s->seq.n; i++)
+			walk_stmt(w, s->seq.items[i]);
+		break;
+	case ST_EVAL:
+		walk_expr(w, s->eval.value);
+		break;
+	case ST_ASSERT:
+		walk_expr(w, s->assert.cond);
+		break;
+	case ST_RETURN:
+		walk_expr(w, s->ret.value);
+		break;
+	default:
+		break;
+	}
+}
+
+void walk_func(Walker *w, Func *f)
+{
+	for (int i = 0; i < f->nparams; i++) {
+		if (f->params[i].buf)
+			walk_buffer_def(w, f->params[i].buf);
+		else
+			walk_def(w, f->params[i].var);
+	}
+	walk_stmt(w, f->body);
+}
+
+/* ---------------------------------------------------------------- mutate */
+
+Var *mut_var(Mutator *m, Var *v)
+{
+	return v && m->var ? m->var(m, v) : v;
+}
+
+/* Returns xs when no element changed, else a fresh array. */
+static Expr **mut_exprs(Mutator *m, Expr **xs, int n)
+{
+	Expr **out = xs;
+	for (int i = 0; i < n; i++) {
+		Expr *y = mut_expr(m, xs[i]);
+		if (y != xs[i] && out == xs)
+			out = ar_dup(m->a, xs, (size_t)n * sizeof *xs);
+		out[i] = y;
+	}
+	return out;
+}
+
+Buffer *mut_buffer(Mutator *m, Buffer *b)
+{
+	if (!b)
+		return NULL;
+	Buffer *done = pmap_get(&m->bufmemo, b);
+	if (done)
+		return done;
+	Buffer *nb = m->buffer ? m->buffer(m, b) : b;
+	if (nb == b) {
+		Expr **shape = mut_exprs(m, b->shape, b->ndim);
+		Expr **strides = mut_exprs(m, b->strides, b->nstrides);
+		Expr *off = mut_expr(m, b->elem_offset);
+		if (shape != b->shape || strides != b->strides || off != b->elem_offset) {
+			nb = ar_alloc(m->a, sizeof *nb);
+			*nb = *b;
+			nb->shape = shape;
+			nb->strides = strides;
+			nb->elem_offset = off;
+		}
+	}
+	pmap_put(&m->bufmemo, b, nb);
+	return nb;
+}
+
+static Expr *copy_expr(Mutator *m, const Expr *e)
+{
+	Expr *n = ar_alloc(m->a, sizeof *n);
+	*n = *e;
+	return n;
+}
+
+Expr *mut_expr(Mutator *m, Expr *e)
+{
+	if (!e)
+		return NULL;
+	if (m->expr) {
+		Expr *r = m->expr(m, e);
+		if (r)
+			return r;
+	}
+	Expr *n;
+	switch (e->kind) {
+	case EX_VAR: {
+		Var *v = mut_var(m, e->var);
+		return v == e->var ? e : ex_var(m->a, v);
+	}
+	case EX_BUFDATA:
+	case EX_BUFREF: {
+		Buffer *b = mut_buffer(m, e->buf);
+		if (b == e->buf)
+			return e;
+		n = copy_expr(m, e);
+		n->buf = b;
+		return n;
+	}
+	case EX_SELECT: {
+		Expr *c = mut_expr(m, e->sel.c), *t = mut_expr(m, e->sel.t), *f = mut_expr(m, e->sel.f);
+		if (c == e->sel.c && t == e->sel.t && f == e->sel.f)
+			return e;
+		n = copy_expr(m, e);
+		n->sel.c = c, n->sel.t = t, n->sel.f = f;
+		return n;
+	}
+	case EX_RAMP: {
+		Expr *b = mut_expr(m, e->ramp.base), *s = mut_expr(m, e->ramp.stride);
+		if (b == e->ramp.base && s == e->ramp.stride)
+			return e;
+		n = copy_expr(m, e);
+		n->ramp.base = b, n->ramp.stride = s;
+		return n;
+	}
+	case EX_BROADCAST: {
+		Expr *v = mut_expr(m, e->bcast.value);
+		if (v == e->bcast.value)
+			return e;
+		n = copy_expr(m, e);
+		n->bcast.value = v;
+		return n;
+	}
+	case EX_SHUFFLE: {
+		Expr **v = mut_exprs(m, e->shuf.vecs, e->shuf.nvecs);
+		Expr **i = mut_exprs(m, e->shuf.idx, e->shuf.nidx);
+		if (v == e->shuf.vecs && i == e->shuf.idx)
+			return e;
+		n = copy_expr(m, e);
+		n->shuf.vecs = v, n->shuf.idx = i;
+		return n;
+	}
+	case EX_LET: {
+		Expr *val = mut_expr(m, e->let.value);
+		Var *v = mut_var(m, e->let.var);
+		Expr *body = mut_expr(m, e->let.body);
+		if (val == e->let.value && v == e->let.var && body == e->let.body)
+			return e;
+		n = copy_expr(m, e);
+		n->let.value = val, n->let.var = v, n->let.body = body;
+		return n;
+	}
+	case EX_LOAD: {
+		Buffer *b = mut_buffer(m, e->load.buf);
+		Expr **idx = mut_exprs(m, e->load.idx, e->load.nidx);
+		Expr *pred = mut_expr(m, e->load.pred);
+		if (b == e->load.buf && idx == e->load.idx && pred == e->load.pred)
+			return e;
+		n = copy_expr(m, e);
+		n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
+		return n;
+	}
+	case EX_CALL: {
+		Expr **args = mut_exprs(m, e->call.args, e->call.nargs);
+		if (args == e->call.args)
+			return e;
+		n = copy_expr(m, e);
+		n->call.args = args;
+		return n;
+	}
+	default:
+		if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
+			Expr *a = mut_expr(m, e->bin.a), *b = mut_expr(m, e->bin.b);
+			if (a == e->bin.a && b == e->bin.b)
+				return e;
+			n = copy_expr(m, e);
+			n->bin.a = a, n->bin.b = b;
+			return n;
+		}
+		return e;
+	}
+}
+
+static Obj *copy_obj(Mutator *m, const Obj *o)
+{
+	Obj *n = ar_alloc(m->a, sizeof *n);
+	*n = *o;
+	return n;
+}
+
+/* Returns xs when no element changed, else a fresh array. */
+static Obj **mut_objs(Mutator *m, Obj **xs, int n)
+{
+	Obj **out = xs;
+	for (int i = 0; i < n; i++) {
+		Obj *y = mut_obj(m, xs[i]);
+		if (y != xs[i] && out == xs)
+			out = ar_dup(m->a, xs, (size_t)n * sizeof *xs);
+		out[i] = y;
+	}
+	return out;
+}
+
+Obj *mut_obj(Mutator *m, Obj *o)
+{
+	if (!o)
+		return NULL;
+	Obj *n;
+	switch (o->kind) {
+	case OB_LIST: {
+		Obj **items = mut_objs(m, o->list.items, o->list.n);
+		if (items == o->list.items)
+			return o;
+		n = copy_obj(m, o);
+		n->list.items = items;
+		return n;
+	}
+	case OB_DICT: {
+		Obj **vals = mut_objs(m, o->dict.vals, o->dict.n);
+		if (vals == o->dict.vals)
+			return o;
+		n = copy_obj(m, o);
+		n->dict.vals = vals;
+		return n;
+	}
+	case OB_EXPR: {
+		Expr *e = mut_expr(m, o->expr);
+		if (e == o->expr)
+			return o;
+		n = copy_obj(m, o);
+		n->expr = e;
+		return n;
+	}
+	case OB_BUFFER: {
+		Buffer *b = mut_buffer(m, o->buf);
+		if (b == o->buf)
+			return o;
+		n = copy_obj(m, o);
+		n->buf = b;
+		return n;
+	}
+	case OB_ITERVAR: {
+		Var *v = mut_var(m, o->iv.var);
+		Expr *mn = mut_expr(m, o->iv.min), *ext = mut_expr(m, o->iv.extent);
+		if (v == o->iv.var && mn == o->iv.min && ext == o->iv.extent)
+			return o;
+		n = copy_obj(m, o);
+		n->iv.var = v, n->iv.min = mn, n->iv.extent = ext;
+		return n;
+	}
+	case OB_REDUCER: {
+		int k = o->red.n, changed = 0;
+		Var **lhs = ar_alloc(m->a, (size_t)(k + 1) * sizeof *lhs);
+		Var **rhs = ar_alloc(m->a, (size_t)(k + 1) * sizeof *rhs);
+		for (int i = 0; i < k; i++) {
+			lhs[i] = mut_var(m, o->red.lhs[i]);
+			rhs[i] = mut_var(m, o->red.rhs[i]);
+			changed |= lhs[i] != o->red.lhs[i] || rhs[i] != o->red.rhs[i];
+		}
+		Expr **res = mut_exprs(m, o->red.result, k);
+		Expr **id = mut_exprs(m, o->red.identity, k);
+		if (!changed && res == o->red.result && id == o->red.identity)
+			return o;
+		n = copy_obj(m, o);
+		n->red.lhs = lhs, n->red.rhs = rhs, n->red.result = res, n->red.identity = id;
+		return n;
+	}
+	default:
+		return o;
+	}
+}
+
+static Stmt *copy_stmt(Mutator *m, const Stmt *s)
+{
+	Stmt *n = ar_alloc(m->a, sizeof *n);
+	*n = *s;
+	return n;
+}
+
+Stmt *mut_stmt(Mutator *m, Stmt *s)
+{
+	if (!s)
+		return NULL;
+	if (m->stmt) {
+		Stmt *r = m->stmt(m, s);
+		if (r)
+			return r;
+	}
+	Stmt *n;
+	switch (s->kind) {
+	case ST_BIND: {
+		Expr *v = mut_expr(m, s->bind.value);
+		Var *var = mut_var(m, s->bind.var);
+		if (v == s->bind.value && var == s->bind.var)
+			return s;
+		n = copy_stmt(m, s);
+		n->bind.value = v, n->bind.var = var;
+		return n;
+	}
+	case ST_STORE: {
+		Buffer *b = mut_buffer(m, s->store.buf);
+		Expr **idx = mut_exprs(m, s->store.idx, s->store.nidx);
+		Expr *v = mut_expr(m, s->store.value), *p = mut_expr(m, s->store.pred);
+		if (b == s->store.buf && idx == s->store.idx && v == s->store.value && p == s->store.pred)
+			return s;
+		n = copy_stmt(m, s);
+		n->store.buf = b, n->store.idx = idx, n->store.value = v, n->store.pred = p;
+		return n;
+	}
+	case ST_ALLOC: {
+		Buffer *b = mut_buffer(m, s->alloc.buf);
+		Obj *ann = mut_obj(m, s->alloc.annotations);
+		if (b == s->alloc.buf && ann == s->alloc.annotations)
+			return s;
+		n = copy_stmt(m, s);
+		n->alloc.buf = b, n->alloc.annotations = ann;
+		return n;
+	}
+	case ST_DECL: {
+		Expr *d = mut_expr(m, s->decl.data);
+		Buffer *b = mut_buffer(m, s->decl.buf);
+		if (b == s->decl.buf && d == s->decl.data)
+			return s;
+		n = copy_stmt(m, s);
+		n->decl.buf = b, n->decl.data = d;
+		return n;
+	}
+	case ST_ATTR: {
+		Obj *node = mut_obj(m, s->attr.node);
+		Expr *v = mut_expr(m, s->attr.value);
+		Stmt *body = mut_stmt(m, s->attr.body);
+		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
+			return s;
+		n = copy_stmt(m, s);
+		n->attr.node = node, n->attr.value = v, n->attr.body = body;
+		return n;
+	}
+	case ST_FOR: {
+		Expr *mn = mut_expr(m, s->loop.min), *ext = mut_expr(m, s->loop.extent);
+		Expr *step = mut_expr(m, s->loop.step);
+		Var *v = mut_var(m, s->loop.var);
+		Obj *ann = mut_obj(m, s->loop.annotations);
+		Stmt *body = mut_stmt(m, s->loop.body);
+		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
+		    v == s->loop.var && ann == s->loop.annotations && body == s->loop.body)
+			return s;
+		n = copy_stmt(m, s);
+		n->loop.min = mn, n->loop.extent = ext, n->loop.step = step;
+		n->loop.var = v, n->loop.annotations = ann, n->loop.body = body;
+		return n;
+	}
+	case ST_WHILE: {
+		Expr *c = mut_expr(m, s->wloop.cond);
+		Stmt *body = mut_stmt(m, s->wloop.body);
+		if (c == s->wloop.cond && body == s->wloop.body)
+			return s;
+		n = copy_stmt(m, s);
+		n->wloop.cond = c, n->wloop.body = body;
+		return n;
+	}
+	case ST_IF: {
+		Expr *c = mut_expr(m, s->ifs.cond);
+		Stmt *t = mut_stmt(m, s->ifs.then), *f = mut_stmt(m, s->ifs.els);
+		if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
+			return s;
+		n = copy_stmt(m, s);
+		n->ifs.cond = c, n->ifs.then = t, n->ifs.els = f;
+		return n;
+	}
+	case ST_SEQ: {
+		int k = s->seq.n, changed = 0;
+		Stmt **items = xmalloc((size_t)(k ? k : 1) * sizeof *items);
+		for (int i = 0; i < k; i++) {
+			items[i] = mut_stmt(m, s->seq.items[i]);
+			changed |= items[i] != s->seq.items[i];
+		}
+		if (!changed) {
+			free(items);
+			return s;
+		}
+		/* st_seq flattens: an item rewritten to an empty sequence vanishes */
+		n = st_seq(m->a, items, k);
+		free(items);
+		return n;
+	}
+	case ST_EVAL: {
+		Expr *v = mut_expr(m, s->eval.value);
+		if (v == s->eval.value)
+			return s;
+		n = copy_stmt(m, s);
+		n->eval.value = v;
+		return n;
+	}
+	case ST_ASSERT: {
+		Expr *c = mut_expr(m, s->assert.cond);
+		if (c == s->assert.cond)
+			return s;
+		n = copy_stmt(m, s);
+		n->assert.cond = c;
+		return n;
+	}
+	case ST_RETURN: {
+		Expr *v = mut_expr(m, s->ret.value);
+		if (v == s->ret.value)
+			return s;
+		n = copy_stmt(m, s);
+		n->ret.value = v;
+		return n;
+	}
+	default:
+		return s;
+	}
+}
+
+void mut_done(Mutator *m)
+{
+	pmap_free(&m->bufmemo);
+}
+
+/* ---------------------------------------------------------- substitution */
+
+typedef struct Subst {
+	const PtrMap *vmap, *bmap;
+} Subst;
+
+static Expr *subst_var_expr(Mutator *m, Expr *e)
+{
+	Subst *s = m->data;
+	if (e->kind == EX_VAR && s->vmap)
+		return pmap_get(s->vmap, e->var);
+	return NULL;
+}
+
+/* Definition sites follow a var that maps to another var. */
+static Var *subst_var(Mutator *m, Var *v)
+{
+	Subst *s = m->data;
+	Expr *e = s->vmap ? pmap_get(s->vmap, v) : NULL;
+	return e && e->kind == EX_VAR ? e->var : v;
+}
+
+static Buffer *subst_buffer(Mutator *m, Buffer *b)
+{
+	Subst *s = m->data;
+	Buffer *nb = s->bmap ? pmap_get(s->bmap, b) : NULL;
+	return nb ? nb : b;
+}
+
+Stmt *subst_stmt(Arena *a, Stmt *st, const PtrMap *vmap, const PtrMap *bmap)
+{
+	Subst s = {vmap, bmap};
+	Mutator m = {.a = a, .expr = subst_var_expr, .var = subst_var, .buffer = subst_buffer, .data = &s};
+	Stmt *r = mut_stmt(&m, st);
+	mut_done(&m);
+	return r;
+}
+
+Expr *subst_expr(Arena *a, Expr *e, const PtrMap *vmap, const PtrMap *bmap)
+{
+	Subst s = {vmap, bmap};
+	Mutator m = {.a = a, .expr = subst_var_expr, .var = subst_var, .buffer = subst_buffer, .data = &s};
+	Expr *r = mut_expr(&m, e);
+	mut_done(&m);
+	return r;
+}
+
+/* ------------------------------------------------------------- free vars */
+
+typedef struct Free {
+	PtrMap defined; /* vars and buffers defined so far (value: 1) */
+	PtrMap seen;    /* vars and buffers already reported as free */
+	Vec *vars, *bufs;
+} Free;
+
+static void free_def(Walker *w, Var *v)
+{
+	Free *f = w->data;
+	pmap_put(&f->defined, v, (void *)1);
+}
+
+static int free_expr(Walker *w, Expr *e)
+{
+	Free *f = w->data;
+	if (e->kind == EX_VAR && !pmap_get(&f->defined, e->var) && !pmap_get(&f->seen, e->var)) {
+		pmap_put(&f->seen, e->var, (void *)1);
+		if (f->vars)
+			vec_push(f->vars, e->var);
+	}
+	return 1;
+}
+
+static int free_stmt(Walker *w, Stmt *s)
+{
+	Free *f = w->data;
+	if (s->kind == ST_ALLOC)
+		pmap_put(&f->defined, s->alloc.buf, (void *)1);
+	else if (s->kind == ST_DECL)
+		pmap_put(&f->defined, s->decl.buf, (void *)1);
+	return 1;
+}
+
+static void free_buffer(Walker *w, Buffer *b)
+{
+	Free *f = w->data;
+	if (pmap_get(&f->defined, b) || pmap_get(&f->seen, b))
+		return;
+	pmap_put(&f->seen, b, (void *)1);
+	if (f->bufs)
+		vec_push(f->bufs, b);
+	/* an outside buffer's shape is a use of its vars */
+	for (int i = 0; i < b->ndim; i++)
+		walk_expr(w, b->shape[i]);
+	for (int i = 0; i < b->nstrides; i++)
+		walk_expr(w, b->strides[i]);
+	walk_expr(w, b->elem_offset);
+}
+
+void free_vars(Stmt *s, Vec *vars, Vec *bufs)
+{
+	Free f = {{0}, {0}, vars, bufs};
+	Walker w = {.stmt = free_stmt, .expr = free_expr, .buffer = free_buffer, .def = free_def, .data = &f};
+	walk_stmt(&w, s);
+	pmap_free(&f.defined);
+	pmap_free(&f.seen);
+}
