@@ -451,6 +451,20 @@ TType buf_data_type(const Buffer *b);
 int func_is_private(const Func *f);
 Sym func_global_symbol(const Func *f); /* NULL when private */
 
+/* -------------------------------------------------------------- target.c */
+/* Targets are OB_TARGET objects holding TVM's config dict (see target.c). */
+Obj *target_parse(Arena *a, const char *spec, const char **err); /* "cuda -arch=sm_80", tags */
+Obj *target_complete(Arena *a, const Obj *dict, const char **err); /* a dict with "kind" */
+Obj *func_target(const Func *f); /* the "target" func attr, or NULL */
+Sym target_kind(const Obj *t);
+Obj *target_host(Arena *a, const Obj *t); /* NULL when t has no host */
+Obj *target_without_host(Arena *a, const Obj *t);
+Obj *target_with_host(Arena *a, const Obj *t, const Obj *host);
+int target_is_cpu(const Obj *t); /* keys hold "cpu" (llvm, c) */
+int target_sm(const Obj *t);     /* 80 for arch "sm_80"; 0 when unknown */
+/* Plain structural equality of attribute objects (exprs by identity). */
+int obj_eq(const Obj *x, const Obj *y);
+
 /* ---------------------------------------------------------------- walk.c */
 /* Read-only traversal in evaluation order.  A hook returning 0 skips the
  * node's children.  `buffer` sees every buffer reference and definition

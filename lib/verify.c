@@ -363,14 +363,12 @@ static void expr(V *v, const Expr *e)
 
 /* -------------------------------------------------------- statements */
 
-static Sym target_kind(const Obj *t, int *has_host)
+/* The function's target kind, and whether that target names a host. */
+static Sym func_target_kind(const Func *f, int *has_host)
 {
-	*has_host = 0;
-	if (!t || t->kind != OB_TARGET || !t->target)
-		return NULL;
-	*has_host = obj_dict_get(t->target, "host") != NULL;
-	Obj *k = obj_dict_get(t->target, "kind");
-	return k && k->kind == OB_STR ? k->s : NULL;
+	Obj *t = func_target(f);
+	*has_host = t && obj_dict_get(t->target, "host") != NULL;
+	return t ? target_kind(t) : NULL;
 }
 
 static int is_thread_attr(const Stmt *s)
@@ -567,7 +565,7 @@ static int is_device_kind(Sym k)
 static int is_kernel(const Func *f)
 {
 	int host;
-	if (!is_device_kind(target_kind(obj_dict_get(f->attrs, "target"), &host)))
+	if (!is_device_kind(func_target_kind(f, &host)))
 		return 0;
 	Obj *g = obj_dict_get(f->attrs, "tirx.is_global_func");
 	Obj *cc = obj_dict_get(f->attrs, "calling_conv");
@@ -617,7 +615,7 @@ static void verify_func(V *v, const Func *f, int split)
 	v->in_device = 0;
 	v->tags.n = 0;
 	int host = 0;
-	Sym kind = target_kind(obj_dict_get(f->attrs, "target"), &host);
+	Sym kind = func_target_kind(f, &host);
 	v->is_kernel = is_kernel(f);
 	v->is_host = kind == sym("llvm") || kind == sym("c") || (split && host && !v->is_kernel);
 	for (int i = 0; i < f->nparams; i++)

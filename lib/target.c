@@ -1,0 +1,265 @@
+/* target.c: compilation targets.  A target is an OB_TARGET whose dict is
+ * TVM's Target::ToConfig(): "kind", "keys", "tag", the kind's attributes
+ * ("arch", "max_num_threads", ...) and an optional "host" (a plain dict).
+ * Passes read only kind, keys, arch and host; other keys ride along. */
+#include <stdlib.h>
+#include <string.h>
+#include "tir.h"
+
+static Obj *strlist(Arena *a, const char *x, const char *y)
+{
+	Obj *l = obj_new(a, OB_LIST);
+	l->list.items = ar_alloc(a, 2 * sizeof(Obj *));
+	l->list.items[l->list.n++] = obj_str(a, sym(x));
+	if (y)
+		l->list.items[l->list.n++] = obj_str(a, sym(y));
+	return l;
+}
+
+/* The attributes a kind has by default; NULL for an unknown kind. */
+static Obj *kind_defaults(Arena *a, const char *kind)
+{
+	Obj *d = obj_new(a, OB_DICT);
+	if (!strcmp(kind, "cuda")) {
+		d = obj_dict_set(a, d, "keys", strlist(a, "cuda", "gpu"));
+		d = obj_dict_set(a, d, "kind", obj_str(a, sym(kind)));
+		d = obj_dict_set(a, d, "max_num_threads", obj_int(a, 1024));
+		d = obj_dict_set(a, d, "tag", obj_str(a, sym("")));
+		d = obj_dict_set(a, d, "thread_warp_size", obj_int(a, 32));
+		return d;
+	}
+	if (!strcmp(kind, "llvm") || !strcmp(kind, "c")) {
+		d = obj_dict_set(a, d, "keys", strlist(a, "cpu", NULL));
+		d = obj_dict_set(a, d, "kind", obj_str(a, sym(kind)));
+		d = obj_dict_set(a, d, "tag", obj_str(a, sym("")));
+		return d;
+	}
+	return NULL;
+}
+
+static const struct {
+	const char *tag, *arch;
+} tags[] = {
+	{"nvidia/nvidia-a100", "sm_80"},
+	{"nvidia/nvidia-h100", "sm_90"},
+	{"nvidia/geforce-rtx-4090", "sm_89"},
+	{"nvidia/nvidia-t4", "sm_75"},
+};
+
+static int key_cmp(const void *x, const void *y)
+{
+	const Obj *const *a = x, *const *b = y;
+	return strcmp((*a)->s, (*b)->s);
+}
+
+/* A copy of d with its keys in sorted order (the printed order). */
+static Obj *sorted(Arena *a, const Obj *d)
+{
+	int n = d->dict.n;
+	Obj **pairs = xmalloc((size_t)(2 * n + 1) * sizeof *pairs);
+	Obj **keys = pairs, **tmp = pairs + n;
+	memcpy(keys, d->dict.keys, (size_t)n * sizeof *keys);
+	qsort(keys, (size_t)n, sizeof *keys, key_cmp);
+	Obj *r = obj_new(a, OB_DICT);
+	r->dict.keys = ar_alloc(a, (size_t)(n + 1) * sizeof(Obj *));
+	r->dict.vals = ar_alloc(a, (size_t)(n + 1) * sizeof(Obj *));
+	(void)tmp;
+	for (int i = 0; i < n; i++) {
+		r->dict.keys[i] = keys[i];
+		r->dict.vals[i] = obj_dict_get(d, keys[i]->s);
+	}
+	r->dict.n = n;
+	free(pairs);
+	return r;
+}
+
+Obj *target_complete(Arena *a, const Obj *dict, const char **err)
+{
+	for (int i = 0; i < dict->dict.n; i++) {
+		if (dict->dict.keys[i]->kind != OB_STR) {
+			*err = "target dict keys must be strings";
+			return NULL;
+		}
+	}
+	Obj *kind = obj_dict_get(dict, "kind");
+	if (!kind || kind->kind != OB_STR) {
+		*err = "a target dict needs a \"kind\"";
+		return NULL;
+	}
+	Obj *def = kind_defaults(a, kind->s);
+	if (!def) {
+		*err = "unknown target kind";
+		return NULL;
+	}
+	Obj *d = (Obj *)dict;
+	for (int i = 0; i < def->dict.n; i++)
+		if (!obj_dict_get(d, def->dict.keys[i]->s))
+			d = obj_dict_set(a, d, def->dict.keys[i]->s, def->dict.vals[i]);
+	Obj *h = obj_dict_get(d, "host");
+	if (h && h->kind == OB_TARGET)
+		d = obj_dict_set(a, d, "host", h->target);
+	else if (h && h->kind == OB_DICT) {
+		Obj *hc = target_complete(a, h, err);
+		if (!hc)
+			return NULL;
+		d = obj_dict_set(a, d, "host", hc);
+	}
+	return sorted(a, d);
+}
+
+Obj *target_parse(Arena *a, const char *spec, const char **err)
+{
+	size_t len = strlen(spec);
+	char *buf = xmalloc(len + 1), *save = NULL;
+	memcpy(buf, spec, len + 1);
+	Obj *d = NULL, *r = NULL;
+	char *w = strtok_r(buf, " ", &save);
+	if (!w) {
+		*err = "empty target string";
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+		if (!strcmp(w, tags[i].tag)) {
+			d = kind_defaults(a, "cuda");
+			d = obj_dict_set(a, d, "arch", obj_str(a, sym(tags[i].arch)));
+			d = obj_dict_set(a, d, "tag", obj_str(a, sym(w)));
+		}
+	}
+	if (!d)
+		d = kind_defaults(a, w);
+	if (!d) {
+		*err = "unknown target kind or tag";
+		goto out;
+	}
+	while ((w = strtok_r(NULL, " ", &save))) {
+		char *eq = strchr(w, '=');
+		if (w[0] != '-' || !eq || eq == w + 1) {
+			*err = "malformed target option (expected -key=value)";
+			goto out;
+		}
+		*eq = 0;
+		const char *key = w + (w[1] == '-' ? 2 : 1);
+		char *end;
+		long long v = strtoll(eq + 1, &end, 10);
+		Obj *val = eq[1] && !*end ? obj_int(a, v) : obj_str(a, sym(eq + 1));
+		d = obj_dict_set(a, d, key, val);
+	}
+	r = obj_new(a, OB_TARGET);
+	r->target = sorted(a, d);
+out:
+	free(buf);
+	return r;
+}
+
+/* The config dict of t (an OB_TARGET or already a dict). */
+static const Obj *config(const Obj *t)
+{
+	if (t && t->kind == OB_TARGET)
+		return t->target;
+	return t && t->kind == OB_DICT ? t : NULL;
+}
+
+static Sym str_attr(const Obj *t, const char *key)
+{
+	Obj *v = obj_dict_get(config(t), key);
+	return v && v->kind == OB_STR ? v->s : NULL;
+}
+
+Sym target_kind(const Obj *t)
+{
+	return str_attr(t, "kind");
+}
+
+Obj *func_target(const Func *f)
+{
+	Obj *t = obj_dict_get(f->attrs, "target");
+	return t && t->kind == OB_TARGET ? t : NULL;
+}
+
+Obj *target_host(Arena *a, const Obj *t)
+{
+	Obj *h = obj_dict_get(config(t), "host");
+	if (!h)
+		return NULL;
+	if (h->kind == OB_TARGET)
+		return h;
+	Obj *r = obj_new(a, OB_TARGET);
+	r->target = h;
+	return r;
+}
+
+Obj *target_without_host(Arena *a, const Obj *t)
+{
+	Obj *r = obj_new(a, OB_TARGET);
+	r->target = obj_dict_get(config(t), "host") ? obj_dict_del(a, config(t), "host") : (Obj *)config(t);
+	return r;
+}
+
+Obj *target_with_host(Arena *a, const Obj *t, const Obj *host)
+{
+	Obj *r = obj_new(a, OB_TARGET);
+	r->target = sorted(a, obj_dict_set(a, config(t), "host", (Obj *)config(host)));
+	return r;
+}
+
+int target_is_cpu(const Obj *t)
+{
+	Obj *keys = obj_dict_get(config(t), "keys");
+	if (keys && keys->kind == OB_LIST)
+		for (int i = 0; i < keys->list.n; i++)
+			if (keys->list.items[i]->kind == OB_STR && !strcmp(keys->list.items[i]->s, "cpu"))
+				return 1;
+	Sym k = target_kind(t);
+	return k && (!strcmp(k, "llvm") || !strcmp(k, "c"));
+}
+
+int target_sm(const Obj *t)
+{
+	Sym arch = str_attr(t, "arch");
+	if (!arch || strncmp(arch, "sm_", 3) != 0)
+		return 0;
+	return atoi(arch + 3);
+}
+
+int obj_eq(const Obj *x, const Obj *y)
+{
+	if (x == y)
+		return 1;
+	if (!x || !y || x->kind != y->kind)
+		return 0;
+	switch (x->kind) {
+	case OB_NONE:
+		return 1;
+	case OB_BOOL:
+	case OB_INT:
+		return x->i == y->i;
+	case OB_FLOAT:
+		return x->f == y->f;
+	case OB_STR:
+		return x->s == y->s;
+	case OB_TARGET:
+		return obj_eq(x->target, y->target);
+	case OB_LIST:
+		if (x->list.n != y->list.n)
+			return 0;
+		for (int i = 0; i < x->list.n; i++)
+			if (!obj_eq(x->list.items[i], y->list.items[i]))
+				return 0;
+		return 1;
+	case OB_DICT:
+		if (x->dict.n != y->dict.n)
+			return 0;
+		for (int i = 0; i < x->dict.n; i++) {
+			const Obj *k = x->dict.keys[i];
+			if (k->kind != OB_STR || !obj_eq(x->dict.vals[i], obj_dict_get(y, k->s)))
+				return 0;
+		}
+		return 1;
+	case OB_EXPR:
+		return x->expr == y->expr;
+	case OB_BUFFER:
+		return x->buf == y->buf;
+	default:
+		return 0;
+	}
+}
