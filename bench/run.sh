@@ -9,6 +9,8 @@ tirxc="$build/tirxc"
 here=$(dirname "$0")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# Wall clock in nanoseconds (GNU date); /usr/bin/time only gives 10 ms.
+now() { date +%s%N; }
 printf '%10s %10s %12s %10s %8s\n' lines seconds lines/s peak_MiB ratio
 prev=""
 for n in 1000 10000 100000 1000000; do
@@ -17,15 +19,19 @@ for n in 1000 10000 100000 1000000; do
 	best=""
 	peak=0
 	for rep in 1 2 3; do
-		/usr/bin/time -f '%e %M' -o "$tmp/time" "$tirxc" "$tmp/in.tx" --emit=tir -o "$tmp/out.tx"
-		read -r secs kb <"$tmp/time"
+		t0=$(now)
+		/usr/bin/time -f '%M' -o "$tmp/time" "$tirxc" "$tmp/in.tx" --emit=tir -o "$tmp/out.tx"
+		t1=$(now)
+		secs=$(awk "BEGIN{printf \"%.4f\", ($t1 - $t0) / 1e9}")
+		read -r kb <"$tmp/time"
 		if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
 		[ "$kb" -gt "$peak" ] && peak=$kb
 	done
-	rate=$(awk "BEGIN{printf \"%d\", $best > 0 ? $lines / $best : 0}")
+	# (parentheses: a bare '>' in awk's printf redirects to a file)
+	rate=$(awk "BEGIN{printf \"%d\", ($best > 0 ? $lines / $best : 0)}")
 	ratio=-
-	if [ -n "$prev" ] && awk "BEGIN{exit !($prev > 0)}"; then
-		ratio=$(awk "BEGIN{printf \"%.2f\", $best / $prev}")
+	if [ -n "$prev" ]; then
+		ratio=$(awk "BEGIN{printf \"%.2f\", ($prev > 0 ? $best / $prev : 0)}")
 	fi
 	printf '%10d %10s %12s %10d %8s\n' "$lines" "$best" "$rate" $((peak / 1024)) "$ratio"
 	prev=$best

@@ -290,6 +290,19 @@ static void check_emit(Buf *err, const char *kind)
 	            s ? s : "", s ? "'?" : "");
 }
 
+/* Targets are kept as text for the passes, but checked now: a typo in a
+ * target must not wait for the pass that first reads it. */
+static void check_target(Buf *err, const char *opt, const char *spec)
+{
+	if (!spec)
+		return;
+	Arena *a = ar_new();
+	const char *why = NULL;
+	if (!target_parse(a, spec, &why))
+		usage_error(err, "%s=%s: %s", opt, spec, why ? why : "not a target");
+	ar_free(a);
+}
+
 static void add_list(Buf *b, const char *list)
 {
 	if (b->n)
@@ -371,10 +384,8 @@ static void parse_args(int argc, char **argv)
 		}
 	}
 	check_emit(&err, o->emit);
-	if (o->target && !*o->target)
-		usage_error(&err, "--target: empty target");
-	if (o->host && !*o->host)
-		usage_error(&err, "--host: empty target");
+	check_target(&err, "--target", o->target);
+	check_target(&err, "--host", o->host);
 	int want = o->compare ? 2 : 1;
 	if (o->nin != want)
 		usage_error(&err, o->nin == 0 ? "no input file" :

@@ -1,16 +1,18 @@
 /* lex.c: the tokenizer for TIRx script, with Python's line structure.
  *
- * The whole file is split into one token array up front: the parser needs
- * to jump back and forth (function headers are read before bodies), and a
- * flat array makes that a matter of setting an index.  Logical lines end in
- * TK_NEWLINE; indentation changes give TK_INDENT/TK_DEDENT; newlines inside
- * brackets are ignored.  Errors are reported here, and a TK_ERROR token marks
- * the spot so the parser does not report the same line again. */
+ * Logical lines end in TK_NEWLINE; indentation changes give TK_INDENT and
+ * TK_DEDENT; newlines inside brackets are ignored.  Errors are reported
+ * here (unless the lexer is quiet), and a TK_ERROR token marks the spot so
+ * the parser does not report the same line again.
+ *
+ * The lexer runs on demand: lx_fill makes more tokens, lx_drop forgets the
+ * ones the parser is done with, so a big file never has all of its tokens
+ * in memory at once.  lex_text lexes a whole (small) text in one go. */
 #include <stdlib.h>
 #include <string.h>
 #include "parse.h"
 
-typedef struct Lx {
+struct Lx {
 	int file;
 	const char *s;
 	size_t n, i;
@@ -18,7 +20,12 @@ typedef struct Lx {
 	size_t linestart;  /* offset of the current line's first byte */
 	int line0, col0;   /* added to token positions */
 	Tok *toks;
-	int ntoks, cap;
+	int ntoks, cap;   /* toks has room for cap + 1: a zeroed slot after EOF */
+	Vec old;          /* outgrown token arrays, kept until lx_drop (see push) */
+	int quiet;        /* report nothing: the same text was lexed before */
+	int bol;          /* at the beginning of a line */
+	int done;         /* TK_EOF was pushed */
+	int fatal_at;     /* index of the token after a fatal error, or -1 */
 	int ind[MAX_NEST + 1]; /* indentation stack; ind[0] = 0 */
 	int nind;
 	struct { char c; int line, col; } br[MAX_NEST];
@@ -28,7 +35,7 @@ typedef struct Lx {
 	int line_has_toks;
 	int tab_reported;
 	Buf scratch;
-} Lx;
+};
 
 static int colof(Lx *lx, size_t at)
 {
@@ -43,18 +50,26 @@ static Loc lxloc(Lx *lx, int line, int col)
 	return l;
 }
 
+/* A full token array moves to a bigger one, but the old one is kept until
+ * lx_drop: the parser may hold pointers to tokens it has already read. */
 static Tok *push(Lx *lx, int kind, int line, int col)
 {
 	if (lx->ntoks == lx->cap) {
-		lx->cap = lx->cap ? lx->cap * 2 : 1024;
-		lx->toks = xrealloc(lx->toks, (size_t)lx->cap * sizeof *lx->toks);
+		int ncap = lx->cap ? lx->cap * 2 : 1024;
+		Tok *nt = xmalloc(((size_t)ncap + 1) * sizeof *nt);
+		if (lx->ntoks)
+			memcpy(nt, lx->toks, (size_t)lx->ntoks * sizeof *nt);
+		if (lx->toks)
+			vec_push(&lx->old, lx->toks);
+		lx->toks = nt;
+		lx->cap = ncap;
 	}
 	Tok *t = &lx->toks[lx->ntoks++];
-	memset(t, 0, sizeof *t);
 	t->kind = (uint8_t)kind;
-	Loc l = lxloc(lx, line, col);
-	t->line = l.line;
-	t->col = l.col;
+	t->op = 0;
+	t->i = 0;
+	t->line = line + lx->line0;
+	t->col = line == 1 ? col + lx->col0 : col;
 	if (kind != TK_NEWLINE && kind != TK_INDENT && kind != TK_DEDENT)
 		lx->line_has_toks = 1;
 	return t;
@@ -72,10 +87,12 @@ static void skip_line(Lx *lx)
 static void lxerr(Lx *lx, int line, int col, const char *fmt, ...) TIR_PRINTF(4, 5);
 static void lxerr(Lx *lx, int line, int col, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	diag_verror(lxloc(lx, line, col), "error", fmt, ap);
-	va_end(ap);
+	if (!lx->quiet) {
+		va_list ap;
+		va_start(ap, fmt);
+		diag_verror(lxloc(lx, line, col), "error", fmt, ap);
+		va_end(ap);
+	}
 	push(lx, TK_ERROR, line, col);
 	skip_line(lx);
 	lx->nbr = 0;
@@ -85,7 +102,8 @@ static void lxerr(Lx *lx, int line, int col, const char *fmt, ...)
 
 static void fatal(Lx *lx, int line, int col, const char *msg)
 {
-	diag_error(lxloc(lx, line, col), "%s", msg);
+	if (!lx->quiet)
+		diag_error(lxloc(lx, line, col), "%s", msg);
 	push(lx, TK_ERROR, line, col);
 	lx->fatal = 1;
 }
@@ -97,7 +115,7 @@ static int is_name_start(int c)
 
 static int is_name_char(int c)
 {
-	return is_name_start(c) || (c >= '0' && c <= '9');
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');
 }
 
 static int hexval(int c)
@@ -293,6 +311,18 @@ static void lex_number(Lx *lx, int line, int col)
 		lxerr(lx, line, col, "invalid number literal");
 		return;
 	}
+	if (!isfloat && j - st < 19) {
+		/* the common case: few plain digits, no '_', cannot overflow */
+		uint64_t v = 0;
+		size_t k = st;
+		while (k < j && s[k] != '_')
+			v = v * 10 + (uint64_t)(s[k++] - '0');
+		if (k == j) {
+			Tok *t = push(lx, TK_INT, line, col);
+			t->i = v;
+			return;
+		}
+	}
 	Buf *b = &lx->scratch;
 	b->n = 0;
 	for (size_t k = st; k < j; k++)
@@ -318,34 +348,69 @@ static void lex_number(Lx *lx, int line, int col)
 	t->op = v > (uint64_t)INT64_MAX;
 }
 
-static const struct { const char *s; uint8_t op; } optab[] = {
-	{"**=", OP_AUGASSIGN}, {"//=", OP_AUGASSIGN}, {">>=", OP_AUGASSIGN},
-	{"<<=", OP_AUGASSIGN}, {"...", OP_ELLIPSIS},
-	{"**", OP_POW}, {"//", OP_DSLASH}, {"<<", OP_LSHIFT}, {">>", OP_RSHIFT},
-	{"<=", OP_LE}, {">=", OP_GE}, {"==", OP_EQ}, {"!=", OP_NE}, {"->", OP_ARROW},
-	{":=", OP_WALRUS}, {"+=", OP_AUGASSIGN}, {"-=", OP_AUGASSIGN},
-	{"*=", OP_AUGASSIGN}, {"/=", OP_AUGASSIGN}, {"%=", OP_AUGASSIGN},
-	{"&=", OP_AUGASSIGN}, {"|=", OP_AUGASSIGN}, {"^=", OP_AUGASSIGN},
-	{"@=", OP_AUGASSIGN},
-	{"(", OP_LPAREN}, {")", OP_RPAREN}, {"[", OP_LBRACK}, {"]", OP_RBRACK},
-	{"{", OP_LBRACE}, {"}", OP_RBRACE}, {",", OP_COMMA}, {":", OP_COLON},
-	{".", OP_DOT}, {";", OP_SEMI}, {"@", OP_AT}, {"=", OP_ASSIGN},
-	{"+", OP_PLUS}, {"-", OP_MINUS}, {"*", OP_STAR}, {"/", OP_SLASH},
-	{"%", OP_PERCENT}, {"&", OP_AMP}, {"|", OP_PIPE}, {"^", OP_CARET},
-	{"~", OP_TILDE}, {"<", OP_LT}, {">", OP_GT},
-};
+/* The operator at p (left bytes available): its OP_* and length, or -1. */
+static int scan_op(const char *p, size_t left, int *len)
+{
+	char c1 = left > 1 ? p[1] : 0, c2 = left > 2 ? p[2] : 0;
+	int op = -1, l = 1;
+#define TWO(ch, op2, op1) (c1 == (ch) ? (l = 2, (op2)) : (op1))
+	switch (*p) {
+	case '(': op = OP_LPAREN; break;
+	case ')': op = OP_RPAREN; break;
+	case '[': op = OP_LBRACK; break;
+	case ']': op = OP_RBRACK; break;
+	case '{': op = OP_LBRACE; break;
+	case '}': op = OP_RBRACE; break;
+	case ',': op = OP_COMMA; break;
+	case ';': op = OP_SEMI; break;
+	case '~': op = OP_TILDE; break;
+	case ':': op = TWO('=', OP_WALRUS, OP_COLON); break;
+	case '.':
+		if (c1 == '.' && c2 == '.')
+			op = OP_ELLIPSIS, l = 3;
+		else
+			op = OP_DOT;
+		break;
+	case '@': op = TWO('=', OP_AUGASSIGN, OP_AT); break;
+	case '=': op = TWO('=', OP_EQ, OP_ASSIGN); break;
+	case '!':
+		if (c1 == '=')
+			op = OP_NE, l = 2;
+		break;
+	case '+': op = TWO('=', OP_AUGASSIGN, OP_PLUS); break;
+	case '-':
+		op = c1 == '>' ? (l = 2, OP_ARROW) : TWO('=', OP_AUGASSIGN, OP_MINUS);
+		break;
+	case '%': op = TWO('=', OP_AUGASSIGN, OP_PERCENT); break;
+	case '&': op = TWO('=', OP_AUGASSIGN, OP_AMP); break;
+	case '|': op = TWO('=', OP_AUGASSIGN, OP_PIPE); break;
+	case '^': op = TWO('=', OP_AUGASSIGN, OP_CARET); break;
+	case '*': case '/': case '<': case '>': {
+		/* doubled: ** // << >>, each with an augmented form */
+		static const uint8_t one[] = {['*'] = OP_STAR, ['/'] = OP_SLASH, ['<'] = OP_LT, ['>'] = OP_GT};
+		static const uint8_t two[] = {['*'] = OP_POW, ['/'] = OP_DSLASH, ['<'] = OP_LSHIFT, ['>'] = OP_RSHIFT};
+		unsigned char c = (unsigned char)*p;
+		if (c1 == *p) {
+			op = c2 == '=' ? (l = 3, OP_AUGASSIGN) : (l = 2, two[c]);
+		} else if (c1 == '=') {
+			l = 2;
+			op = c == '<' ? OP_LE : c == '>' ? OP_GE : OP_AUGASSIGN;
+		} else {
+			op = one[c];
+		}
+		break;
+	}
+	}
+#undef TWO
+	*len = l;
+	return op;
+}
 
 static void lex_op(Lx *lx, int line, int col)
 {
 	const char *p = lx->s + lx->i;
-	size_t left = lx->n - lx->i;
-	for (size_t k = 0; k < sizeof optab / sizeof optab[0]; k++) {
-		if (optab[k].s[0] != *p)
-			continue;
-		size_t l = strlen(optab[k].s);
-		if (l > left || memcmp(p, optab[k].s, l) != 0)
-			continue;
-		int op = optab[k].op;
+	int l, op = scan_op(p, lx->n - lx->i, &l);
+	if (op >= 0) {
 		if (op == OP_LPAREN || op == OP_LBRACK || op == OP_LBRACE) {
 			if (lx->nbr >= MAX_NEST) {
 				fatal(lx, line, col, "nesting too deep (more than 1000 levels)");
@@ -368,7 +433,7 @@ static void lex_op(Lx *lx, int line, int col)
 			}
 			lx->nbr--;
 		}
-		lx->i += l;
+		lx->i += (size_t)l;
 		Tok *t = push(lx, TK_OP, line, col);
 		t->op = (uint8_t)op;
 		return;
@@ -404,7 +469,7 @@ static int lex_indent(Lx *lx)
 	if (tabs) {
 		/* reported once; the line still counts with tab stops of 8 so
 		 * the block structure (and later messages) stay sensible */
-		if (!lx->tab_reported)
+		if (!lx->tab_reported && !lx->quiet)
 			diag_error(lxloc(lx, lx->line, 1), "tab character in indentation (indent with spaces)");
 		lx->tab_reported = 1;
 		width = 0;
@@ -440,104 +505,170 @@ static void newline(Lx *lx, int line, int col)
 	lx->line_has_toks = 0;
 }
 
+/* One step of lexing at lx->i: blanks, a line end, a comment, or a token. */
+static void step(Lx *lx)
+{
+	if (lx->bol && lx->nbr == 0) {
+		lx->bol = 0;
+		if (!lex_indent(lx))
+			return;
+	}
+	const char *s = lx->s;
+	unsigned char c = (unsigned char)s[lx->i];
+	int col = colof(lx, lx->i);
+	if (c == ' ' || c == '\t' || c == '\f' || c == '\r') {
+		lx->i++;
+		while (lx->i < lx->n && s[lx->i] == ' ')
+			lx->i++;
+	} else if (c == '\n') {
+		if (lx->nbr == 0) {
+			newline(lx, lx->line, col);
+			lx->bol = 1;
+		}
+		lx->i++;
+		lx->line++;
+		lx->linestart = lx->i;
+	} else if (c == '#') {
+		skip_line(lx);
+	} else if (c == '\\') {
+		size_t j = lx->i + 1;
+		if (j < lx->n && s[j] == '\r')
+			j++;
+		if (j < lx->n && s[j] == '\n') {
+			lx->i = j + 1;
+			lx->line++;
+			lx->linestart = lx->i;
+		} else {
+			lxerr(lx, lx->line, col, "unexpected character after line continuation");
+		}
+	} else if (is_name_start(c)) {
+		size_t st = lx->i;
+		while (lx->i < lx->n && is_name_char((unsigned char)s[lx->i]))
+			lx->i++;
+		size_t l = lx->i - st;
+		if (lx->i < lx->n && (s[lx->i] == '"' || s[lx->i] == '\'') && l <= 2) {
+			int raw = 0, fstr = 0, bytes = 0, ok = 1;
+			for (size_t k = st; k < lx->i; k++) {
+				char p = (char)(s[k] | 0x20);
+				raw |= p == 'r';
+				fstr |= p == 'f';
+				bytes |= p == 'b';
+				ok &= p == 'r' || p == 'f' || p == 'b' || p == 'u';
+			}
+			if (ok && fstr) {
+				lxerr(lx, lx->line, col, "f-strings are not supported");
+				return;
+			}
+			if (ok && bytes) {
+				lxerr(lx, lx->line, col, "bytes literals are not supported");
+				return;
+			}
+			if (ok) {
+				lex_string(lx, lx->line, col, raw);
+				return;
+			}
+		}
+		Tok *t = push(lx, TK_NAME, lx->line, col);
+		t->s = symn(s + st, l);
+	} else if (c >= '0' && c <= '9') {
+		lex_number(lx, lx->line, col);
+	} else if (c == '.' && lx->i + 1 < lx->n && s[lx->i + 1] >= '0' && s[lx->i + 1] <= '9') {
+		lex_number(lx, lx->line, col);
+	} else if (c == '"' || c == '\'') {
+		lex_string(lx, lx->line, col, 0);
+	} else {
+		lex_op(lx, lx->line, col);
+	}
+}
+
+/* The end of the text: open brackets, the last line end, the dedents. */
+static void finish(Lx *lx)
+{
+	int col = colof(lx, lx->i);
+	if (lx->fatal) {
+		lx->fatal_at = lx->ntoks - 1 >= 0 ? lx->ntoks - 1 : 0;
+	} else if (lx->nbr > 0) {
+		int k = lx->nbr - 1;
+		lxerr(lx, lx->br[k].line, lx->br[k].col, "'%c' was never closed", lx->br[k].c);
+	}
+	newline(lx, lx->line, col);
+	while (lx->nind > 0) {
+		lx->nind--;
+		push(lx, TK_DEDENT, lx->line, col);
+	}
+	push(lx, TK_EOF, lx->line, col);
+	lx->done = 1;
+	buf_free(&lx->scratch);
+}
+
+Lx *lx_open(int file, const char *text, size_t len, int line0, int col0, int quiet)
+{
+	Lx *lx = xcalloc(1, sizeof *lx);
+	lx->file = file;
+	lx->s = text;
+	lx->n = len;
+	lx->line = 1;
+	lx->line0 = line0;
+	lx->col0 = col0;
+	lx->quiet = quiet;
+	lx->bol = 1;
+	lx->fatal_at = -1;
+	return lx;
+}
+
+Tok *lx_fill(Lx *lx, int want, int *ntoks)
+{
+	while (lx->ntoks < want && !lx->done) {
+		if (lx->i < lx->n && !lx->fatal)
+			step(lx);
+		else
+			finish(lx);
+	}
+	if (lx->toks)
+		memset(&lx->toks[lx->ntoks], 0, sizeof *lx->toks); /* TK_EOF */
+	*ntoks = lx->ntoks;
+	return lx->toks;
+}
+
+void lx_drop(Lx *lx, int n)
+{
+	if (n > lx->ntoks)
+		n = lx->ntoks;
+	if (n > 0) {
+		memmove(lx->toks, lx->toks + n, (size_t)(lx->ntoks - n) * sizeof *lx->toks);
+		lx->ntoks -= n;
+		if (lx->fatal_at >= 0)
+			lx->fatal_at = lx->fatal_at >= n ? lx->fatal_at - n : 0;
+	}
+	for (int i = 0; i < lx->old.n; i++)
+		free(lx->old.v[i]);
+	lx->old.n = 0;
+}
+
+int lx_fatal(const Lx *lx)
+{
+	return lx->fatal_at;
+}
+
+void lx_close(Lx *lx)
+{
+	if (!lx)
+		return;
+	lx_drop(lx, 0);
+	vec_free(&lx->old);
+	buf_free(&lx->scratch);
+	free(lx->toks);
+	free(lx);
+}
+
 Lexed lex_text(int file, const char *text, size_t len, int line0, int col0)
 {
-	Lx lx = {0};
-	lx.file = file;
-	lx.s = text;
-	lx.n = len;
-	lx.line = 1;
-	lx.line0 = line0;
-	lx.col0 = col0;
-	int bol = 1;
-	while (lx.i < lx.n && !lx.fatal) {
-		if (bol && lx.nbr == 0) {
-			bol = 0;
-			if (!lex_indent(&lx))
-				continue;
-		}
-		const char *s = lx.s;
-		unsigned char c = (unsigned char)s[lx.i];
-		int col = colof(&lx, lx.i);
-		if (c == ' ' || c == '\t' || c == '\f' || c == '\r') {
-			lx.i++;
-		} else if (c == '\n') {
-			if (lx.nbr == 0) {
-				newline(&lx, lx.line, col);
-				bol = 1;
-			}
-			lx.i++;
-			lx.line++;
-			lx.linestart = lx.i;
-		} else if (c == '#') {
-			skip_line(&lx);
-		} else if (c == '\\') {
-			size_t j = lx.i + 1;
-			if (j < lx.n && s[j] == '\r')
-				j++;
-			if (j < lx.n && s[j] == '\n') {
-				lx.i = j + 1;
-				lx.line++;
-				lx.linestart = lx.i;
-			} else {
-				lxerr(&lx, lx.line, col, "unexpected character after line continuation");
-			}
-		} else if (is_name_start(c)) {
-			size_t st = lx.i;
-			while (lx.i < lx.n && is_name_char((unsigned char)s[lx.i]))
-				lx.i++;
-			size_t l = lx.i - st;
-			if (lx.i < lx.n && (s[lx.i] == '"' || s[lx.i] == '\'') && l <= 2) {
-				int raw = 0, fstr = 0, bytes = 0, ok = 1;
-				for (size_t k = st; k < lx.i; k++) {
-					char p = (char)(s[k] | 0x20);
-					raw |= p == 'r';
-					fstr |= p == 'f';
-					bytes |= p == 'b';
-					ok &= p == 'r' || p == 'f' || p == 'b' || p == 'u';
-				}
-				if (ok && fstr) {
-					lxerr(&lx, lx.line, col, "f-strings are not supported");
-					continue;
-				}
-				if (ok && bytes) {
-					lxerr(&lx, lx.line, col, "bytes literals are not supported");
-					continue;
-				}
-				if (ok) {
-					lex_string(&lx, lx.line, col, raw);
-					continue;
-				}
-			}
-			Tok *t = push(&lx, TK_NAME, lx.line, col);
-			t->s = symn(s + st, l);
-		} else if (c >= '0' && c <= '9') {
-			lex_number(&lx, lx.line, col);
-		} else if (c == '.' && lx.i + 1 < lx.n && s[lx.i + 1] >= '0' && s[lx.i + 1] <= '9') {
-			lex_number(&lx, lx.line, col);
-		} else if (c == '"' || c == '\'') {
-			lex_string(&lx, lx.line, col, 0);
-		} else {
-			lex_op(&lx, lx.line, col);
-		}
-	}
-	int col = colof(&lx, lx.i);
+	Lx *lx = lx_open(file, text, len, line0, col0, 0);
 	Lexed r;
-	r.fatal = -1;
-	if (lx.fatal) {
-		r.fatal = lx.ntoks - 1 >= 0 ? lx.ntoks - 1 : 0;
-	} else if (lx.nbr > 0) {
-		int k = lx.nbr - 1;
-		lxerr(&lx, lx.br[k].line, lx.br[k].col, "'%c' was never closed", lx.br[k].c);
-	}
-	newline(&lx, lx.line, col);
-	while (lx.nind > 0) {
-		lx.nind--;
-		push(&lx, TK_DEDENT, lx.line, col);
-	}
-	push(&lx, TK_EOF, lx.line, col);
-	buf_free(&lx.scratch);
-	r.toks = lx.toks;
-	r.ntoks = lx.ntoks;
+	lx_fill(lx, INT32_MAX, &r.ntoks);
+	r.toks = lx->toks;
+	r.fatal = lx->fatal_at;
+	lx->toks = NULL;
+	lx_close(lx);
 	return r;
 }

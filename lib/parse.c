@@ -127,10 +127,8 @@ void **stk_take(P *p, int mark, Arena *a)
 
 Func *find_func(P *p, Sym name)
 {
-	for (int i = 0; i < p->nfuncs; i++)
-		if (p->funcs[i]->name == name)
-			return p->funcs[i];
-	return NULL;
+	intptr_t k = (intptr_t)pmap_get(&p->fidx, name);
+	return k ? p->funcs[k - 1] : NULL;
 }
 
 static Tok *adv_tok(P *p)
@@ -1372,6 +1370,8 @@ static Stmt *parse_stmts(P *p)
 			ar_free(p->tmp);
 			p->tmp = ar_new();
 		}
+		if (p->blevel == 1)
+			tok_release(p);
 		p->jb = &jb;
 		if (setjmp(jb)) {
 			p->jb = outer;
@@ -1456,34 +1456,54 @@ static Func *new_stub(P *p, Sym name, Loc loc)
 	}
 	p->fdone[p->nfuncs] = 0;
 	p->funcs[p->nfuncs++] = f;
+	if (!pmap_get(&p->fidx, name))
+		pmap_put(&p->fidx, name, (void *)(intptr_t)p->nfuncs);
 	return f;
 }
 
-/* Declares every function (name and return type) before any body is read,
- * so that calls may precede the callee.  depth: the block depth of the
- * defs (1 inside a class). */
-static void declare_funcs(P *p, int depth)
+/* A `def NAME` line, found by scan_defs before parsing starts. */
+typedef struct DefLine {
+	int depth;  /* block depth of the def (1 inside a class) */
+	Sym name;
+	Loc loc;    /* of the name */
+	int nparams;
+	Tok *ret;   /* the tokens after `->` to the line end, then TK_EOF; or NULL */
+	int nret;
+} DefLine;
+
+/* Lexes the whole text once, reporting lexer errors, and notes every
+ * `def NAME` line for declare_funcs.  The tokens are not kept: the parser
+ * lexes the text again, quietly, as it reads.  Returns Lexed.fatal. */
+static int scan_defs(P *p, const char *text, size_t len)
 {
-	volatile int d = 0;
-	int save = p->pos;
-	jmp_buf jb, *outer = p->jb;
-	for (volatile int i = 0; i < p->nt && p->t[i].kind != TK_EOF; i++) {
-		Tok *t = &p->t[i];
-		if (t->kind == TK_INDENT)
+	Lx *lx = lx_open(p->file, text, len, 0, 0, 0);
+	int n, d = 0, cap = 0;
+	Tok *t = lx_fill(lx, 4096, &n);
+	for (int i = 0;; i++) {
+		if (i + 1 >= n) {
+			if (i > 4096) {
+				lx_drop(lx, i);
+				i = 0;
+			}
+			t = lx_fill(lx, i + 4096, &n);
+		}
+		if (t[i].kind == TK_EOF)
+			break;
+		if (t[i].kind == TK_INDENT)
 			d++;
-		else if (t->kind == TK_DEDENT)
+		else if (t[i].kind == TK_DEDENT)
 			d--;
-		if (t->kind != TK_NAME || strcmp(t->s, "def") || d != depth || p->t[i + 1].kind != TK_NAME)
+		if (t[i].kind != TK_NAME || strcmp(t[i].s, "def") || t[i + 1].kind != TK_NAME)
 			continue;
-		Sym name = p->t[i + 1].s;
-		if (find_func(p, name))
-			continue;
-		Func *f = new_stub(p, name, tok_loc(p, &p->t[i + 1]));
 		/* count the parameters (for arity checks of calls made before
 		 * the callee is parsed) and find the return annotation */
 		int j = i + 2, paren = 0, items = 0, open = 0;
-		for (; p->t[j].kind != TK_EOF && p->t[j].kind != TK_NEWLINE; j++) {
-			Tok *u = &p->t[j];
+		for (;; j++) {
+			if (j >= n)
+				t = lx_fill(lx, j + 4096, &n);
+			Tok *u = &t[j];
+			if (u->kind == TK_EOF || u->kind == TK_NEWLINE)
+				break;
 			if (paren == 1 && !open && !(u->kind == TK_OP && u->op == OP_RPAREN))
 				items++, open = 1;
 			if (u->kind != TK_OP)
@@ -1497,9 +1517,54 @@ static void declare_funcs(P *p, int depth)
 			else if (u->op == OP_ARROW && paren == 0)
 				break;
 		}
-		f->nparams = items;
-		if (p->t[j].kind == TK_OP && p->t[j].op == OP_ARROW) {
-			p->pos = j + 1;
+		if (p->ndefs == cap) {
+			cap = cap ? cap * 2 : 64;
+			p->defs = xrealloc(p->defs, (size_t)cap * sizeof *p->defs);
+		}
+		DefLine *df = &p->defs[p->ndefs++];
+		memset(df, 0, sizeof *df);
+		df->depth = d;
+		df->name = t[i + 1].s;
+		df->loc = tok_loc(p, &t[i + 1]);
+		df->nparams = items;
+		if (t[j].kind == TK_OP && t[j].op == OP_ARROW) {
+			int k = j + 1;
+			for (;; k++) {
+				if (k >= n)
+					t = lx_fill(lx, k + 4096, &n);
+				if (t[k].kind == TK_EOF || t[k].kind == TK_NEWLINE)
+					break;
+			}
+			df->nret = k + 1 - (j + 1);
+			df->ret = xcalloc((size_t)df->nret + 2, sizeof *df->ret); /* then EOF, EOF */
+			memcpy(df->ret, &t[j + 1], (size_t)df->nret * sizeof *df->ret);
+		}
+	}
+	int fatal = lx_fatal(lx);
+	lx_close(lx);
+	return fatal;
+}
+
+/* Declares every function (name and return type) before any body is read,
+ * so that calls may precede the callee.  depth: the block depth of the
+ * defs (1 inside a class). */
+static void declare_funcs(P *p, int depth)
+{
+	Tok *st = p->t;
+	int snt = p->nt, spos = p->pos;
+	Lx *slx = p->lx;
+	jmp_buf jb, *outer = p->jb;
+	for (volatile int i = 0; i < p->ndefs; i++) {
+		DefLine *df = &p->defs[i];
+		if (df->depth != depth || find_func(p, df->name))
+			continue;
+		Func *f = new_stub(p, df->name, df->loc);
+		f->nparams = df->nparams;
+		if (df->ret) {
+			p->t = df->ret;
+			p->nt = df->nret + 1;
+			p->pos = 0;
+			p->lx = NULL;
 			p->quiet = 1;
 			p->jb = &jb;
 			if (!setjmp(jb))
@@ -1510,7 +1575,10 @@ static void declare_funcs(P *p, int depth)
 		}
 	}
 	p->jb = outer;
-	p->pos = save;
+	p->t = st;
+	p->nt = snt;
+	p->pos = spos;
+	p->lx = slx;
 }
 
 static void func_params(P *p, Func *f)
@@ -1607,14 +1675,15 @@ static void prim_func(P *p, Node *deco)
 	p->pos++;
 	Loc nloc = tok_loc(p, pk(p));
 	Sym name = expect_name(p, "a function name");
+	/* declare_funcs made at most one stub per name, and so does this */
 	Func *f = NULL;
-	for (int i = 0; i < p->nfuncs; i++)
-		if (p->funcs[i]->name == name) {
-			if (p->fdone[i])
-				perr(p, nloc, "function '%s' is defined twice", name);
-			p->fdone[i] = 1;
-			f = p->funcs[i];
-		}
+	intptr_t k = (intptr_t)pmap_get(&p->fidx, name);
+	if (k) {
+		if (p->fdone[k - 1])
+			perr(p, nloc, "function '%s' is defined twice", name);
+		p->fdone[k - 1] = 1;
+		f = p->funcs[k - 1];
+	}
 	if (!f) {
 		f = new_stub(p, name, nloc);
 		p->fdone[p->nfuncs - 1] = 1;
@@ -1682,15 +1751,15 @@ static int header_line(P *p)
 		skip_line(p);
 		return 1;
 	}
-	if (t->kind == TK_NAME && !strcmp(t->s, "metadata") && p->t[p->pos + 1].kind == TK_OP &&
-	    p->t[p->pos + 1].op == OP_ASSIGN) {
+	if (t->kind == TK_NAME && !strcmp(t->s, "metadata") && pk_next(p)->kind == TK_OP &&
+	    pk_next(p)->op == OP_ASSIGN) {
 		skip_line(p);
 		return 1;
 	}
 	if (t->kind == TK_NAME && !strcmp(t->s, "return"))
 		perr(p, loc, "'return' outside function");
-	if (t->kind == TK_NAME && !is_keyword(t->s) && p->t[p->pos + 1].kind == TK_OP &&
-	    p->t[p->pos + 1].op == OP_ASSIGN) {
+	if (t->kind == TK_NAME && !is_keyword(t->s) && pk_next(p)->kind == TK_OP &&
+	    pk_next(p)->op == OP_ASSIGN) {
 		Sym name = t->s;
 		p->pos += 2;
 		Node *r = px_expr(p);
@@ -1733,6 +1802,7 @@ static void module_body(P *p)
 	while (pk(p)->kind != TK_DEDENT && pk(p)->kind != TK_EOF) {
 		jmp_buf jb, *outer = p->jb;
 		volatile int smark = p->nb;
+		tok_release(p);
 		p->jb = &jb;
 		if (setjmp(jb)) {
 			p->jb = outer;
@@ -1855,19 +1925,22 @@ Module *tir_parse(const char *filename, const char *text, size_t len)
 {
 	int e0 = diag_errors();
 	int file = diag_add_file(filename, text, len);
-	Lexed lx = lex_text(file, text, len, 0, 0);
 	P p;
 	memset(&p, 0, sizeof p);
 	p.m = mod_new();
 	p.A = p.m->arena;
 	p.tmp = ar_new();
 	p.file = file;
-	p.t = lx.toks;
-	p.nt = lx.ntoks;
 	p.m->name = sym("Module");
-	if (lx.fatal < 0)
+	if (scan_defs(&p, text, len) < 0) {
+		p.lx = lx_open(file, text, len, 0, 0, 1);
 		parse_file(&p);
-	free(lx.toks);
+	}
+	lx_close(p.lx);
+	for (int i = 0; i < p.ndefs; i++)
+		free(p.defs[i].ret);
+	free(p.defs);
+	pmap_free(&p.fidx);
 	free(p.b);
 	free(p.ht);
 	free(p.stk);

@@ -55,6 +55,19 @@ typedef struct Lexed {
  * position (for re-lexing the inside of a string literal). */
 Lexed lex_text(int file, const char *text, size_t len, int line0, int col0);
 
+/* The same lexer, run on demand (the parser streams the tokens of big
+ * files).  lx_fill lexes until at least `want` tokens are held or the text
+ * ends (then the last is TK_EOF and a zeroed slot follows it); it returns
+ * the token array and sets *ntoks.  The array moves as it grows, but an
+ * outgrown array stays valid until lx_drop, which forgets the first n tokens
+ * (the rest move to the front).  quiet: report nothing. */
+typedef struct Lx Lx;
+Lx *lx_open(int file, const char *text, size_t len, int line0, int col0, int quiet);
+Tok *lx_fill(Lx *lx, int want, int *ntoks);
+void lx_drop(Lx *lx, int n);
+int lx_fatal(const Lx *lx); /* as Lexed.fatal, for the tokens held */
+void lx_close(Lx *lx);
+
 /* The deepest nesting of brackets or blocks the lexer and parser accept. */
 enum { MAX_NEST = 1000 };
 
@@ -126,8 +139,9 @@ typedef struct P {
 	Arena *tmp;  /* syntax trees and scratch arrays */
 	Module *m;
 	int file;
-	Tok *t;
+	Tok *t;      /* the tokens held: t[pos] is the current one */
 	int nt, pos;
+	Lx *lx;      /* makes more tokens on demand; NULL: t is all there is */
 	int depth;   /* recursion depth of the syntax reader */
 	int sdepth;  /* statement nesting (blocks, frames, elif) */
 	int blevel;  /* nesting of statement lists being read */
@@ -151,6 +165,9 @@ typedef struct P {
 	Func **funcs;
 	uint8_t *fdone; /* funcs[i] already parsed */
 	int nfuncs;
+	PtrMap fidx;    /* name -> index in funcs + 1 (the first of that name) */
+	struct DefLine *defs; /* every `def NAME` line, found before parsing */
+	int ndefs;
 } P;
 
 /* parse.c: errors, scopes, the scratch stack */
@@ -165,7 +182,9 @@ void **stk_take(P *p, int mark, Arena *a); /* copies items from mark, pops them 
 Func *find_func(P *p, Sym name);
 
 /* parse_expr.c: reading */
-Tok *pk(P *p);                  /* the current token */
+Tok *pk(P *p);                  /* the current token (lexes more when needed) */
+Tok *pk_next(P *p);             /* the token after it */
+void tok_release(P *p);         /* forget the tokens before the current one */
 int is_op(P *p, int op);
 int is_kw(P *p, const char *kw); /* TK_NAME with that spelling */
 int accept_op(P *p, int op);

@@ -9,9 +9,33 @@
 
 /* ------------------------------------------------------------ tokens */
 
+/* Keeps the current token and the one after it in p->t. */
+static void more(P *p)
+{
+	p->t = lx_fill(p->lx, p->pos + 4096, &p->nt);
+}
+
 Tok *pk(P *p)
 {
+	if (p->pos + 1 >= p->nt && p->lx)
+		more(p);
 	return &p->t[p->pos];
+}
+
+Tok *pk_next(P *p)
+{
+	return pk(p) + 1;
+}
+
+/* Only at points where no Tok pointer and no saved position is held
+ * (between statements): the tokens before the current one are dropped. */
+void tok_release(P *p)
+{
+	if (!p->lx || p->pos < 4096)
+		return;
+	lx_drop(p->lx, p->pos);
+	p->nt -= p->pos;
+	p->pos = 0;
 }
 
 Loc tok_loc(P *p, const Tok *t)
@@ -34,7 +58,7 @@ int is_kw(P *p, const char *kw)
 
 static void adv(P *p)
 {
-	if (p->t[p->pos].kind != TK_EOF)
+	if (pk(p)->kind != TK_EOF)
 		p->pos++;
 }
 
@@ -79,21 +103,30 @@ void expect_op(P *p, int op, const char *what)
 		unexpected(p, what);
 }
 
-static const char *const keywords[] = {
-	"False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-	"continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
-	"if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
-	"try", "while", "with", "yield", NULL,
+/* Python's keywords, grouped by their first letter: a name is compared
+ * only with the few that start like it (this runs for every name read). */
+static const char *const keywords_by_letter[] = {
+	['F'] = "False", ['N'] = "None", ['T'] = "True",
+	['a'] = "and as assert async await", ['b'] = "break",
+	['c'] = "class continue", ['d'] = "def del", ['e'] = "elif else except",
+	['f'] = "finally for from", ['g'] = "global", ['i'] = "if import in is",
+	['l'] = "lambda", ['n'] = "nonlocal not", ['o'] = "or", ['p'] = "pass",
+	['r'] = "raise return", ['t'] = "try", ['w'] = "while with", ['y'] = "yield",
 };
 
 int is_keyword(Sym s)
 {
-	/* keywords start with a lowercase letter or F, N, T */
-	if (!((s[0] >= 'a' && s[0] <= 'y') || s[0] == 'F' || s[0] == 'N' || s[0] == 'T'))
+	unsigned char c = (unsigned char)s[0];
+	if (c > 'y' || !keywords_by_letter[c])
 		return 0;
-	for (int i = 0; keywords[i]; i++)
-		if (keywords[i][0] == s[0] && strcmp(s, keywords[i]) == 0)
+	size_t n = strlen(s);
+	for (const char *k = keywords_by_letter[c]; *k;) {
+		size_t l = strcspn(k, " ");
+		if (l == n && memcmp(k, s, n) == 0)
 			return 1;
+		k += l;
+		k += *k == ' ';
+	}
 	return 0;
 }
 
@@ -154,8 +187,8 @@ static Node **px_items(P *p, int close, int *n, Sym **kws, int allow_kw)
 		Sym k = NULL;
 		if (is_op(p, OP_STAR) || is_op(p, OP_POW))
 			perr(p, tok_loc(p, pk(p)), "starred arguments are not supported");
-		if (allow_kw && pk(p)->kind == TK_NAME && p->t[p->pos + 1].kind == TK_OP &&
-		    p->t[p->pos + 1].op == OP_ASSIGN) {
+		if (allow_kw && pk(p)->kind == TK_NAME && pk_next(p)->kind == TK_OP &&
+		    pk_next(p)->op == OP_ASSIGN) {
 			k = pk(p)->s;
 			adv(p);
 			adv(p);
@@ -474,8 +507,8 @@ static int cmp_op(P *p)
 		return t->op;
 	if (t->kind == TK_NAME && (!strcmp(t->s, "in") || !strcmp(t->s, "is")))
 		perr(p, tok_loc(p, t), "the '%s' operator is not supported", t->s);
-	if (t->kind == TK_NAME && !strcmp(t->s, "not") && p->t[p->pos + 1].kind == TK_NAME &&
-	    !strcmp(p->t[p->pos + 1].s, "in"))
+	if (t->kind == TK_NAME && !strcmp(t->s, "not") && pk_next(p)->kind == TK_NAME &&
+	    !strcmp(pk_next(p)->s, "in"))
 		perr(p, tok_loc(p, t), "the 'not in' operator is not supported");
 	return -1;
 }
@@ -595,6 +628,7 @@ Node *px_str_expr(P *p, const Tok *str)
 	Lexed lx = lex_text(p->file, str->s, sym_len(str->s), str->line - 1, str->col);
 	Tok *st = p->t;
 	int snt = p->nt, spos = p->pos;
+	Lx *slx = p->lx;
 	jmp_buf jb, *outer = p->jb;
 	Node *n = NULL;
 	p->jb = &jb;
@@ -602,6 +636,7 @@ Node *px_str_expr(P *p, const Tok *str)
 		p->t = lx.toks;
 		p->nt = lx.ntoks;
 		p->pos = 0;
+		p->lx = NULL;
 		if (lx.fatal >= 0 || pk(p)->kind == TK_ERROR)
 			pquiet(p);
 		n = px_expr(p);
@@ -611,6 +646,7 @@ Node *px_str_expr(P *p, const Tok *str)
 	p->t = st;
 	p->nt = snt;
 	p->pos = spos;
+	p->lx = slx;
 	p->jb = outer;
 	free(lx.toks);
 	if (!n)

@@ -70,14 +70,19 @@ static const Pipeline *pipeline_find(const char *name)
 
 void pm_list(FILE *f)
 {
-	int w = 0;
+	int w = 0, wa = 0;
 	for (int i = 0; i < NELEM(passes); i++) {
-		int n = (int)strlen(passes[i].name);
+		int n = (int)strlen(passes[i].name), na = (int)strlen(passes[i].alias);
+		w = n > w ? n : w;
+		wa = na > wa ? na : wa;
+	}
+	for (int i = 0; i < NELEM(pipelines); i++) {
+		int n = (int)strlen(pipelines[i].name);
 		w = n > w ? n : w;
 	}
 	fputs("Passes (name, alias, summary):\n", f);
 	for (int i = 0; i < NELEM(passes); i++)
-		fprintf(f, "  %-*s  %-*s  %s\n", w, passes[i].name, w, passes[i].alias,
+		fprintf(f, "  %-*s  %-*s  %s\n", w, passes[i].name, wa, passes[i].alias,
 		        passes[i].summary);
 	fputs("Pipelines (--pipeline=NAME):\n", f);
 	for (int i = 0; i < NELEM(pipelines); i++) {

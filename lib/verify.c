@@ -657,16 +657,22 @@ int tir_verify(const Module *m, const char *after)
 	int split = 0;
 	for (int i = 0; i < m->nfuncs; i++)
 		split |= is_kernel(m->funcs[i]);
+	/* name -> how many functions before this one have it: one failure
+	 * per earlier definition, without a quadratic scan */
+	PtrMap seen = {0};
 	for (int i = 0; i < m->nfuncs; i++) {
 		const Func *f = m->funcs[i];
-		for (int j = 0; j < i; j++)
-			if (m->funcs[j]->name == f->name) {
-				v.f = f;
-				v.loc = f->loc;
-				fail(&v, NULL, NULL, "function defined more than once");
-			}
+		const void *key = f->name ? (const void *)f->name : (const void *)&seen;
+		intptr_t dups = (intptr_t)pmap_get(&seen, key);
+		for (intptr_t j = 0; j < dups; j++) {
+			v.f = f;
+			v.loc = f->loc;
+			fail(&v, NULL, NULL, "function defined more than once");
+		}
+		pmap_put(&seen, key, (void *)(dups + 1));
 		verify_func(&v, f, split);
 	}
+	pmap_free(&seen);
 	vec_free(&v.scope);
 	vec_free(&v.tags);
 	return v.nerr;
