@@ -25,6 +25,10 @@ static const Pass passes[] = {
 	{"Identity", "identity",
 	 "leaves the module unchanged (a placeholder until the lowering passes land)",
 	 pass_identity, {NULL}},
+	/* The lowering passes, one row each, in the order of the default
+	 * pipeline (see docs/passes.md); `after` lists passes that must have
+	 * run earlier when both are in the plan. */
+	/* end of the pass rows */
 };
 
 enum { MAXPIPE = 32 };
@@ -190,6 +194,8 @@ struct PassCtx {
 	int text_ver; /* -1: nothing cached */
 	TimeRow *rows;
 	int nrows;
+	int stats_on; /* --stats: passes report through pass_stat */
+	Buf stats;    /* their lines, printed after the pipeline */
 };
 
 /* The module's text now; every printing instrument shares one print. */
@@ -489,6 +495,7 @@ void pm_free(PassCtx *cx)
 	free(cx->target);
 	free(cx->host);
 	buf_free(&cx->text);
+	buf_free(&cx->stats);
 	free(cx);
 }
 
@@ -832,7 +839,27 @@ static int stats_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
 		fprintf(stderr, "function %s: %d param%s, %ld statement%s\n", f->name, f->nparams,
 		        f->nparams == 1 ? "" : "s", n, n == 1 ? "" : "s");
 	}
+	if (cx->stats.n)
+		fputs(cx->stats.s, stderr);
 	return 0;
+}
+
+int pass_stats_on(const PassCtx *cx)
+{
+	return cx->stats_on;
+}
+
+void pass_stat(PassCtx *cx, const char *fmt, ...)
+{
+	if (!cx->stats_on)
+		return;
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	buf_puts(&cx->stats, line);
+	buf_putc(&cx->stats, '\n');
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -851,6 +878,7 @@ PassCtx *pm_new(const PmOptions *o, Buf *err)
 		pm_add_instrument(cx, &(Instrument){.name = "verbose",
 		                                    .before_pipeline = verbose_before_pipeline,
 		                                    .before_pass = verbose_before_pass});
+	cx->stats_on = o->stats;
 	if (o->stats)
 		pm_add_instrument(cx, &(Instrument){.name = "stats",
 		                                    .after_pipeline = stats_after_pipeline});

@@ -640,8 +640,32 @@ void pm_list(FILE *f); /* --list-passes: passes and pipelines */
  * enough to be a likely typo; else NULL.  For "did you mean" hints. */
 const char *pm_suggest(const char *word, const char *const *cands, int n);
 
+/* --stats lines from passes (shared memory per kernel, launch params...),
+ * printed after the pipeline; pass_stats_on says whether to compute them. */
+int pass_stats_on(const PassCtx *cx);
+void pass_stat(PassCtx *cx, const char *fmt, ...) TIR_PRINTF(2, 3);
+
 /* -------------------------------------------------------------- passes/ */
-/* One run function per file; the table in passmgr.c names them. */
+/* One run function per file (or a few closely related ones); the table in
+ * passmgr.c names them.  Each returns 0, or 1 after reporting through diag. */
 int pass_identity(Module **m, PassCtx *cx);
+int pass_bind_target(Module **m, PassCtx *cx);          /* bind_target.c */
+int pass_verify_memory(Module **m, PassCtx *cx);        /* verify_memory.c */
+int pass_annotate_entry_func(Module **m, PassCtx *cx);  /* annotate_entry_func.c */
+int pass_flatten_buffer(Module **m, PassCtx *cx);       /* flatten_buffer.c */
+int pass_vectorize_loop(Module **m, PassCtx *cx);       /* vectorize_loop.c */
+int pass_bf16_compute_legalize(Module **m, PassCtx *cx); /* legalize_bf16.c */
+int pass_bf16_storage_legalize(Module **m, PassCtx *cx);
+int pass_fp8_compute_legalize(Module **m, PassCtx *cx);  /* legalize_fp8.c */
+int pass_fp8_storage_legalize(Module **m, PassCtx *cx);
+int pass_thread_sync(Module **m, PassCtx *cx);           /* thread_sync.c: shared + shared.dyn */
+int pass_merge_shared_memory(Module **m, PassCtx *cx);   /* merge_shared_memory.c */
+int pass_annotate_device_regions(Module **m, PassCtx *cx); /* annotate_device_regions.c */
+int pass_split_host_device(Module **m, PassCtx *cx);     /* split_host_device.c */
+int pass_lower_device_kernel_launch(Module **m, PassCtx *cx); /* lower_device_kernel_launch.c */
+int pass_split_host_device_combined(Module **m, PassCtx *cx); /* split_host_device_combined.c */
+int pass_make_packed_api(Module **m, PassCtx *cx);       /* make_packed_api.c */
+int pass_lower_tvm_builtin(Module **m, PassCtx *cx);     /* lower_tvm_builtin.c */
+int pass_lower_intrin(Module **m, PassCtx *cx);          /* lower_intrin.c */
 
 #endif
