@@ -9,6 +9,13 @@ DESTDIR ?=
 CUDA_HOME ?= /usr/local/cuda
 LLVM_CONFIG ?= $(shell command -v llvm-config-19 2>/dev/null || echo /usr/lib/llvm-19/bin/llvm-config)
 
+# LLVM (C API, later issues) and the CUDA toolkit are found here; the driver
+# reports what it was built against in --version.
+LLVM_VERSION := $(shell $(LLVM_CONFIG) --version 2>/dev/null || echo none)
+CUDA_VERSION := $(shell $(CUDA_HOME)/bin/nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\),.*/\1/p')
+CONFIG_DEFS = -DTIRXC_LLVM_VERSION='"$(LLVM_VERSION)"' -DTIRXC_LLVM_CONFIG='"$(LLVM_CONFIG)"' \
+              -DTIRXC_CUDA_HOME='"$(CUDA_HOME)"' -DTIRXC_CUDA_VERSION='"$(or $(CUDA_VERSION),none)"'
+
 OPT      ?= -O2 -g
 SANITIZE ?=
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter \
@@ -42,6 +49,8 @@ $(BUILD)/unittest: $(UNIT_OBJ) $(BUILD)/libtirxc.a
 $(BUILD)/%.o: %.c lib/tir.h $(wildcard $(dir %)*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/cmd/tirxc.o: CFLAGS_ALL += $(CONFIG_DEFS)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 

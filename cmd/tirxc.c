@@ -310,6 +310,24 @@ static void add_list(Buf *b, const char *list)
 	buf_puts(b, list);
 }
 
+#ifndef TIRXC_LLVM_VERSION
+#define TIRXC_LLVM_VERSION "none"
+#define TIRXC_LLVM_CONFIG "llvm-config"
+#define TIRXC_CUDA_HOME "/usr/local/cuda"
+#define TIRXC_CUDA_VERSION "none"
+#endif
+
+/* The toolchains found at build time; $CUDA_HOME overrides the toolkit's
+ * location when tirxc runs. */
+static void print_version(void)
+{
+	const char *cuda = getenv("CUDA_HOME");
+	printf("tirxc %s\n", TIRXC_VERSION);
+	printf("LLVM: %s (%s)\n", TIRXC_LLVM_VERSION, TIRXC_LLVM_CONFIG);
+	printf("CUDA toolkit: %s (%s at build time)\n", cuda && *cuda ? cuda : TIRXC_CUDA_HOME,
+	       TIRXC_CUDA_VERSION);
+}
+
 /* Fills D.o; exits for --help, --version, --list-passes and usage errors. */
 static void parse_args(int argc, char **argv)
 {
@@ -379,7 +397,7 @@ static void parse_args(int argc, char **argv)
 		case O_COMPARE: o->compare = 1; break;
 		case O_VERBOSE: o->verbose = o->pm.verbose = 1; break;
 		case O_HELP: help(); leave(0);
-		case O_VERSION: printf("tirxc %s\n", TIRXC_VERSION); leave(0);
+		case O_VERSION: print_version(); leave(0);
 		case O_LIST_PASSES: pm_list(stdout); leave(0);
 		}
 	}
