@@ -52,7 +52,7 @@ static const struct Option {
 	{"--target", O_TARGET, "TARGET", "the device target for the passes (cuda, ...)"},
 	{"--host", O_HOST, "TARGET", "the host target for the passes (llvm, ...)"},
 	{"--passes", O_PASSES, "LIST", "run exactly these passes (names or aliases)"},
-	{"--pipeline", O_PIPELINE, "NAME", "run a named pipeline (default: 'default')"},
+	{"--pipeline", O_PIPELINE, "NAME", "run a named pipeline (default: 'default' for code, none for --emit=tir)"},
 	{"--disable-pass", O_DISABLE, "LIST", "leave these passes out of the pipeline"},
 	{"--force-order", O_FORCE_ORDER, NULL, "run a --passes list that breaks an ordering rule"},
 	{"--pass-config", O_PASS_CONFIG, "KEY=VALUE", "a pass configuration value (repeatable)"},
@@ -445,8 +445,11 @@ static PassCtx *make_ctx(void)
 		pm_set_target(cx, o->target, o->host);
 		for (int i = 0; i < o->config.n && !err.n; i++)
 			pm_set_config(cx, o->config.v[i], &err);
-		/* --compare runs passes only when asked to */
-		const char *list = o->compare && !o->passes && !o->pipeline ? "" : o->passes;
+		/* TIR output and --compare run passes only when asked to: reading,
+		 * verifying and printing is what `tirxc x.tx --emit=tir` means, as
+		 * mlir-opt without passes.  Code emission runs the default pipeline. */
+		const char *list = (o->compare || !strcmp(o->emit, "tir")) && !o->passes && !o->pipeline
+		                           ? "" : o->passes;
 		if (!err.n)
 			pm_plan(cx, list, o->pipeline, o->disable.n ? o->disable.s : NULL,
 			        o->force_order, &err);

@@ -1,13 +1,22 @@
 /* arena.c: the one allocation primitive of the IR.  Blocks are chained and
  * released together by ar_free; a request larger than a block gets a block of
  * its own so big strings or arrays waste nothing.  Blocks come zeroed from
- * calloc and memory is never handed out twice, so ar_alloc need not clear
- * it (calloc of a fresh mapping costs no extra pass over the memory). */
+ * calloc and memory is never handed out twice without being cleared, so
+ * ar_alloc need not clear it.
+ *
+ * Once an arena holds 1 MiB its blocks grow with it (up to 64 MiB): a big
+ * module (over half a gigabyte for a million lines) then takes a few dozen
+ * blocks, which the C library maps fresh from the system, already zero,
+ * instead of thousands of 64 KiB pieces of its heap that calloc clears. */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "parse.h"
 
 enum { BLOCK = 64 * 1024 };
+
+#define BIG_FROM ((size_t)1 << 20)  /* arena size from which blocks grow */
+#define BIG_MAX ((size_t)64 << 20)  /* the largest growing block */
 
 typedef struct Block {
 	struct Block *next;
@@ -17,6 +26,7 @@ typedef struct Block {
 
 struct Arena {
 	Block *head;
+	Block *spare; /* cleared blocks kept by ar_reset */
 	size_t bytes;
 };
 
@@ -25,15 +35,31 @@ Arena *ar_new(void)
 	return xcalloc(1, sizeof(Arena));
 }
 
-void *ar_alloc(Arena *a, size_t n)
+static Block *block_new(size_t size)
 {
-	n = (n + 15) & ~(size_t)15;
-	Block *b = a->head;
-	if (!b || b->size - b->used < n) {
-		size_t size = n > BLOCK / 4 ? n : BLOCK;
-		Block *nb = xcalloc(1, sizeof(Block) + size);
-		nb->size = size;
-		if (size == n && b) {
+	Block *b = xcalloc(1, sizeof(Block) + size);
+	b->size = size;
+	return b;
+}
+
+/* The current block cannot hold n more bytes. */
+static void *alloc_slow(Arena *a, size_t n)
+{
+	Block *b = a->head, *nb;
+	if (a->spare && a->spare->size >= n) {
+		nb = a->spare;
+		a->spare = nb->next;
+		nb->next = b;
+		a->head = nb;
+	} else {
+		size_t size = BLOCK;
+		if (a->bytes >= BIG_FROM)
+			size = a->bytes < BIG_MAX ? a->bytes : BIG_MAX;
+		int own = n > BLOCK / 4 && n > size / 4;
+		if (own)
+			size = n;
+		nb = block_new(size);
+		if (own && b) {
 			/* keep filling the current block; the big one goes behind it */
 			nb->next = b->next;
 			b->next = nb;
@@ -41,9 +67,19 @@ void *ar_alloc(Arena *a, size_t n)
 			nb->next = b;
 			a->head = nb;
 		}
-		a->bytes += sizeof(Block) + size;
-		b = nb;
+		a->bytes += sizeof(Block) + nb->size;
 	}
+	void *p = nb->data + nb->used;
+	nb->used += n;
+	return p;
+}
+
+void *ar_alloc(Arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	Block *b = a->head;
+	if (!b || b->size - b->used < n)
+		return alloc_slow(a, n);
 	void *p = b->data + b->used;
 	b->used += n;
 	return p;
@@ -61,13 +97,27 @@ size_t ar_bytes(const Arena *a)
 	return a->bytes;
 }
 
+void ar_reset(Arena *a)
+{
+	for (Block *b = a->head, *next; b; b = next) {
+		next = b->next;
+		memset(b->data, 0, b->used);
+		b->used = 0;
+		b->next = a->spare;
+		a->spare = b;
+	}
+	a->head = NULL;
+}
+
 void ar_free(Arena *a)
 {
 	if (!a)
 		return;
-	for (Block *b = a->head, *next; b; b = next) {
-		next = b->next;
-		free(b);
+	for (int i = 0; i < 2; i++) {
+		for (Block *b = i ? a->spare : a->head, *next; b; b = next) {
+			next = b->next;
+			free(b);
+		}
 	}
 	free(a);
 }

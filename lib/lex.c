@@ -34,6 +34,9 @@ struct Lx {
 	int fatal;
 	int line_has_toks;
 	int tab_reported;
+	int scan;         /* lx_scan: names are interned on `def` lines only */
+	int defline;      /* scan: the current logical line has a `def` */
+	Sym def;          /* scan: sym("def") */
 	Buf scratch;
 };
 
@@ -241,7 +244,8 @@ static void lex_string(Lx *lx, int line, int col, int raw)
 		}
 	}
 	Tok *t = push(lx, TK_STR, line, col);
-	t->s = symn(b->n ? b->s : "", b->n);
+	if (!lx->scan || lx->defline)
+		t->s = symn(b->n ? b->s : "", b->n);
 }
 
 static void lex_number(Lx *lx, int line, int col)
@@ -503,6 +507,7 @@ static void newline(Lx *lx, int line, int col)
 	if (lx->line_has_toks)
 		push(lx, TK_NEWLINE, line, col);
 	lx->line_has_toks = 0;
+	lx->defline = 0;
 }
 
 /* One step of lexing at lx->i: blanks, a line end, a comment, or a token. */
@@ -569,7 +574,12 @@ static void step(Lx *lx)
 			}
 		}
 		Tok *t = push(lx, TK_NAME, lx->line, col);
-		t->s = symn(s + st, l);
+		if (!lx->scan || lx->defline) {
+			t->s = symn(s + st, l);
+		} else if (l == 3 && memcmp(s + st, "def", 3) == 0) {
+			t->s = lx->def;
+			lx->defline = 1;
+		}
 	} else if (c >= '0' && c <= '9') {
 		lex_number(lx, lx->line, col);
 	} else if (c == '.' && lx->i + 1 < lx->n && s[lx->i + 1] >= '0' && s[lx->i + 1] <= '9') {
@@ -614,6 +624,12 @@ Lx *lx_open(int file, const char *text, size_t len, int line0, int col0, int qui
 	lx->bol = 1;
 	lx->fatal_at = -1;
 	return lx;
+}
+
+void lx_scan(Lx *lx)
+{
+	lx->scan = 1;
+	lx->def = sym("def");
 }
 
 Tok *lx_fill(Lx *lx, int want, int *ntoks)

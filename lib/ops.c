@@ -57,7 +57,7 @@ static const Op ops[] = {
 	{"tirx.fma", "fma", 3, N, RT_ARG0, EFF_PURE},
 	{"tirx.clz", "clz", 1, N, RT_INT32, EFF_PURE},
 	{"tirx.popcount", "popcount", 1, N, RT_ARG0, EFF_PURE},
-	{"tirx.q_multiply_shift", "q_multiply_shift", 3, N, RT_ARG0, EFF_PURE},
+	{"tirx.q_multiply_shift", "q_multiply_shift", 4, N, RT_ARG0, EFF_PURE},
 	{"tirx.large_uint_imm", "large_uint_imm", 2, N, RT_UINT64, EFF_PURE},
 
 	/* bitwise and shifts: operands are matched by the parser first */

@@ -277,7 +277,7 @@ static Buffer *buffer_from(P *p, Node *call, Sym name, int bk, Sym scope0, Expr 
 	}
 	if ((x = kwarg(call, "axis_separators")) && !(x->kind == N_LIST && x->n == 0) && x->kind != N_NONE)
 		perr(p, x->loc, "axis_separators are not supported");
-	if ((x = kwarg(call, "buffer_type")) && !(x->kind == N_STR && !strcmp(x->s, "default")))
+	if ((x = kwarg(call, "buffer_type")) && !(x->kind == N_STR && streq(x->s, "default")))
 		perr(p, x->loc, "buffer_type is not supported");
 	if (kwarg(call, "annotations") && bk != BK_ALLOC)
 		perr(p, kwarg(call, "annotations")->loc, "annotations= is only allowed on an allocation");
@@ -508,14 +508,14 @@ static Stmt *parse_for(P *p, Loc loc)
 	expect_op(p, OP_COLON, "':'");
 	char b[128];
 	const char *path = it->kind == N_CALL ? node_T_path(p, it->x, b, sizeof b) : NULL;
-	int isrange = it->kind == N_CALL && it->x->kind == N_NAME && !strcmp(it->x->s, "range") && !lookup(p, it->x->s);
+	int isrange = it->kind == N_CALL && it->x->kind == N_NAME && streq(it->x->s, "range") && !lookup(p, it->x->s);
 	if (!isrange && !path) {
 		if (it->kind == N_CALL && it->x->kind == N_NAME && !lookup(p, it->x->s))
 			perr(p, it->x->loc, "name '%s' is not defined", it->x->s);
 		perr(p, it->loc, "expected range(...), T.serial/parallel/vectorized/unroll/thread_binding(...) or T.grid(...)");
 	}
 	int kind = FOR_SERIAL;
-	if (path && !strcmp(path, "grid")) {
+	if (path && streq(path, "grid")) {
 		check_args(p, it, 1, -1, NULL);
 		if (it->n != nv)
 			perr(p, it->loc, "T.grid has %d extents for %d loop variables", it->n, nv);
@@ -545,7 +545,7 @@ static Stmt *parse_for(P *p, Loc loc)
 		static const char *const ks[] = {"serial", "parallel", "vectorized", "unroll", "thread_binding"};
 		kind = -1;
 		for (int i = 0; i < 5; i++)
-			if (!strcmp(path, ks[i]))
+			if (streq(path, ks[i]))
 				kind = i;
 		if (kind < 0) {
 			reject_check(p, it->loc, path);
@@ -680,9 +680,9 @@ static Stmt *parse_with(P *p, Loc loc)
 		const char *path = it->kind == N_CALL ? node_T_path(p, it->x, b, sizeof b) : NULL;
 		Stmt **hole;
 		Stmt *s;
-		if (path && !strcmp(path, "attr")) {
+		if (path && streq(path, "attr")) {
 			s = attr_frame(p, it, &hole);
-		} else if (path && !strcmp(path, "launch_thread")) {
+		} else if (path && streq(path, "launch_thread")) {
 			Sym as = NULL;
 			if (is_kw(p, "as")) {
 				adv_tok(p);
@@ -761,7 +761,7 @@ static int var_ctor(P *p, Node *n, TType *ty)
 	const char *path = node_T_path(p, n->x, b, sizeof b);
 	if (!path || strchr(path, '.'))
 		return 0;
-	if (!strcmp(path, "handle") || !strcmp(path, "TensorMap")) {
+	if (streq(path, "handle") || streq(path, "TensorMap")) {
 		*ty = ev_type_anno(p, n);
 		return 1;
 	}
@@ -867,7 +867,7 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 	const char *path = node_T_path(p, rhs->x, b, sizeof b);
 	if (!path) {
 		Node *c = rhs->x;
-		if (c->kind == N_ATTR && c->x->kind == N_NAME && !strcmp(c->s, "view")) {
+		if (c->kind == N_ATTR && c->x->kind == N_NAME && streq(c->s, "view")) {
 			Bind *bd = lookup(p, c->x->s);
 			if (bd && bd->kind == NB_BUF) {
 				Stmt *s = view_stmt(p, loc, name, bd->buf, rhs);
@@ -876,16 +876,16 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 				return 1;
 			}
 		}
-		if (c->kind == N_NAME && !strcmp(c->s, "TypeVar") && !lookup(p, c->s))
+		if (c->kind == N_NAME && streq(c->s, "TypeVar") && !lookup(p, c->s))
 			perr(p, loc, "TypeVar declarations are only allowed before the function");
 		return 0;
 	}
 	Buffer *buf;
 	Expr *data = NULL;
-	if (!strcmp(path, "alloc_buffer") || !strcmp(path, "alloc_shared") || !strcmp(path, "alloc_local") ||
-	    (!strcmp(path, "decl_buffer") && !(kwarg(rhs, "data") && kwarg(rhs, "data")->kind != N_NONE) &&
+	if (streq(path, "alloc_buffer") || streq(path, "alloc_shared") || streq(path, "alloc_local") ||
+	    (streq(path, "decl_buffer") && !(kwarg(rhs, "data") && kwarg(rhs, "data")->kind != N_NONE) &&
 	     npos_call(rhs) < 3)) {
-		Sym scope = !strcmp(path, "alloc_shared") ? sym("shared") : !strcmp(path, "alloc_local") ? sym("local") : NULL;
+		Sym scope = streq(path, "alloc_shared") ? sym("shared") : streq(path, "alloc_local") ? sym("local") : NULL;
 		buf = buffer_from(p, rhs, name, BK_ALLOC, scope, NULL);
 		Obj *ann = NULL;
 		Node *an = kwarg(rhs, "annotations");
@@ -898,7 +898,7 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 		bind_push(p, name, NB_BUF, NULL, buf);
 		return 1;
 	}
-	if (!strcmp(path, "decl_buffer") || !strcmp(path, "Buffer")) {
+	if (streq(path, "decl_buffer") || streq(path, "Buffer")) {
 		buf = buffer_from(p, rhs, name, BK_DECL, NULL, &data);
 		if (!data)
 			perr(p, rhs->loc, "T.Buffer as a statement needs data=");
@@ -906,7 +906,7 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 		bind_push(p, name, NB_BUF, NULL, buf);
 		return 1;
 	}
-	if (!strcmp(path, "match_buffer")) {
+	if (streq(path, "match_buffer")) {
 		Node *h = rhs->n ? rhs->a[0] : NULL;
 		if (!h || h->kind != N_NAME)
 			perr(p, rhs->loc, "T.match_buffer takes a handle parameter first");
@@ -928,7 +928,7 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 		bind_push(p, name, NB_BUF, NULL, buf);
 		return 1;
 	}
-	if (!strcmp(path, "launch_thread")) {
+	if (streq(path, "launch_thread")) {
 		Stmt **hole;
 		Var *def;
 		Stmt *s = launch_frame(p, rhs, name, &hole, &def);
@@ -939,7 +939,7 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 		fr->hole = hole;
 		return 1;
 	}
-	if (!strcmp(path, "env_thread")) {
+	if (streq(path, "env_thread")) {
 		check_args(p, rhs, 1, 2, NULL);
 		Sym tag = ev_str(p, rhs->a[0], "a thread tag");
 		DType dt = rhs->n > 1 ? ev_dtype(p, rhs->a[1]) : DT_I32;
@@ -948,7 +948,7 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 		p->b[p->nb - 1].tag = tag;
 		return 1;
 	}
-	if (!strcmp(path, "local_scalar") || !strcmp(path, "alloc_scalar") || !strcmp(path, "shared_scalar")) {
+	if (streq(path, "local_scalar") || streq(path, "alloc_scalar") || streq(path, "shared_scalar")) {
 		check_args(p, rhs, 1, 2, NULL);
 		DType dt = ev_dtype(p, rhs->a[0]);
 		buf = local_scalar_buf(p, name, dt);
@@ -1011,7 +1011,7 @@ static void ann_assign(P *p, Loc loc, Node *lhs)
 	path = node_T_path(p, dn, b, sizeof b);
 	DType dt;
 	if (!path || strchr(path, '.') || !dt_parse(path, strlen(path), &dt) || dt_is_void(dt) || dt.code == DT_HANDLE) {
-		if (path && !strcmp(path, "Buffer"))
+		if (path && streq(path, "Buffer"))
 			perr(p, ann->loc, "a T.Buffer annotation is only allowed on parameters");
 		check_name_ref(p, dn);
 		perr(p, ann->loc, "unsupported annotation (expected T.let[...] or a scalar type such as T.int32)");
@@ -1125,7 +1125,7 @@ static void expr_stmt(P *p, Loc loc, Node *e, Frame *fr)
 {
 	char b[128];
 	const char *path = e->kind == N_CALL ? node_T_path(p, e->x, b, sizeof b) : NULL;
-	if (path && !strcmp(path, "func_attr")) {
+	if (path && streq(path, "func_attr")) {
 		if (!p->fn || p->fn->attrs)
 			perr(p, loc, "T.func_attr must be the first statement of the function");
 		check_args(p, e, 1, 1, NULL);
@@ -1138,7 +1138,7 @@ static void expr_stmt(P *p, Loc loc, Node *e, Frame *fr)
 		p->fn->attrs = d;
 		return;
 	}
-	if (path && (!strcmp(path, "attr") || !strcmp(path, "launch_thread"))) {
+	if (path && (streq(path, "attr") || streq(path, "launch_thread"))) {
 		Stmt **hole;
 		Var *def = NULL;
 		Stmt *s = path[0] == 'a' ? attr_frame(p, e, &hole) : launch_frame(p, e, NULL, &hole, &def);
@@ -1150,17 +1150,17 @@ static void expr_stmt(P *p, Loc loc, Node *e, Frame *fr)
 		return;
 	}
 	Node *inner = e;
-	if (path && !strcmp(path, "evaluate")) {
+	if (path && streq(path, "evaluate")) {
 		check_args(p, e, 1, 1, NULL);
 		inner = e->a[0];
 		path = inner->kind == N_CALL ? node_T_path(p, inner->x, b, sizeof b) : NULL;
 	}
-	if (path && !strcmp(path, "ret")) {
+	if (path && streq(path, "ret")) {
 		check_args(p, inner, 1, 1, NULL);
 		stk_push(p, mk_return(p, loc, ev_expr(p, inner->a[0])));
 		return;
 	}
-	if (e->kind == N_CALL && e->x->kind == N_ATTR && e->x->x->kind == N_NAME && !strcmp(e->x->s, "vstore")) {
+	if (e->kind == N_CALL && e->x->kind == N_ATTR && e->x->x->kind == N_NAME && streq(e->x->s, "vstore")) {
 		Bind *bd = lookup(p, e->x->x->s);
 		if (bd && bd->kind == NB_BUF) {
 			static const char *const kws[] = {"predicate", NULL};
@@ -1209,18 +1209,18 @@ static void stmt(P *p, Frame *fr)
 		Node *d = px_expr(p);
 		char b[128];
 		const char *path = node_T_path(p, d->kind == N_CALL ? d->x : d, b, sizeof b);
-		if (path && (!strcmp(path, "macro") || !strcmp(path, "inline")))
+		if (path && (streq(path, "macro") || streq(path, "inline")))
 			perr(p, loc, "macros (@T.%s) are not supported", path);
 		perr(p, loc, "decorators and nested functions are not supported inside a function");
 	}
 	if (t->kind == TK_NAME) {
 		const char *k = t->s;
-		if (!strcmp(k, "for")) {
+		if (streq(k, "for")) {
 			adv_tok(p);
 			stk_push(p, parse_for(p, loc));
 			return;
 		}
-		if (!strcmp(k, "while")) {
+		if (streq(k, "while")) {
 			adv_tok(p);
 			Node *cn = px_expr(p);
 			Expr *c = ev_expr(p, cn);
@@ -1233,12 +1233,12 @@ static void stmt(P *p, Frame *fr)
 			stk_push(p, s);
 			return;
 		}
-		if (!strcmp(k, "if")) {
+		if (streq(k, "if")) {
 			adv_tok(p);
 			stk_push(p, parse_if(p, loc));
 			return;
 		}
-		if (!strcmp(k, "with")) {
+		if (streq(k, "with")) {
 			adv_tok(p);
 			int sd = p->sdepth;
 			Stmt *s = parse_with(p, loc);
@@ -1246,13 +1246,13 @@ static void stmt(P *p, Frame *fr)
 			stk_push(p, s);
 			return;
 		}
-		if (!strcmp(k, "assert")) {
+		if (streq(k, "assert")) {
 			adv_tok(p);
 			stk_push(p, parse_assert(p, loc));
 			expect_newline(p);
 			return;
 		}
-		if (!strcmp(k, "return")) {
+		if (streq(k, "return")) {
 			adv_tok(p);
 			Expr *v = NULL;
 			if (pk(p)->kind != TK_NEWLINE && pk(p)->kind != TK_EOF)
@@ -1261,7 +1261,7 @@ static void stmt(P *p, Frame *fr)
 			expect_newline(p);
 			return;
 		}
-		if (!strcmp(k, "break") || !strcmp(k, "continue")) {
+		if (streq(k, "break") || streq(k, "continue")) {
 			adv_tok(p);
 			const Op *op = op_find(k[0] == 'b' ? "break_loop" : "continue_loop", k[0] == 'b' ? 10 : 13);
 			if (!op)
@@ -1272,21 +1272,21 @@ static void stmt(P *p, Frame *fr)
 			expect_newline(p);
 			return;
 		}
-		if (!strcmp(k, "pass")) {
+		if (streq(k, "pass")) {
 			adv_tok(p);
 			expect_newline(p);
 			return;
 		}
-		if (!strcmp(k, "elif") || !strcmp(k, "else"))
+		if (streq(k, "elif") || streq(k, "else"))
 			perr(p, loc, "'%s' without a matching 'if'", k);
-		if (!strcmp(k, "def"))
+		if (streq(k, "def"))
 			perr(p, loc, "nested function definitions are not supported");
 		static const char *const bad[] = {
 			"class", "import", "from", "del", "global", "nonlocal", "raise", "try", "except",
 			"finally", "yield", "async", "await", "lambda", NULL,
 		};
 		for (int i = 0; bad[i]; i++)
-			if (!strcmp(k, bad[i]))
+			if (streq(k, bad[i]))
 				perr(p, loc, "'%s' statements are not supported inside a function", k);
 	}
 	Node *lhs = px_tuple(p);
@@ -1366,10 +1366,8 @@ static Stmt *parse_stmts(P *p)
 		Frame fr = {0};
 		/* Syntax trees are dead once their statement is built; between
 		 * the statements of a function body nothing refers to them. */
-		if (p->blevel == 1 && ar_bytes(p->tmp) > ((size_t)8 << 20)) {
-			ar_free(p->tmp);
-			p->tmp = ar_new();
-		}
+		if (p->blevel == 1)
+			ar_reset(p->tmp);
 		if (p->blevel == 1)
 			tok_release(p);
 		p->jb = &jb;
@@ -1477,6 +1475,8 @@ typedef struct DefLine {
 static int scan_defs(P *p, const char *text, size_t len)
 {
 	Lx *lx = lx_open(p->file, text, len, 0, 0, 0);
+	lx_scan(lx);
+	Sym def = sym("def");
 	int n, d = 0, cap = 0;
 	Tok *t = lx_fill(lx, 4096, &n);
 	for (int i = 0;; i++) {
@@ -1493,7 +1493,7 @@ static int scan_defs(P *p, const char *text, size_t len)
 			d++;
 		else if (t[i].kind == TK_DEDENT)
 			d--;
-		if (t[i].kind != TK_NAME || strcmp(t[i].s, "def") || t[i + 1].kind != TK_NAME)
+		if (t[i].kind != TK_NAME || t[i].s != def || t[i + 1].kind != TK_NAME)
 			continue;
 		/* count the parameters (for arity checks of calls made before
 		 * the callee is parsed) and find the return annotation */
@@ -1747,23 +1747,23 @@ static int header_line(P *p)
 	}
 	if (t->kind == TK_OP && t->op == OP_AT)
 		return 0;
-	if (t->kind == TK_NAME && (!strcmp(t->s, "from") || !strcmp(t->s, "import"))) {
+	if (t->kind == TK_NAME && (streq(t->s, "from") || streq(t->s, "import"))) {
 		skip_line(p);
 		return 1;
 	}
-	if (t->kind == TK_NAME && !strcmp(t->s, "metadata") && pk_next(p)->kind == TK_OP &&
+	if (t->kind == TK_NAME && streq(t->s, "metadata") && pk_next(p)->kind == TK_OP &&
 	    pk_next(p)->op == OP_ASSIGN) {
 		skip_line(p);
 		return 1;
 	}
-	if (t->kind == TK_NAME && !strcmp(t->s, "return"))
+	if (t->kind == TK_NAME && streq(t->s, "return"))
 		perr(p, loc, "'return' outside function");
 	if (t->kind == TK_NAME && !is_keyword(t->s) && pk_next(p)->kind == TK_OP &&
 	    pk_next(p)->op == OP_ASSIGN) {
 		Sym name = t->s;
 		p->pos += 2;
 		Node *r = px_expr(p);
-		if (r->kind != N_CALL || r->x->kind != N_NAME || strcmp(r->x->s, "TypeVar") || r->n != 1 ||
+		if (r->kind != N_CALL || r->x->kind != N_NAME || !streq(r->x->s, "TypeVar") || r->n != 1 ||
 		    r->a[0]->kind != N_STR)
 			perr(p, r->loc, "only `N = TypeVar(\"N\")` is allowed before the function");
 		bind_push(p, name, NB_TYPEVAR, var_new(p->A, name, ty_prim(DT_I64)), NULL);
@@ -1784,8 +1784,8 @@ static Node *decorator(P *p)
 	Node *c = d->kind == N_CALL ? d->x : d;
 	if (node_is_T(p, c, "prim_func"))
 		return d;
-	if (c->kind == N_ATTR && c->x->kind == N_NAME && (!strcmp(c->x->s, "I") || !strcmp(c->x->s, "tvm")) &&
-	    !strcmp(c->s, "ir_module"))
+	if (c->kind == N_ATTR && c->x->kind == N_NAME && (streq(c->x->s, "I") || streq(c->x->s, "tvm")) &&
+	    streq(c->s, "ir_module"))
 		return d;
 	if (node_is_T(p, c, "macro") || node_is_T(p, c, "inline"))
 		perr(p, d->loc, "macros (@T.%s) are not supported", c->s);
@@ -1823,16 +1823,16 @@ static void module_body(P *p)
 			if (!is_prim_func(p, d))
 				perr(p, d->loc, "a module may only contain @T.prim_func functions");
 			prim_func(p, d);
-		} else if (t->kind == TK_NAME && !strcmp(t->s, "pass")) {
+		} else if (t->kind == TK_NAME && streq(t->s, "pass")) {
 			p->pos++;
 			expect_newline(p);
-		} else if (t->kind == TK_NAME && !strcmp(t->s, "def")) {
+		} else if (t->kind == TK_NAME && streq(t->s, "def")) {
 			perr(p, loc, "a function needs the @T.prim_func decorator");
 		} else {
 			Node *e = px_expr(p);
 			Node *c = e->kind == N_CALL ? e->x : NULL;
-			int ma = c && c->kind == N_ATTR && c->x->kind == N_NAME && !strcmp(c->x->s, "I");
-			if (ma && (!strcmp(c->s, "module_attrs") || !strcmp(c->s, "module_global_infos"))) {
+			int ma = c && c->kind == N_ATTR && c->x->kind == N_NAME && streq(c->x->s, "I");
+			if (ma && (streq(c->s, "module_attrs") || streq(c->s, "module_global_infos"))) {
 				check_args(p, e, 1, 1, NULL);
 				if (e->a[0]->kind != N_DICT)
 					perr(p, e->a[0]->loc, "I.%s takes a dict", c->s);
@@ -1842,7 +1842,7 @@ static void module_body(P *p)
 				else
 					p->m->global_infos = d;
 				expect_newline(p);
-			} else if (t->kind == TK_NAME && !strcmp(t->s, "return")) {
+			} else if (t->kind == TK_NAME && streq(t->s, "return")) {
 				perr(p, loc, "'return' outside function");
 			} else {
 				perr(p, loc, "expected a @T.prim_func function or I.module_attrs(...) in the module");

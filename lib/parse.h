@@ -3,6 +3,7 @@
 #ifndef PARSE_H
 #define PARSE_H
 
+#include <string.h>
 #include "tir.h"
 
 /* Token kinds.  Keywords are TK_NAME tokens; the parser compares their Sym. */
@@ -65,8 +66,25 @@ typedef struct Lx Lx;
 Lx *lx_open(int file, const char *text, size_t len, int line0, int col0, int quiet);
 Tok *lx_fill(Lx *lx, int want, int *ntoks);
 void lx_drop(Lx *lx, int n);
+/* A cheaper lexer for a first pass that only looks for `def` lines: a name
+ * or string token gets its Sym only on a logical line with a `def` name
+ * (the `def` included); elsewhere its s is NULL.  Errors are the same. */
+void lx_scan(Lx *lx);
 int lx_fatal(const Lx *lx); /* as Lexed.fatal, for the tokens held */
 void lx_close(Lx *lx);
+
+/* arena.c, for the parser's scratch arena: forgets every allocation but
+ * keeps the blocks (cleared) for the next ones, so scratch memory that is
+ * reused statement after statement stays in the cache. */
+void ar_reset(Arena *a);
+
+/* strcmp(a, b) == 0, but the first bytes are compared inline: the parser
+ * tests names against keywords and op names all the time, and most tests
+ * fail on the first byte. */
+static inline int streq(const char *a, const char *b)
+{
+	return a[0] == b[0] && strcmp(a, b) == 0;
+}
 
 /* The deepest nesting of brackets or blocks the lexer and parser accept. */
 enum { MAX_NEST = 1000 };

@@ -53,7 +53,7 @@ int is_op(P *p, int op)
 int is_kw(P *p, const char *kw)
 {
 	Tok *t = pk(p);
-	return t->kind == TK_NAME && strcmp(t->s, kw) == 0;
+	return t->kind == TK_NAME && streq(t->s, kw);
 }
 
 static void adv(P *p)
@@ -250,19 +250,19 @@ static Node *px_atom(P *p)
 		}
 		return n;
 	case TK_NAME:
-		if (!strcmp(t->s, "True") || !strcmp(t->s, "False")) {
+		if (streq(t->s, "True") || streq(t->s, "False")) {
 			n = mk(p, N_BOOL, loc);
 			n->i = t->s[0] == 'T';
 			adv(p);
 			return n;
 		}
-		if (!strcmp(t->s, "None")) {
+		if (streq(t->s, "None")) {
 			adv(p);
 			return mk(p, N_NONE, loc);
 		}
-		if (!strcmp(t->s, "lambda"))
+		if (streq(t->s, "lambda"))
 			perr(p, loc, "lambda is only supported as the first argument of T.comm_reducer");
-		if (!strcmp(t->s, "await") || !strcmp(t->s, "yield"))
+		if (streq(t->s, "await") || streq(t->s, "yield"))
 			perr(p, loc, "'%s' is not supported", t->s);
 		n = mk(p, N_NAME, loc);
 		n->s = expect_name(p, "an expression");
@@ -505,10 +505,10 @@ static int cmp_op(P *p)
 	if (t->kind == TK_OP && (t->op == OP_LT || t->op == OP_GT || t->op == OP_LE ||
 				 t->op == OP_GE || t->op == OP_EQ || t->op == OP_NE))
 		return t->op;
-	if (t->kind == TK_NAME && (!strcmp(t->s, "in") || !strcmp(t->s, "is")))
+	if (t->kind == TK_NAME && (streq(t->s, "in") || streq(t->s, "is")))
 		perr(p, tok_loc(p, t), "the '%s' operator is not supported", t->s);
-	if (t->kind == TK_NAME && !strcmp(t->s, "not") && pk_next(p)->kind == TK_NAME &&
-	    !strcmp(pk_next(p)->s, "in"))
+	if (t->kind == TK_NAME && streq(t->s, "not") && pk_next(p)->kind == TK_NAME &&
+	    streq(pk_next(p)->s, "in"))
 		perr(p, tok_loc(p, t), "the 'not in' operator is not supported");
 	return -1;
 }
@@ -658,8 +658,8 @@ Node *px_str_expr(P *p, const Tok *str)
 
 int node_is_T(P *p, Node *n, const char *name)
 {
-	return n && n->kind == N_ATTR && n->x->kind == N_NAME && !strcmp(n->x->s, "T") &&
-	       !strcmp(n->s, name);
+	return n && n->kind == N_ATTR && n->x->kind == N_NAME && streq(n->x->s, "T") &&
+	       streq(n->s, name);
 }
 
 /* "T.a.b.c" -> "a.b.c" in buf; NULL when n is not an attribute chain on T. */
@@ -671,7 +671,7 @@ const char *node_T_path(P *p, Node *n, char *buf, size_t cap)
 		chain[k++] = n;
 		n = n->x;
 	}
-	if (!n || n->kind != N_NAME || strcmp(n->s, "T") || !k)
+	if (!n || n->kind != N_NAME || !streq(n->s, "T") || !k)
 		return NULL;
 	size_t len = 0;
 	buf[0] = 0;
@@ -752,7 +752,7 @@ Node *kwarg(Node *call, const char *name)
 	if (!call->kw)
 		return NULL;
 	for (int i = 0; i < call->n; i++)
-		if (call->kw[i] && !strcmp(call->kw[i], name))
+		if (call->kw[i] && streq(call->kw[i], name))
 			return call->a[i];
 	return NULL;
 }
@@ -811,9 +811,9 @@ void check_args(P *p, Node *call, int minpos, int maxpos, const char *const *kws
 			continue;
 		int ok = 0;
 		for (int j = 0; kws && kws[j]; j++)
-			ok |= !strcmp(kws[j], call->kw[i]);
+			ok |= streq(kws[j], call->kw[i]);
 		for (int j = 0; j < i; j++)
-			if (call->kw[j] && !strcmp(call->kw[j], call->kw[i]))
+			if (call->kw[j] && streq(call->kw[j], call->kw[i]))
 				perr(p, call->a[i]->loc, "keyword argument '%s' repeated", call->kw[i]);
 		if (!ok)
 			perr(p, call->a[i]->loc, "%s got an unexpected keyword argument '%s'",
@@ -911,7 +911,7 @@ static TType handle_type(P *p, Node *call)
 	DType dt = DT_VOID;
 	if (d && d->kind != N_NONE)
 		dt = ev_dtype(p, d);
-	if (d && d->kind == N_STR && !strcmp(d->s, "handle"))
+	if (d && d->kind == N_STR && streq(d->s, "handle"))
 		dt = DT_VOID;
 	Sym scope = s ? norm_scope(ev_str(p, s, "a storage scope")) : sym("global");
 	return ty_ptr(dt, scope);
@@ -919,7 +919,7 @@ static TType handle_type(P *p, Node *call)
 
 TType ev_type_slot(P *p, Node *n)
 {
-	if (n->kind == N_ATTR && !strcmp(n->s, "ty")) {
+	if (n->kind == N_ATTR && streq(n->s, "ty")) {
 		Node *c = n->x;
 		if (c->kind == N_CALL && node_is_T(p, c->x, "handle"))
 			return handle_type(p, c);
@@ -1015,12 +1015,12 @@ static Expr *bitop(P *p, Loc loc, const char *name, Expr *x, Expr *y)
 	if (ca && cb) {
 		int64_t r = 0;
 		int ok = 1;
-		if (!strcmp(name, "bitwise_and")) r = a & b;
-		else if (!strcmp(name, "bitwise_or")) r = a | b;
-		else if (!strcmp(name, "bitwise_xor")) r = a ^ b;
-		else if (!strcmp(name, "bitwise_not")) r = ~a;
-		else if (!strcmp(name, "shift_left") && b >= 0 && b < 64) r = (int64_t)((uint64_t)a << b);
-		else if (!strcmp(name, "shift_right") && b >= 0 && b < 64)
+		if (streq(name, "bitwise_and")) r = a & b;
+		else if (streq(name, "bitwise_or")) r = a | b;
+		else if (streq(name, "bitwise_xor")) r = a ^ b;
+		else if (streq(name, "bitwise_not")) r = ~a;
+		else if (streq(name, "shift_left") && b >= 0 && b < 64) r = (int64_t)((uint64_t)a << b);
+		else if (streq(name, "shift_right") && b >= 0 && b < 64)
 			r = x->dt.code == DT_UINT ? (int64_t)((uint64_t)a >> b) : a >> b;
 		else ok = 0;
 		if (ok)
@@ -1248,9 +1248,9 @@ static Expr *ev_attr(P *p, Node *n)
 	if (n->x->kind == N_NAME) {
 		Bind *bd = lookup(p, n->x->s);
 		if (bd && (bd->kind == NB_BUF || bd->kind == NB_SCALAR)) {
-			if (!strcmp(n->s, "data"))
+			if (streq(n->s, "data"))
 				return bufdata(p, bd->buf);
-			if (!strcmp(n->s, "elem_offset"))
+			if (streq(n->s, "elem_offset"))
 				return bd->buf->elem_offset ? bd->buf->elem_offset : ex_int(p->A, DT_I32, 0);
 			perr(p, n->loc, "buffer attribute '%s' is not supported", n->s);
 		}
@@ -1287,7 +1287,7 @@ Expr *ev_expr(P *p, Node *n)
 	case N_ATTR:
 		return ev_attr(p, n);
 	case N_SUB: {
-		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && !strcmp(n->x->x->s, "metadata") &&
+		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && streq(n->x->x->s, "metadata") &&
 		    !lookup(p, n->x->x->s))
 			return metadata_ref(p, n);
 		int scalar = 0;
@@ -1366,10 +1366,10 @@ static Expr *typed_lit(P *p, Node *call, DType dt)
 			perr(p, a->loc, "a string literal is only allowed for float types");
 		const char *s = a->s;
 		double f;
-		if (!strcmp(s, "inf") || !strcmp(s, "+inf")) f = INFINITY;
-		else if (!strcmp(s, "-inf")) f = -INFINITY;
-		else if (!strcmp(s, "nan") || !strcmp(s, "+nan")) f = NAN;
-		else if (!strcmp(s, "-nan")) f = -NAN;
+		if (streq(s, "inf") || streq(s, "+inf")) f = INFINITY;
+		else if (streq(s, "-inf")) f = -INFINITY;
+		else if (streq(s, "nan") || streq(s, "+nan")) f = NAN;
+		else if (streq(s, "-nan")) f = -NAN;
 		else perr(p, a->loc, "expected \"inf\", \"-inf\" or \"nan\"");
 		return arith_cast(p->A, dt, ex_float(p->A, el, f));
 	}
@@ -1561,7 +1561,7 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 {
 	Loc loc = n->loc;
 	DType dt;
-	if (!strchr(path, '.') && dt_parse(path, strlen(path), &dt) && strcmp(path, "handle") && strcmp(path, "void"))
+	if (!strchr(path, '.') && dt_parse(path, strlen(path), &dt) && !streq(path, "handle") && !streq(path, "void"))
 		return typed_lit(p, n, dt);
 	reject_check(p, loc, path);
 	const char *err = NULL;
@@ -1572,24 +1572,24 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		{"And", EX_AND}, {"Or", EX_OR},
 	};
 	for (size_t i = 0; i < sizeof raws / sizeof raws[0]; i++)
-		if (!strcmp(path, raws[i].s))
+		if (streq(path, raws[i].s))
 			return raw_bin(p, n, raws[i].kind);
 	static const struct { const char *s; int kind; } folds[] = {
 		{"truncdiv", EX_DIV}, {"truncmod", EX_MOD}, {"floordiv", EX_FLOORDIV},
 		{"floormod", EX_FLOORMOD}, {"min", EX_MIN}, {"max", EX_MAX},
 	};
 	for (size_t i = 0; i < sizeof folds / sizeof folds[0]; i++)
-		if (!strcmp(path, folds[i].s)) {
+		if (streq(path, folds[i].s)) {
 			check_args(p, n, 2, 2, NULL);
 			return arith(p, loc, folds[i].kind, ev_expr(p, n->a[0]), ev_expr(p, n->a[1]));
 		}
-	if (!strcmp(path, "ceildiv")) {
+	if (streq(path, "ceildiv")) {
 		check_args(p, n, 2, 2, NULL);
 		Expr *a = ev_expr(p, n->a[0]), *b = ev_expr(p, n->a[1]);
 		Expr *one = arith_cast(p->A, dt_element(b->dt), ex_int(p->A, DT_I32, 1));
 		return arith(p, loc, EX_FLOORDIV, arith(p, loc, EX_SUB, arith(p, loc, EX_ADD, a, b), one), b);
 	}
-	if (!strcmp(path, "Not")) {
+	if (streq(path, "Not")) {
 		check_args(p, n, 1, 1, NULL);
 		Expr *x = ev_expr(p, n->a[0]);
 		if (x->dt.code != DT_BOOL)
@@ -1598,7 +1598,7 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		e->bin.a = x;
 		return e;
 	}
-	if (!strcmp(path, "Cast") || !strcmp(path, "cast")) {
+	if (streq(path, "Cast") || streq(path, "cast")) {
 		static const char *const kws[] = {"dtype", NULL};
 		check_args(p, n, 1, 2, kws);
 		int raw = path[0] == 'C';
@@ -1617,7 +1617,7 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 			perr(p, dn->loc, "cannot cast to void");
 		return raw ? ex_cast(p->A, t, x) : arith_cast(p->A, t, x);
 	}
-	if (!strcmp(path, "Select")) {
+	if (streq(path, "Select")) {
 		check_args(p, n, 3, 3, NULL);
 		Expr *c = ev_expr(p, n->a[0]), *t = ev_expr(p, n->a[1]), *f = ev_expr(p, n->a[2]);
 		if (c->dt.code != DT_BOOL)
@@ -1628,7 +1628,7 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		e->sel.c = c, e->sel.t = t, e->sel.f = f;
 		return e;
 	}
-	if (!strcmp(path, "if_then_else")) {
+	if (streq(path, "if_then_else")) {
 		check_args(p, n, 3, 3, NULL);
 		Expr *c = ev_expr(p, n->a[0]), *t = ev_arg(p, n->a[1]), *f = ev_arg(p, n->a[2]);
 		if (c->dt.code != DT_BOOL)
@@ -1641,14 +1641,14 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		Expr *args[3] = {c, t, f};
 		return ex_call(p->A, need_op(p, loc, "if_then_else"), ex_type(t), ar_dup(p->A, args, sizeof args), 3);
 	}
-	if (!strcmp(path, "likely")) {
+	if (streq(path, "likely")) {
 		check_args(p, n, 1, 1, NULL);
 		Expr *c = ev_expr(p, n->a[0]);
 		if (ex_is_const_int(c, NULL))
 			return c;
 		return ex_call(p->A, need_op(p, loc, "likely"), ty_prim(c->dt), ar_dup(p->A, &c, sizeof c), 1);
 	}
-	if (!strcmp(path, "Ramp")) {
+	if (streq(path, "Ramp")) {
 		check_args(p, n, 3, 3, NULL);
 		Expr *b = ev_expr(p, n->a[0]), *s = ev_expr(p, n->a[1]);
 		int64_t l = lanes_arg(p, n->a[2]);
@@ -1660,7 +1660,7 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		e->ramp.base = b, e->ramp.stride = s;
 		return e;
 	}
-	if (!strcmp(path, "Broadcast")) {
+	if (streq(path, "Broadcast")) {
 		check_args(p, n, 2, 2, NULL);
 		Expr *v = ev_expr(p, n->a[0]);
 		int64_t l = lanes_arg(p, n->a[1]);
@@ -1670,7 +1670,7 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		e->bcast.value = v;
 		return e;
 	}
-	if (!strcmp(path, "Shuffle")) {
+	if (streq(path, "Shuffle")) {
 		check_args(p, n, 2, 2, NULL);
 		Node *vl = n->a[0], *il = n->a[1];
 		if ((vl->kind != N_LIST && vl->kind != N_TUPLE) || (il->kind != N_LIST && il->kind != N_TUPLE) ||
@@ -1690,7 +1690,7 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		e->dt = dt_with_lanes(e->shuf.vecs[0]->dt, il->n);
 		return e;
 	}
-	if (!strcmp(path, "Let")) {
+	if (streq(path, "Let")) {
 		static const char *const kws[] = {"where", NULL};
 		check_args(p, n, 1, 1, kws);
 		Node *w = kwarg(n, "where");
@@ -1714,7 +1714,7 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		"prim_func", "let", "local_scalar", "shared_scalar", "alloc_scalar", "decl_scalar", NULL,
 	};
 	for (int i = 0; stmt_only[i]; i++)
-		if (!strcmp(path, stmt_only[i]))
+		if (streq(path, stmt_only[i]))
 			perr(p, loc, "'T.%s' is not allowed in an expression", path);
 	const Op *op = op_find(path, strlen(path));
 	if (!op)
@@ -1738,7 +1738,7 @@ static Expr *ev_call(P *p, Node *n)
 			return module_call(p, n, f);
 		if (bd)
 			perr(p, c->loc, "'%s' is not callable", c->s);
-		if (!strcmp(c->s, "range"))
+		if (streq(c->s, "range"))
 			perr(p, c->loc, "range(...) is only allowed in a for statement");
 		perr(p, c->loc, "name '%s' is not defined (calls of Python helper functions are not supported)", c->s);
 	}
@@ -1751,10 +1751,10 @@ static Expr *ev_call(P *p, Node *n)
 			return module_call(p, n, f);
 		}
 		if (bd && (bd->kind == NB_BUF || bd->kind == NB_SCALAR)) {
-			if (!strcmp(c->s, "vload"))
+			if (streq(c->s, "vload"))
 				return vload(p, n, bd->buf);
-			if (!strcmp(c->s, "view") || !strcmp(c->s, "local") || !strcmp(c->s, "permute") ||
-			    !strcmp(c->s, "partition") || !strcmp(c->s, "ptr_to") || !strcmp(c->s, "access_ptr"))
+			if (streq(c->s, "view") || streq(c->s, "local") || streq(c->s, "permute") ||
+			    streq(c->s, "partition") || streq(c->s, "ptr_to") || streq(c->s, "access_ptr"))
 				perr(p, n->loc, "'%s.%s(...)' is not allowed here%s", c->x->s, c->s,
 				     strcmp(c->s, "view") ? "" : " (a view must be assigned: B = A.view(...))");
 			perr(p, c->loc, "unknown buffer method '%s'", c->s);
@@ -1764,7 +1764,7 @@ static Expr *ev_call(P *p, Node *n)
 		if (!bd)
 			undefined(p, c->x);
 	}
-	if (c->kind == N_ATTR && !strcmp(c->s, "ty"))
+	if (c->kind == N_ATTR && streq(c->s, "ty"))
 		perr(p, n->loc, "a type is not callable");
 	Node *root = c;
 	while (root->kind == N_ATTR || root->kind == N_CALL || root->kind == N_SUB)
@@ -1794,7 +1794,7 @@ static Obj *strlist(P *p, const char *a, const char *b)
 static Obj *kind_defaults(P *p, Sym kind)
 {
 	Obj *d = obj_new(p->A, OB_DICT);
-	if (!strcmp(kind, "cuda")) {
+	if (streq(kind, "cuda")) {
 		d = obj_dict_set(p->A, d, "keys", strlist(p, "cuda", "gpu"));
 		d = obj_dict_set(p->A, d, "kind", obj_str(p->A, kind));
 		d = obj_dict_set(p->A, d, "max_num_threads", obj_int(p->A, 1024));
@@ -1802,7 +1802,7 @@ static Obj *kind_defaults(P *p, Sym kind)
 		d = obj_dict_set(p->A, d, "thread_warp_size", obj_int(p->A, 32));
 		return d;
 	}
-	if (!strcmp(kind, "llvm") || !strcmp(kind, "c")) {
+	if (streq(kind, "llvm") || streq(kind, "c")) {
 		d = obj_dict_set(p->A, d, "keys", strlist(p, "cpu", NULL));
 		d = obj_dict_set(p->A, d, "kind", obj_str(p->A, kind));
 		d = obj_dict_set(p->A, d, "tag", obj_str(p->A, sym("")));
@@ -1848,7 +1848,7 @@ static Obj *target_config(P *p, Node *n)
 			perr(p, n->loc, "empty target string");
 		Obj *d = NULL;
 		for (size_t i = 0; i < sizeof target_tags / sizeof target_tags[0]; i++)
-			if (!strcmp(w, target_tags[i].tag)) {
+			if (streq(w, target_tags[i].tag)) {
 				d = kind_defaults(p, sym("cuda"));
 				d = obj_dict_set(p->A, d, "arch", obj_str(p->A, sym(target_tags[i].arch)));
 				d = obj_dict_set(p->A, d, "tag", obj_str(p->A, sym(w)));
@@ -2002,7 +2002,7 @@ Obj *ev_obj(P *p, Node *n)
 		break;
 	}
 	case N_SUB:
-		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && !strcmp(n->x->x->s, "metadata") &&
+		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && streq(n->x->x->s, "metadata") &&
 		    !lookup(p, n->x->x->s) && n->x->n == 1 && n->x->a[0]->kind == N_STR && n->n == 1) {
 			o = obj_new(p->A, OB_METADATA);
 			o->meta.key = n->x->a[0]->s;

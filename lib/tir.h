@@ -664,6 +664,20 @@ int pass_annotate_device_regions(Module **m, PassCtx *cx); /* annotate_device_re
 int pass_split_host_device(Module **m, PassCtx *cx);     /* split_host_device.c */
 int pass_lower_device_kernel_launch(Module **m, PassCtx *cx); /* lower_device_kernel_launch.c */
 int pass_split_host_device_combined(Module **m, PassCtx *cx); /* split_host_device_combined.c */
+/* The stages of the host/device split, shared by the three-pass form of
+ * ec3171ab7a and SplitHostDeviceCombined (HEAD); head = 1 selects HEAD's
+ * details.  Each returns 0, or 1 after reporting through diag.  `who`
+ * names the pass in the missing-target message. */
+int shd_annotate(Module *m, const char *who);           /* annotate_device_regions.c */
+int shd_split(Module *m, int head);                     /* split_host_device.c */
+int shd_lower_launch(Module *m, PassCtx *cx, int head); /* lower_device_kernel_launch.c */
+/* split_host_device.c: a function name not yet in m, TVM's NameSupply
+ * ("." -> "_", then base, base_1, base_2, ...; counters: zeroed PtrMap
+ * kept across calls, names added to m before the next call); and a Mutator
+ * giving every var and buffer it meets a fresh copy, recorded old -> new in
+ * *map (entries already there are used as is): TVM's RenewDefs. */
+Sym fresh_func_name(const Module *m, PtrMap *counters, const char *base);
+void renew_init(Mutator *mu, Arena *a, PtrMap *map);
 int pass_make_packed_api(Module **m, PassCtx *cx);       /* make_packed_api.c */
 int pass_lower_tvm_builtin(Module **m, PassCtx *cx);     /* lower_tvm_builtin.c */
 int pass_lower_intrin(Module **m, PassCtx *cx);          /* lower_intrin.c */

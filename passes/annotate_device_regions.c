@@ -1,0 +1,63 @@
+/* annotate_device_regions.c: AnnotateDeviceRegions (TVM's
+ * tirx.AnnotateDeviceRegions at ec3171ab7a; stage 1 of SplitHostDevice at
+ * HEAD).
+ *
+ * IR expected: every function has a "target" attribute.
+ * IR left: in a function whose target has a host, each outermost
+ *   thread_extent / device_scope subtree is wrapped in
+ *   `T.attr(<the target without host>, "target", 0)`; regions already
+ *   wrapped in a "target" attr are left alone.  A target without a host
+ *   means an all-host or all-device function: it is not touched.
+ * Runs after: nothing in particular; SplitHostDevice runs next. */
+#include "tir.h"
+
+static Stmt *annotate_stmt(Mutator *mu, Stmt *s)
+{
+	Obj *device = mu->data;
+	if (s->kind != ST_ATTR)
+		return NULL;
+	if (s->attr.key == sym("target"))
+		return s; /* an existing region: kept whole */
+	if (s->attr.key != sym("thread_extent") && s->attr.key != sym("device_scope"))
+		return NULL;
+	/* nested launches stay inside this one region */
+	Stmt *r = st_new(mu->a, ST_ATTR, s->loc);
+	r->attr.node = device;
+	r->attr.key = sym("target");
+	r->attr.value = ex_int(mu->a, DT_I32, 0);
+	r->attr.body = s;
+	return r;
+}
+
+int shd_annotate(Module *m, const char *who)
+{
+	int err = 0;
+	for (int i = 0; i < m->nfuncs; i++) {
+		Func *f = m->funcs[i];
+		Obj *t = func_target(f);
+		if (!t) {
+			diag_error(f->loc, "%s: Require the target attribute", who);
+			err = 1;
+			continue;
+		}
+		if (!target_host(m->arena, t))
+			continue;
+		Mutator mu = {.a = m->arena, .stmt = annotate_stmt,
+		              .data = target_without_host(m->arena, t)};
+		Stmt *body = mut_stmt(&mu, f->body);
+		mut_done(&mu);
+		if (body != f->body) {
+			Func *g = ar_alloc(m->arena, sizeof *g);
+			*g = *f;
+			g->body = body;
+			m->funcs[i] = g;
+		}
+	}
+	return err;
+}
+
+int pass_annotate_device_regions(Module **m, PassCtx *cx)
+{
+	(void)cx;
+	return shd_annotate(*m, "AnnotateDeviceRegions");
+}

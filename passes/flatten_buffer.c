@@ -1,0 +1,320 @@
+/* flatten_buffer.c: FlattenBuffer, N-d buffer accesses to 1-d.
+ *
+ * IR expected: any verified module; buffers may be multi-dimensional,
+ *              strided, or carry an elem_offset.
+ * IR left:     every load and store indexes a 1-d buffer with no strides,
+ *              no elem_offset and no layout.  Buffers defined in the body
+ *              (AllocBuffer, DeclBuffer) are replaced by their flat form
+ *              (kept as they are when already flat).  Buffer parameters
+ *              keep their signature; each one the body uses is reached
+ *              through a flat alias declared at the top of the body,
+ *              `A_1 = T.decl_buffer((N,), data=A.data)`, as TVM does even
+ *              for 1-d parameters.
+ * Runs after:  nothing; run it before the passes that expect 1-d accesses
+ *              (ThreadSync, VectorizeLoop, the split, codegen).
+ *
+ * The flat index is TVM's Buffer::ElemOffset: Horner's rule over the shape
+ * for compact buffers, the dot product with the strides otherwise, plus the
+ * elem_offset.  TVM then simplifies the result with the iter-map simplifier;
+ * we only distribute constant factors over sums (`(i*4 + j)*16 + k` becomes
+ * `i*64 + j*16 + k`), which gives the same text for the affine indices that
+ * multi-dimensional accesses normally have. */
+#include <stdlib.h>
+#include <string.h>
+#include "tir.h"
+
+typedef struct Flat {
+	Buffer *fold; /* the original geometry, expressions rewritten */
+	Buffer *flat; /* the 1-d storage view */
+} Flat;
+
+typedef struct FB {
+	Arena *a;
+	Func *f;
+	PtrMap info;   /* Buffer* (original) -> Flat* */
+	PtrMap params; /* Buffer* -> non-NULL for buffer parameters */
+	Vec used;      /* parameters the body reaches, in order of first use */
+	PtrMap usedset;
+	Mutator *m;
+} FB;
+
+static Expr *arith(FB *fb, int kind, Expr *x, Expr *y)
+{
+	const char *err = NULL;
+	Expr *r = arith_binary(fb->a, kind, x, y, &err);
+	if (!r)
+		die("FlattenBuffer: %s", err ? err : "type error");
+	return r;
+}
+
+static int expr_eq(const Expr *x, const Expr *y)
+{
+	int64_t a, b;
+	if (x == y)
+		return 1;
+	if (ex_is_const_int(x, &a) && ex_is_const_int(y, &b))
+		return a == b && dt_eq(x->dt, y->dt);
+	return x && y && x->kind == EX_VAR && y->kind == EX_VAR && x->var == y->var;
+}
+
+/* Flattened storage of b's (rewritten) geometry: [prod(shape)] compact, or
+ * shape[0] * strides[0] when strided. */
+static Buffer *flat_of(FB *fb, Buffer *fold)
+{
+	Expr *size;
+	if (fold->ndim == 0) {
+		size = ex_int(fb->a, DT_I32, 1);
+	} else if (fold->nstrides > 0) {
+		size = arith(fb, EX_MUL, fold->shape[0], fold->strides[0]);
+	} else {
+		size = fold->shape[0];
+		for (int i = 1; i < fold->ndim; i++)
+			size = arith(fb, EX_MUL, size, fold->shape[i]);
+	}
+	Buffer *nb = ar_alloc(fb->a, sizeof *nb);
+	*nb = *fold;
+	nb->shape = ar_dup(fb->a, &size, sizeof size);
+	nb->ndim = 1;
+	nb->strides = NULL;
+	nb->nstrides = 0;
+	nb->elem_offset = NULL;
+	nb->layout = LAYOUT_NONE;
+	return nb;
+}
+
+static int same_type(const Buffer *x, const Buffer *y)
+{
+	if (!dt_eq(x->dt, y->dt) || x->ndim != y->ndim || x->nstrides != y->nstrides ||
+	    x->scope != y->scope || x->align != y->align || x->offset_factor != y->offset_factor ||
+	    x->layout != y->layout)
+		return 0;
+	for (int i = 0; i < x->ndim; i++)
+		if (!expr_eq(x->shape[i], y->shape[i]))
+			return 0;
+	for (int i = 0; i < x->nstrides; i++)
+		if (!expr_eq(x->strides[i], y->strides[i]))
+			return 0;
+	int64_t v;
+	int xz = !x->elem_offset || (ex_is_const_int(x->elem_offset, &v) && v == 0);
+	int yz = !y->elem_offset || (ex_is_const_int(y->elem_offset, &v) && v == 0);
+	return xz && yz;
+}
+
+/* Derives {fold, flat} at b's definition (or first sight). */
+static Flat *define(FB *fb, Buffer *b)
+{
+	Flat *fl = pmap_get(&fb->info, b);
+	if (fl)
+		return fl;
+	fl = ar_alloc(fb->a, sizeof *fl);
+	pmap_put(&fb->info, b, fl); /* before recursing: shapes never name b */
+	Buffer *fold = ar_alloc(fb->a, sizeof *fold);
+	*fold = *b;
+	if (b->ndim) {
+		fold->shape = ar_alloc(fb->a, (size_t)b->ndim * sizeof *fold->shape);
+		for (int i = 0; i < b->ndim; i++)
+			fold->shape[i] = mut_expr(fb->m, b->shape[i]);
+	}
+	if (b->nstrides) {
+		fold->strides = ar_alloc(fb->a, (size_t)b->nstrides * sizeof *fold->strides);
+		for (int i = 0; i < b->nstrides; i++)
+			fold->strides[i] = mut_expr(fb->m, b->strides[i]);
+	}
+	fold->elem_offset = mut_expr(fb->m, b->elem_offset);
+	Buffer *flat = flat_of(fb, fold);
+	int is_param = pmap_get(&fb->params, b) != NULL;
+	fl->fold = fold;
+	fl->flat = !is_param && same_type(flat, b) ? b : flat;
+	return fl;
+}
+
+static void mark_used(FB *fb, Buffer *b)
+{
+	if (pmap_get(&fb->params, b) && !pmap_get(&fb->usedset, b)) {
+		pmap_put(&fb->usedset, b, b);
+		vec_push(&fb->used, b);
+	}
+}
+
+/* Distributes constant factors over sums so that nested Horner forms read
+ * as sums of terms. */
+static Expr *distribute(FB *fb, Expr *e)
+{
+	int64_t c, c2;
+	if (e->dt.lanes != 1)
+		return e;
+	if (e->kind == EX_ADD)
+		return arith(fb, EX_ADD, distribute(fb, e->bin.a), distribute(fb, e->bin.b));
+	if (e->kind == EX_MUL && ex_is_const_int(e->bin.b, &c)) {
+		Expr *x = distribute(fb, e->bin.a);
+		if (x->kind == EX_ADD)
+			return arith(fb, EX_ADD, distribute(fb, arith(fb, EX_MUL, x->bin.a, e->bin.b)),
+			             distribute(fb, arith(fb, EX_MUL, x->bin.b, e->bin.b)));
+		if (x->kind == EX_MUL && ex_is_const_int(x->bin.b, &c2))
+			return arith(fb, EX_MUL, x->bin.a, ex_int(fb->a, e->bin.b->dt, c * c2));
+		return x == e->bin.a ? e : arith(fb, EX_MUL, x, e->bin.b);
+	}
+	return e;
+}
+
+/* The 1-d index of idx (already rewritten) into fold's geometry. */
+static Expr *fold_index(FB *fb, Buffer *fold, Expr **idx, int n)
+{
+	Expr *off = NULL;
+	if (n == 0)
+		off = ex_int(fb->a, DT_I32, 0);
+	else if (fold->nstrides > 0) {
+		for (int i = 0; i < n && i < fold->nstrides; i++) {
+			Expr *t = arith(fb, EX_MUL, idx[i], fold->strides[i]);
+			off = off ? arith(fb, EX_ADD, off, t) : t;
+		}
+	} else {
+		off = idx[0];
+		for (int i = 1; i < n; i++)
+			off = arith(fb, EX_ADD, arith(fb, EX_MUL, off, fold->shape[i]), idx[i]);
+	}
+	int64_t v;
+	if (fold->elem_offset && !(ex_is_const_int(fold->elem_offset, &v) && v == 0))
+		off = arith(fb, EX_ADD, off, fold->elem_offset);
+	if (n > 1 || fold->nstrides > 0)
+		off = distribute(fb, off);
+	return off;
+}
+
+static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
+{
+	Flat *fl = define(fb, orig);
+	mark_used(fb, orig);
+	Expr **ni = xmalloc((size_t)(n ? n : 1) * sizeof *ni);
+	for (int i = 0; i < n; i++) {
+		ni[i] = mut_expr(fb->m, idx[i]);
+		*changed |= ni[i] != idx[i];
+	}
+	Expr *off;
+	if (n == 1 && !fl->fold->nstrides && !fl->fold->elem_offset)
+		off = ni[0];
+	else {
+		off = fold_index(fb, fl->fold, ni, n);
+		*changed = 1;
+	}
+	free(ni);
+	*changed |= fl->flat != orig || off != idx[0];
+	return ar_dup(fb->a, &off, sizeof off);
+}
+
+static Expr *fb_expr(Mutator *m, Expr *e)
+{
+	FB *fb = m->data;
+	if (e->kind == EX_LOAD) {
+		int changed = 0;
+		Expr **idx = rewrite_idx(fb, e->load.buf, e->load.idx, e->load.nidx, &changed);
+		Expr *pred = mut_expr(m, e->load.pred);
+		if (!changed && pred == e->load.pred)
+			return e;
+		Expr *n = ex_new(fb->a, EX_LOAD, e->dt);
+		n->load.buf = define(fb, e->load.buf)->flat;
+		n->load.idx = idx;
+		n->load.nidx = 1;
+		n->load.pred = pred;
+		return n;
+	}
+	if (e->kind == EX_BUFDATA || e->kind == EX_BUFREF)
+		mark_used(fb, e->buf);
+	return NULL;
+}
+
+static Stmt *fb_stmt(Mutator *m, Stmt *s)
+{
+	FB *fb = m->data;
+	if (s->kind == ST_STORE) {
+		int changed = 0;
+		Expr **idx = rewrite_idx(fb, s->store.buf, s->store.idx, s->store.nidx, &changed);
+		Expr *v = mut_expr(m, s->store.value), *p = mut_expr(m, s->store.pred);
+		if (!changed && v == s->store.value && p == s->store.pred)
+			return s;
+		Stmt *n = st_new(fb->a, ST_STORE, s->loc);
+		n->store.buf = define(fb, s->store.buf)->flat;
+		n->store.idx = idx;
+		n->store.nidx = 1;
+		n->store.value = v;
+		n->store.pred = p;
+		return n;
+	}
+	if (s->kind == ST_DECL) {
+		/* A view over a parameter's data keeps pointing at the parameter. */
+		Expr *d = s->decl.data;
+		int extern_src = d && d->kind == EX_BUFDATA && pmap_get(&fb->params, d->buf);
+		Expr *nd = extern_src ? d : mut_expr(m, d);
+		Buffer *nb = define(fb, s->decl.buf)->flat;
+		if (nd == d && nb == s->decl.buf)
+			return s;
+		Stmt *n = st_new(fb->a, ST_DECL, s->loc);
+		n->decl.buf = nb;
+		n->decl.data = nd;
+		return n;
+	}
+	if (s->kind == ST_ALLOC) {
+		Buffer *nb = define(fb, s->alloc.buf)->flat;
+		if (nb == s->alloc.buf)
+			return s;
+		Stmt *n = st_new(fb->a, ST_ALLOC, s->loc);
+		n->alloc = s->alloc;
+		n->alloc.buf = nb;
+		return n;
+	}
+	return NULL;
+}
+
+/* Every other occurrence of a buffer follows its flat form. */
+static Buffer *fb_buffer(Mutator *m, Buffer *b)
+{
+	FB *fb = m->data;
+	mark_used(fb, b);
+	return define(fb, b)->flat;
+}
+
+static void flatten_func(Func *f, Arena *a)
+{
+	FB fb = {.a = a, .f = f};
+	Mutator m = {.a = a, .expr = fb_expr, .stmt = fb_stmt, .buffer = fb_buffer, .data = &fb};
+	fb.m = &m;
+	for (int i = 0; i < f->nparams; i++)
+		if (f->params[i].buf)
+			pmap_put(&fb.params, f->params[i].buf, f->params[i].buf);
+	for (int i = 0; i < f->nparams; i++)
+		if (f->params[i].buf)
+			define(&fb, f->params[i].buf);
+	Stmt *body = mut_stmt(&m, f->body);
+	/* Aliases of the used parameters, in parameter order. */
+	int k = 0;
+	Stmt **items = xmalloc((size_t)(f->nparams + 1) * sizeof *items);
+	for (int i = 0; i < f->nparams; i++) {
+		Buffer *b = f->params[i].buf;
+		if (!b || !pmap_get(&fb.usedset, b))
+			continue;
+		Stmt *d = st_new(a, ST_DECL, f->loc);
+		d->decl.buf = define(&fb, b)->flat;
+		d->decl.data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
+		d->decl.data->buf = b;
+		items[k++] = d;
+	}
+	if (k) {
+		items[k++] = body;
+		body = st_seq(a, items, k);
+	}
+	free(items);
+	f->body = body;
+	mut_done(&m);
+	pmap_free(&fb.info);
+	pmap_free(&fb.params);
+	pmap_free(&fb.usedset);
+	vec_free(&fb.used);
+}
+
+int pass_flatten_buffer(Module **m, PassCtx *cx)
+{
+	(void)cx;
+	for (int i = 0; i < (*m)->nfuncs; i++)
+		flatten_func((*m)->funcs[i], (*m)->arena);
+	return 0;
+}

@@ -1,0 +1,802 @@
+/* legalize_float.c: the shared core of the BF16 and FP8 legalizers
+ * (TVM's unsupported_dtype_legalize.cc and dtype_conversion.cc): exact float
+ * conversions written as integer IR, the compute legalizer and the storage
+ * legalizer.  legalize_bf16.c and legalize_fp8.c only choose the types.
+ *
+ * Conversions.  TVM's DTypeConversion ignores NaN, infinity, overflow and
+ * the subnormals of formats whose exponent width differs; ours is exact
+ * (see lz_convert in legalize.h).  Where TVM's formula is already exact we
+ * keep its IR shape: widening between formats with the same exponent field
+ * is a shift (bf16 -> f32, e5m2 -> f16), and narrowing between them is TVM's
+ * round-half-to-even addition, guarded for NaN.  The other pairs use a
+ * general formula over the magnitude bits.  A converted operand that is not
+ * a leaf (var, constant, load) and is used more than once is computed once,
+ * in a Let. */
+#include <string.h>
+#include "legalize.h"
+
+/* ------------------------------------------------------------- formats */
+
+enum { FS_IEEE, FS_FN, FS_FNUZ }; /* FN: no inf, NaN = all ones; FNUZ: NaN = -0 */
+
+typedef struct Fmt {
+	int bits, e, m, bias, style;
+} Fmt;
+
+/* The binary formats, after IEEE 754 and the fp8 formats as ml_dtypes
+ * defines them (OCP e4m3fn/e5m2, Graphcore's fnuz variants). */
+static int fmt_of(DType t, Fmt *f)
+{
+	switch (t.code) {
+	case DT_FLOAT:
+		if (t.bits == 16) *f = (Fmt){16, 5, 10, 15, FS_IEEE};
+		else if (t.bits == 32) *f = (Fmt){32, 8, 23, 127, FS_IEEE};
+		else if (t.bits == 64) *f = (Fmt){64, 11, 52, 1023, FS_IEEE};
+		else return 0;
+		return 1;
+	case DT_BFLOAT: *f = (Fmt){16, 8, 7, 127, FS_IEEE}; return t.bits == 16;
+	case DT_F8_E3M4: *f = (Fmt){8, 3, 4, 3, FS_IEEE}; return 1;
+	case DT_F8_E4M3: *f = (Fmt){8, 4, 3, 7, FS_IEEE}; return 1;
+	case DT_F8_E4M3FN: *f = (Fmt){8, 4, 3, 7, FS_FN}; return 1;
+	case DT_F8_E4M3FNUZ: *f = (Fmt){8, 4, 3, 8, FS_FNUZ}; return 1;
+	case DT_F8_E4M3B11FNUZ: *f = (Fmt){8, 4, 3, 11, FS_FNUZ}; return 1;
+	case DT_F8_E5M2: *f = (Fmt){8, 5, 2, 15, FS_IEEE}; return 1;
+	case DT_F8_E5M2FNUZ: *f = (Fmt){8, 5, 2, 16, FS_FNUZ}; return 1;
+	default: return 0; /* e8m0fnu (no zero, no sign) and fp6/fp4 */
+	}
+}
+
+static uint64_t ones(int n)
+{
+	return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+}
+
+/* Same exponent field and both IEEE: the shift/round formulas are exact. */
+static int same_exponent(const Fmt *x, const Fmt *y)
+{
+	return x->e == y->e && x->bias == y->bias && x->style == FS_IEEE && y->style == FS_IEEE;
+}
+
+const char *lz_convertible(DType from, DType to)
+{
+	Fmt s, t;
+	if (from.lanes != to.lanes)
+		return "The lanes for data type for source value must matches the target datatype.";
+	if (!fmt_of(from, &s) || !fmt_of(to, &t))
+		return "no exact conversion is known for this data type";
+	const Fmt *w = s.m < t.m ? &t : &s, *n = s.m < t.m ? &s : &t; /* wide, narrow */
+	if (same_exponent(w, n) || w->m == n->m)
+		return w->m == n->m && !same_exponent(w, n) ? "the formats differ in range only" : NULL;
+	if (w->style != FS_IEEE || w->bias < n->bias)
+		return "the wider type must be an IEEE format with the wider range";
+	/* widening: every narrow subnormal is normal in the wide type */
+	if (w->bias < n->bias + n->m)
+		return "the wider type cannot hold the narrow type's subnormals as normal numbers";
+	/* narrowing: the wide type's subnormals all round to zero */
+	if (w->bias < 1 + n->bias + n->m)
+		return "the wider type's subnormals do not all round to zero";
+	return NULL;
+}
+
+/* ------------------------------------------------------------ builders */
+
+typedef struct Cv {
+	Arena *a;
+	int lanes;
+} Cv;
+
+static DType uint_t(const Cv *c, int bits)
+{
+	return dt_make(DT_UINT, bits, c->lanes);
+}
+
+static Expr *kst(const Cv *c, int bits, uint64_t v)
+{
+	return ex_int(c->a, dt_make(DT_UINT, bits, 1), (int64_t)v);
+}
+
+static Expr *bin(const Cv *c, int kind, Expr *x, Expr *y)
+{
+	const char *err = NULL;
+	Expr *r = arith_binary(c->a, kind, x, y, &err);
+	if (!r)
+		die("legalize: %s", err);
+	return r;
+}
+
+/* A call of a two-operand integer op, operands matched as TVM's operators
+ * (x >> y, x & y) match them. */
+static Expr *op2(const Cv *c, const char *op, Expr *x, Expr *y)
+{
+	const char *err = NULL;
+	if (!arith_match_types(c->a, &x, &y, &err))
+		die("legalize: %s", err);
+	Expr *args[2] = {x, y};
+	return ex_call(c->a, op_get(op), ty_prim(x->dt), args, 2);
+}
+
+static Expr *shr(const Cv *c, Expr *x, int k)
+{
+	return k ? op2(c, "tirx.shift_right", x, kst(c, x->dt.bits, (uint64_t)k)) : x;
+}
+
+static Expr *shl(const Cv *c, Expr *x, int k)
+{
+	return k ? op2(c, "tirx.shift_left", x, kst(c, x->dt.bits, (uint64_t)k)) : x;
+}
+
+static Expr *band(const Cv *c, Expr *x, uint64_t k)
+{
+	return op2(c, "tirx.bitwise_and", x, kst(c, x->dt.bits, k));
+}
+
+static Expr *bor(const Cv *c, Expr *x, Expr *y)
+{
+	return op2(c, "tirx.bitwise_or", x, y);
+}
+
+static Expr *ite(const Cv *c, Expr *cond, Expr *t, Expr *f)
+{
+	const char *err = NULL;
+	if (!arith_match_types(c->a, &t, &f, &err))
+		die("legalize: %s", err);
+	Expr *args[3] = {cond, t, f};
+	return ex_call(c->a, op_get("tirx.if_then_else"), ty_prim(t->dt), args, 3);
+}
+
+static Expr *ucast(const Cv *c, int bits, Expr *x)
+{
+	return arith_cast(c->a, uint_t(c, bits), x);
+}
+
+/* reinterpret(t, x) is x itself when the types agree, as in TVM. */
+static Expr *reinterp(const Cv *c, DType t, Expr *x)
+{
+	if (dt_eq(t, x->dt))
+		return x;
+	return ex_call(c->a, op_get("tirx.reinterpret"), ty_prim(t), &x, 1);
+}
+
+/* Bits of x as an unsigned integer; when x is used more than once and is
+ * not a leaf, *let gets the Let var and *val its value. */
+static Expr *src_bits(const Cv *c, Expr *x, int bits, Var **let, Expr **val)
+{
+	Expr *u = reinterp(c, uint_t(c, bits), x);
+	int leaf = x->kind == EX_VAR || x->kind == EX_INT || x->kind == EX_FLOAT || x->kind == EX_LOAD;
+	if (leaf)
+		return u;
+	*let = var_new(c->a, sym("bits"), ty_prim(u->dt));
+	*val = u;
+	return ex_var(c->a, *let);
+}
+
+static Expr *wrap_let(const Cv *c, Var *v, Expr *val, Expr *body)
+{
+	if (!v)
+		return body;
+	Expr *e = ex_new(c->a, EX_LET, body->dt);
+	e->let.var = v;
+	e->let.value = val;
+	e->let.body = body;
+	return e;
+}
+
+/* ---------------------------------------------------------- conversions */
+
+/* Narrow (D) from wide (T).  Same exponent field: TVM's formula
+ *     r = (D)((u + ((u >> d) & 1) + (2^(d-1) - 1)) >> d)
+ * which rounds subnormals and overflows (to inf) correctly, and a NaN guard
+ * that keeps the sign and top payload bits and sets the quiet bit. */
+static Expr *narrow(const Cv *c, Expr *x, const Fmt *T, const Fmt *D, DType to)
+{
+	Var *lv = NULL;
+	Expr *lval = NULL;
+	int d = T->m - D->m, tb = T->bits, db = D->bits;
+	Expr *u = src_bits(c, x, tb, &lv, &lval);
+	Expr *mag = band(c, u, ones(tb - 1));
+	Expr *is_nan = bin(c, EX_GT, mag, kst(c, tb, ones(T->e) << T->m));
+	Expr *out;
+	if (same_exponent(T, D)) {
+		Expr *bias = bin(c, EX_ADD, band(c, shr(c, u, d), 1), kst(c, tb, ones(d - 1)));
+		Expr *r = ucast(c, db, shr(c, bin(c, EX_ADD, u, bias), d));
+		Expr *qnan = bor(c, ucast(c, db, shr(c, u, d)), kst(c, db, (uint64_t)1 << (D->m - 1)));
+		out = ite(c, is_nan, qnan, r);
+	} else {
+		/* Magnitude code of D, in T's width.  Normal results (exponent
+		 * field et >= emin) round the magnitude at bit d and rebias;
+		 * subnormal ones shift the significand right by sh = emin + d - et
+		 * (at least d + 1, clamped where everything rounds to 0) and round
+		 * there.  A T subnormal gets a spurious implicit bit, harmless as
+		 * lz_convertible checks that all of them round to 0 anyway. */
+		int64_t dbias = T->bias - D->bias, emin = dbias + 1;
+		Expr *et = shr(c, mag, T->m);
+		Expr *rn = bin(c, EX_ADD, mag,
+		               bin(c, EX_ADD, band(c, shr(c, mag, d), 1), kst(c, tb, ones(d - 1))));
+		Expr *nrm = bin(c, EX_SUB, shr(c, rn, d), kst(c, tb, (uint64_t)dbias << D->m));
+		Expr *sig = bor(c, band(c, mag, ones(T->m)), kst(c, tb, (uint64_t)1 << T->m));
+		Expr *sh = bin(c, EX_MIN,
+		               bin(c, EX_SUB, kst(c, tb, (uint64_t)(emin + d)),
+		                   bin(c, EX_MIN, et, kst(c, tb, (uint64_t)emin))),
+		               kst(c, tb, (uint64_t)T->m + 2));
+		Expr *half = bin(c, EX_SUB, op2(c, "tirx.shift_left", kst(c, tb, 1),
+		                                bin(c, EX_SUB, sh, kst(c, tb, 1))),
+		                 kst(c, tb, 1));
+		Expr *sbias = bin(c, EX_ADD, band(c, op2(c, "tirx.shift_right", sig, sh), 1), half);
+		Expr *sub = op2(c, "tirx.shift_right", bin(c, EX_ADD, sig, sbias), sh);
+		Expr *code = ite(c, bin(c, EX_LT, et, kst(c, tb, (uint64_t)emin)), sub, nrm);
+		/* overflow: inf where D has one, else the largest finite value */
+		uint64_t top = D->style == FS_IEEE ? ones(D->e) << D->m
+		             : D->style == FS_FN ? ones(db - 1) - 1 : ones(db - 1);
+		code = ucast(c, db, bin(c, EX_MIN, code, kst(c, tb, top)));
+		Expr *sign = shl(c, ucast(c, db, shr(c, u, tb - 1)), db - 1);
+		if (D->style == FS_FNUZ) {
+			/* no negative zero: 0x80 is the NaN */
+			Expr *signed_code = ite(c, bin(c, EX_EQ, code, kst(c, db, 0)), code, bor(c, sign, code));
+			out = ite(c, is_nan, kst(c, db, (uint64_t)1 << (db - 1)), signed_code);
+		} else {
+			uint64_t nan = D->style == FS_IEEE ? (ones(D->e) << D->m) | ((uint64_t)1 << (D->m - 1))
+			                                   : ones(db - 1);
+			out = bor(c, sign, ite(c, is_nan, kst(c, db, nan), code));
+		}
+	}
+	return reinterp(c, to, wrap_let(c, lv, lval, out));
+}
+
+/* Wide (T) from narrow (S).  Same exponent field: a shift, as in TVM.
+ * Otherwise, on the magnitude: normal numbers shift and rebias; subnormals
+ * m * 2^(1-bias-mbits) go through an exact integer-to-float cast of m and
+ * lower its exponent field; NaN and inf map to T's. */
+static Expr *widen(const Cv *c, Expr *x, const Fmt *S, const Fmt *T, DType to)
+{
+	int tb = T->bits, sb = S->bits, d = T->m - S->m;
+	if (same_exponent(S, T))
+		return reinterp(c, to, shl(c, ucast(c, tb, reinterp(c, uint_t(c, sb), x)), d));
+	Var *lv = NULL;
+	Expr *lval = NULL;
+	Expr *w = ucast(c, tb, src_bits(c, x, sb, &lv, &lval));
+	Expr *mag = band(c, w, ones(sb - 1));
+	Expr *e = shr(c, mag, S->m);
+	Expr *m = band(c, mag, ones(S->m));
+	Expr *nrm = bin(c, EX_ADD, shl(c, mag, d), kst(c, tb, (uint64_t)(T->bias - S->bias) << T->m));
+	DType tf = dt_make(DT_FLOAT, tb, c->lanes);
+	Expr *asf = reinterp(c, uint_t(c, tb), arith_cast(c->a, tf, m));
+	Expr *sub = bin(c, EX_SUB, asf, kst(c, tb, (uint64_t)(S->bias + S->m - 1) << T->m));
+	Expr *fin = ite(c, bin(c, EX_NE, e, kst(c, tb, 0)), nrm,
+	                ite(c, bin(c, EX_NE, m, kst(c, tb, 0)), sub, kst(c, tb, 0)));
+	uint64_t inf = ones(T->e) << T->m, qnan = inf | ((uint64_t)1 << (T->m - 1));
+	Expr *res;
+	if (S->style == FS_IEEE) /* exponent all ones: inf, NaN keeps its payload */
+		res = ite(c, bin(c, EX_EQ, e, kst(c, tb, ones(S->e))), bor(c, kst(c, tb, inf), shl(c, m, d)), fin);
+	else if (S->style == FS_FN)
+		res = ite(c, bin(c, EX_EQ, mag, kst(c, tb, ones(sb - 1))), kst(c, tb, qnan), fin);
+	else
+		res = ite(c, bin(c, EX_EQ, w, kst(c, tb, (uint64_t)1 << (sb - 1))), kst(c, tb, qnan), fin);
+	Expr *sign = shl(c, shr(c, w, sb - 1), tb - 1);
+	return reinterp(c, to, wrap_let(c, lv, lval, bor(c, sign, res)));
+}
+
+Expr *lz_convert(Arena *a, Expr *x, DType to)
+{
+	Fmt s, t;
+	const char *why = lz_convertible(x->dt, to);
+	if (why) {
+		char b1[32], b2[32];
+		die("legalize: converting %s to %s: %s", dt_str(x->dt, b1), dt_str(to, b2), why);
+	}
+	fmt_of(x->dt, &s);
+	fmt_of(to, &t);
+	Cv c = {a, to.lanes};
+	if (t.m < s.m)
+		return narrow(&c, x, &s, &t, to);
+	return widen(&c, x, &s, &t, to);
+}
+
+/* ------------------------------------------------------- native support */
+
+int lz_native(const Legalize *lz, const Func *f)
+{
+	Obj *t = func_target(f);
+	if (!t)
+		return 0;
+	Sym kind = target_kind(t);
+	return kind && !strcmp(kind, "cuda") && target_sm(t) >= lz->native_sm;
+}
+
+/* ---------------------------------------------------- compute legalize */
+
+/* Planner and legalizer state.  A buffer's storage is identified by a key:
+ * an allocated buffer is its own key, a declared buffer takes the key of its
+ * data (the buffer of `X.data`, or the pointer var). */
+typedef struct Cl {
+	const Legalize *lz;
+	Arena *a;
+	PtrMap key;    /* Buffer -> key */
+	PtrMap alloc;  /* key -> 1: matched allocations (TVM's var_remap) */
+	PtrMap opaque; /* key -> 1: the raw pointer is used */
+	PtrMap used;   /* Buffer -> 1: loaded, stored or declared */
+	PtrMap vars;   /* Var -> Var: retyped let/bind/reducer vars */
+	int failed;
+} Cl;
+
+static void *data_key(Cl *c, Expr *data)
+{
+	if (data && data->kind == EX_BUFDATA) {
+		void *k = pmap_get(&c->key, data->buf);
+		return k ? k : data->buf;
+	}
+	if (data && data->kind == EX_VAR)
+		return data->var;
+	return data;
+}
+
+static void *buf_key(Cl *c, Buffer *b)
+{
+	void *k = pmap_get(&c->key, b);
+	return k ? k : b;
+}
+
+static int plan_expr(Walker *w, Expr *e)
+{
+	Cl *c = w->data;
+	if (e->kind == EX_BUFDATA || e->kind == EX_BUFREF)
+		pmap_put(&c->opaque, buf_key(c, e->buf), (void *)1);
+	else if (e->kind == EX_VAR && e->var->dt.code == DT_HANDLE)
+		pmap_put(&c->opaque, e->var, (void *)1);
+	else if (e->kind == EX_LOAD)
+		pmap_put(&c->used, e->load.buf, (void *)1);
+	return 1;
+}
+
+static int plan_stmt(Walker *w, Stmt *s)
+{
+	Cl *c = w->data;
+	Buffer *b;
+	switch (s->kind) {
+	case ST_ALLOC:
+		b = s->alloc.buf;
+		pmap_put(&c->key, b, b);
+		if (c->lz->match(b->dt))
+			pmap_put(&c->alloc, b, (void *)1);
+		return 1;
+	case ST_DECL:
+		/* the data of a declaration is not a raw use of the pointer */
+		b = s->decl.buf;
+		pmap_put(&c->key, b, data_key(c, s->decl.data));
+		pmap_put(&c->used, b, (void *)1);
+		if (s->decl.data && s->decl.data->kind != EX_BUFDATA)
+			walk_expr(w, s->decl.data);
+		for (int i = 0; i < b->ndim; i++)
+			walk_expr(w, b->shape[i]);
+		for (int i = 0; i < b->nstrides; i++)
+			walk_expr(w, b->strides[i]);
+		walk_expr(w, b->elem_offset);
+		return 0;
+	case ST_STORE:
+		pmap_put(&c->used, s->store.buf, (void *)1);
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+static int cl_remapped(Cl *c, Buffer *b)
+{
+	void *k = buf_key(c, b);
+	return pmap_get(&c->used, b) && pmap_get(&c->alloc, k) && !pmap_get(&c->opaque, k);
+}
+
+static DType promoted(const Cl *c, DType t)
+{
+	return dt_with_lanes(c->lz->promote, t.lanes);
+}
+
+static Buffer *cl_buffer(Mutator *m, Buffer *b)
+{
+	Cl *c = m->data;
+	if (!cl_remapped(c, b))
+		return b;
+	Buffer *nb = ar_alloc(c->a, sizeof *nb);
+	*nb = *b;
+	nb->dt = promoted(c, b->dt);
+	return nb;
+}
+
+static Var *cl_var(Mutator *m, Var *v)
+{
+	Cl *c = m->data;
+	Var *nv = pmap_get(&c->vars, v);
+	return nv ? nv : v;
+}
+
+/* PromoteToTarget: a matched value in the compute type; a cast from the
+ * compute type is undone instead of rounded. */
+static Expr *promote(Cl *c, Expr *e)
+{
+	if (!c->lz->match(e->dt))
+		return e;
+	DType p = promoted(c, e->dt);
+	if (e->kind == EX_CAST && dt_eq(e->bin.a->dt, p))
+		return e->bin.a;
+	return lz_convert(c->a, e, p);
+}
+
+static Var *retype(Cl *c, Var *v, DType t)
+{
+	Var *nv = var_new(c->a, v->name, ty_prim(t));
+	pmap_put(&c->vars, v, nv);
+	return nv;
+}
+
+static Expr *copy_e(Cl *c, const Expr *e)
+{
+	Expr *n = ar_alloc(c->a, sizeof *n);
+	*n = *e;
+	return n;
+}
+
+static Expr *cl_expr(Mutator *m, Expr *e)
+{
+	Cl *c = m->data;
+	const Legalize *lz = c->lz;
+	Expr *n;
+	switch (e->kind) {
+	case EX_FLOAT:
+		return lz->match(e->dt) ? ex_float(c->a, lz->promote, e->f) : e;
+	case EX_CAST: {
+		Expr *v = promote(c, mut_expr(m, e->bin.a));
+		if (lz->match(e->dt))
+			return arith_cast(c->a, promoted(c, e->dt), v);
+		return v == e->bin.a ? e : arith_cast(c->a, e->dt, v);
+	}
+	case EX_SELECT: {
+		Expr *cond = mut_expr(m, e->sel.c);
+		Expr *t = promote(c, mut_expr(m, e->sel.t)), *f = promote(c, mut_expr(m, e->sel.f));
+		if (cond == e->sel.c && t == e->sel.t && f == e->sel.f)
+			return e;
+		n = copy_e(c, e);
+		n->dt = t->dt;
+		n->sel.c = cond, n->sel.t = t, n->sel.f = f;
+		return n;
+	}
+	case EX_BROADCAST: {
+		Expr *v = promote(c, mut_expr(m, e->bcast.value));
+		if (v == e->bcast.value)
+			return e;
+		n = copy_e(c, e);
+		n->dt = dt_with_lanes(v->dt, e->dt.lanes);
+		n->bcast.value = v;
+		return n;
+	}
+	case EX_SHUFFLE: {
+		int k = e->shuf.nvecs, changed = 0;
+		Expr **vs = ar_alloc(c->a, (size_t)(k + 1) * sizeof *vs);
+		for (int i = 0; i < k; i++) {
+			vs[i] = promote(c, mut_expr(m, e->shuf.vecs[i]));
+			changed |= vs[i] != e->shuf.vecs[i];
+		}
+		if (!changed)
+			return e;
+		n = copy_e(c, e);
+		n->dt = dt_with_lanes(vs[0]->dt, e->dt.lanes);
+		n->shuf.vecs = vs;
+		return n;
+	}
+	case EX_CALL: {
+		if (e->call.op == op_get("tirx.reinterpret"))
+			return NULL;
+		int k = e->call.nargs, changed = 0;
+		Expr **args = ar_alloc(c->a, (size_t)(k + 1) * sizeof *args);
+		for (int i = 0; i < k; i++) {
+			args[i] = promote(c, mut_expr(m, e->call.args[i]));
+			changed |= args[i] != e->call.args[i];
+		}
+		int retyped = e->call.rty.kind == TY_PRIM && lz->match(e->dt);
+		if (!changed && !retyped)
+			return e;
+		n = copy_e(c, e);
+		n->call.args = args;
+		if (retyped) {
+			n->dt = promoted(c, e->dt);
+			n->call.rty = ty_prim(n->dt);
+		}
+		return n;
+	}
+	case EX_LET: {
+		/* TVM promotes the value without visiting it and retypes the var
+		 * to the old type; we visit it and give the var the new type. */
+		Expr *v = promote(c, mut_expr(m, e->let.value));
+		Var *var = e->let.var;
+		if (!dt_eq(v->dt, e->let.value->dt))
+			var = retype(c, var, v->dt);
+		Expr *body = mut_expr(m, e->let.body);
+		if (v == e->let.value && var == e->let.var && body == e->let.body)
+			return e;
+		n = copy_e(c, e);
+		n->dt = body->dt;
+		n->let.var = var, n->let.value = v, n->let.body = body;
+		return n;
+	}
+	case EX_LOAD: {
+		/* the load keeps its buffer's type; its consumer promotes it */
+		Buffer *b = mut_buffer(m, e->load.buf);
+		int k = e->load.nidx, changed = b != e->load.buf;
+		Expr **idx = ar_alloc(c->a, (size_t)(k + 1) * sizeof *idx);
+		for (int i = 0; i < k; i++) {
+			idx[i] = mut_expr(m, e->load.idx[i]);
+			changed |= idx[i] != e->load.idx[i];
+		}
+		Expr *pred = mut_expr(m, e->load.pred);
+		if (!changed && pred == e->load.pred)
+			return e;
+		if (b != e->load.buf && e->load.pred && !c->failed++)
+			diag_error(NOLOC, "Predicated buffer load is not currently supported in "
+			                  "data type legalizer pass.");
+		n = copy_e(c, e);
+		n->dt = dt_with_lanes(b->dt, e->dt.lanes);
+		n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
+		return n;
+	}
+	case EX_ADD: case EX_SUB: case EX_MUL: case EX_DIV: case EX_MIN: case EX_MAX:
+	case EX_LT: case EX_LE: case EX_GT: case EX_GE: case EX_EQ: case EX_NE: {
+		Expr *x = promote(c, mut_expr(m, e->bin.a)), *y = promote(c, mut_expr(m, e->bin.b));
+		if (x == e->bin.a && y == e->bin.b)
+			return e;
+		const char *err = NULL;
+		n = arith_binary(c->a, e->kind, x, y, &err);
+		if (!n)
+			die("legalize: %s", err);
+		return n;
+	}
+	default:
+		return NULL;
+	}
+}
+
+static Stmt *cl_stmt(Mutator *m, Stmt *s)
+{
+	Cl *c = m->data;
+	const Legalize *lz = c->lz;
+	Stmt *n;
+	switch (s->kind) {
+	case ST_STORE: {
+		Expr *v = mut_expr(m, s->store.value);
+		Expr **idx = s->store.idx;
+		for (int i = 0; i < s->store.nidx; i++) {
+			Expr *x = mut_expr(m, s->store.idx[i]);
+			if (x != s->store.idx[i] && idx == s->store.idx)
+				idx = ar_dup(c->a, idx, (size_t)s->store.nidx * sizeof *idx);
+			idx[i] = x;
+		}
+		Buffer *b = mut_buffer(m, s->store.buf);
+		if (v == s->store.value && idx == s->store.idx && b == s->store.buf)
+			return s;
+		int ilanes = s->store.nidx ? idx[s->store.nidx - 1]->dt.lanes : 1;
+		if (lz->match(b->dt) && v->dt.code == DT_FLOAT)
+			v = lz_convert(c->a, v, dt_with_lanes(b->dt, ilanes * b->dt.lanes));
+		if (!dt_eq(dt_element(v->dt), dt_element(b->dt))) {
+			/* the buffer became the compute type, the value did not */
+			if (!lz->match(v->dt))
+				die("legalize: storing %d-bit value into a promoted buffer", v->dt.bits);
+			v = lz_convert(c->a, v, dt_with_lanes(b->dt, v->dt.lanes));
+		}
+		if (s->store.pred && !c->failed++)
+			diag_error(s->loc, "Predicated buffer store is not currently supported in "
+			                   "data type legalizer pass.");
+		n = ar_alloc(c->a, sizeof *n);
+		*n = *s;
+		n->store.value = v, n->store.idx = idx, n->store.buf = b;
+		return n;
+	}
+	case ST_BIND: {
+		Expr *v = promote(c, mut_expr(m, s->bind.value));
+		Var *var = s->bind.var;
+		if (!dt_eq(v->dt, s->bind.value->dt))
+			var = retype(c, var, v->dt);
+		if (v == s->bind.value && var == s->bind.var)
+			return s;
+		n = ar_alloc(c->a, sizeof *n);
+		*n = *s;
+		n->bind.value = v, n->bind.var = var;
+		return n;
+	}
+	case ST_ATTR:
+		/* comm_reducer: the lhs/rhs vars take the identities' new type
+		 * before the results are rewritten (by the default recursion) */
+		if (s->attr.node && s->attr.node->kind == OB_REDUCER) {
+			Obj *r = s->attr.node;
+			for (int i = 0; i < r->red.n; i++) {
+				DType t = r->red.identity[i]->dt;
+				if (!lz->match(t))
+					continue;
+				if (r->red.lhs[i] && !pmap_get(&c->vars, r->red.lhs[i]))
+					retype(c, r->red.lhs[i], promoted(c, t));
+				if (r->red.rhs[i] && !pmap_get(&c->vars, r->red.rhs[i]))
+					retype(c, r->red.rhs[i], promoted(c, t));
+			}
+		}
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+int lz_compute(Module *m, const Legalize *lz)
+{
+	for (int i = 0; i < m->nfuncs; i++) {
+		Func *f = m->funcs[i];
+		if (lz_native(lz, f))
+			continue;
+		Cl c = {.lz = lz, .a = m->arena};
+		Walker w = {.stmt = plan_stmt, .expr = plan_expr, .data = &c};
+		walk_stmt(&w, f->body);
+		Mutator mu = {.a = m->arena, .expr = cl_expr, .stmt = cl_stmt, .var = cl_var,
+		              .buffer = cl_buffer, .data = &c};
+		Stmt *body = mut_stmt(&mu, f->body);
+		mut_done(&mu);
+		pmap_free(&c.key);
+		pmap_free(&c.alloc);
+		pmap_free(&c.opaque);
+		pmap_free(&c.used);
+		pmap_free(&c.vars);
+		if (c.failed)
+			return 1;
+		f->body = body;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------- storage legalize */
+
+typedef struct Sl {
+	const Legalize *lz;
+	Arena *a;
+	PtrMap vars; /* Var -> Var: pointers to matched types */
+	int failed;
+} Sl;
+
+static DType storage_uint(DType t)
+{
+	return dt_make(DT_UINT, t.bits, t.lanes);
+}
+
+static Var *sl_var(Mutator *m, Var *v)
+{
+	Sl *c = m->data;
+	Var *nv = pmap_get(&c->vars, v);
+	if (nv)
+		return nv;
+	if (v->ty.kind != TY_PTR || !c->lz->match(v->ty.dt))
+		return v;
+	nv = var_new(c->a, v->name, ty_ptr(storage_uint(v->ty.dt), v->ty.scope));
+	pmap_put(&c->vars, v, nv);
+	return nv;
+}
+
+static Buffer *sl_buffer(Mutator *m, Buffer *b)
+{
+	Sl *c = m->data;
+	if (!c->lz->match(b->dt))
+		return b;
+	Buffer *nb = ar_alloc(c->a, sizeof *nb);
+	*nb = *b;
+	nb->dt = storage_uint(b->dt);
+	return nb;
+}
+
+static Expr *sl_expr(Mutator *m, Expr *e)
+{
+	Sl *c = m->data;
+	Expr *n;
+	if (e->kind == EX_LOAD) {
+		Buffer *b = mut_buffer(m, e->load.buf);
+		int k = e->load.nidx, changed = b != e->load.buf;
+		Expr **idx = ar_alloc(c->a, (size_t)(k + 1) * sizeof *idx);
+		for (int i = 0; i < k; i++) {
+			idx[i] = mut_expr(m, e->load.idx[i]);
+			changed |= idx[i] != e->load.idx[i];
+		}
+		Expr *pred = mut_expr(m, e->load.pred);
+		if (!changed && pred == e->load.pred)
+			return e;
+		if (b != e->load.buf && e->load.pred && !c->failed++)
+			diag_error(NOLOC, "Predicated buffer load is not currently supported in "
+			                  "data type legalizer pass.");
+		n = ar_alloc(c->a, sizeof *n);
+		*n = *e;
+		n->dt = dt_with_lanes(b->dt, e->dt.lanes);
+		n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
+		return n;
+	}
+	if (e->kind == EX_CALL && e->call.op == op_get("tirx.reinterpret") && e->call.nargs == 1) {
+		/* an unneeded reinterpret disappears; one to a matched type
+		 * reinterprets to its storage type */
+		Expr *v = mut_expr(m, e->call.args[0]);
+		if (dt_eq(v->dt, e->dt))
+			return v;
+		DType t = c->lz->match(e->dt) ? storage_uint(e->dt) : e->dt;
+		if (dt_eq(v->dt, t))
+			return v;
+		if (v == e->call.args[0] && dt_eq(t, e->dt))
+			return e;
+		return ex_call(c->a, e->call.op, ty_prim(t), &v, 1);
+	}
+	return NULL;
+}
+
+static Stmt *sl_stmt(Mutator *m, Stmt *s)
+{
+	Sl *c = m->data;
+	if (s->kind == ST_DECL && c->lz->match(s->decl.buf->dt)) {
+		/* the data must be storage this pass retypes as well */
+		Expr *d = s->decl.data;
+		int ok = d && ((d->kind == EX_BUFDATA && c->lz->match(d->buf->dt)) ||
+		               (d->kind == EX_VAR && d->var->ty.kind == TY_PTR &&
+		                c->lz->match(d->var->ty.dt)));
+		if (!ok && !c->failed++)
+			diag_error(s->loc, "Cannot find var remap for buffer %s", s->decl.buf->name);
+		return NULL;
+	}
+	if (s->kind != ST_STORE)
+		return NULL;
+	Expr *v = mut_expr(m, s->store.value);
+	/* ChangeToUInt: a stored reinterpret to a matched type stores bits */
+	if (c->lz->match(v->dt) && v->kind == EX_CALL && v->call.op == op_get("tirx.reinterpret")) {
+		Expr *x = v->call.args[0];
+		DType t = storage_uint(v->dt);
+		v = dt_eq(x->dt, t) ? x : ex_call(c->a, v->call.op, ty_prim(t), &x, 1);
+	}
+	Buffer *b = mut_buffer(m, s->store.buf);
+	Expr **idx = s->store.idx;
+	for (int i = 0; i < s->store.nidx; i++) {
+		Expr *x = mut_expr(m, s->store.idx[i]);
+		if (x != s->store.idx[i] && idx == s->store.idx)
+			idx = ar_dup(c->a, idx, (size_t)s->store.nidx * sizeof *idx);
+		idx[i] = x;
+	}
+	if (v == s->store.value && b == s->store.buf && idx == s->store.idx)
+		return s;
+	if (c->lz->match(s->store.value->dt) && b->dt.code != DT_UINT)
+		die("legalize: a %d-bit float stored into a non-integer buffer", b->dt.bits);
+	if (s->store.pred && !c->failed++)
+		diag_error(s->loc, "Predicated buffer store is not currently supported in "
+		                   "data type legalizer pass.");
+	Stmt *n = ar_alloc(c->a, sizeof *n);
+	*n = *s;
+	n->store.value = v, n->store.buf = b, n->store.idx = idx;
+	return n;
+}
+
+int lz_storage(Module *m, const Legalize *lz)
+{
+	for (int i = 0; i < m->nfuncs; i++) {
+		Func *f = m->funcs[i];
+		if (lz_native(lz, f))
+			continue;
+		for (int k = 0; k < f->nparams; k++) {
+			if (f->params[k].buf) {
+				diag_error(f->loc, "This pass must be called after MakePackedAPI");
+				return 1;
+			}
+		}
+		Sl c = {.lz = lz, .a = m->arena};
+		Mutator mu = {.a = m->arena, .expr = sl_expr, .stmt = sl_stmt, .var = sl_var,
+		              .buffer = sl_buffer, .data = &c};
+		Param *ps = f->params;
+		for (int k = 0; k < f->nparams; k++) {
+			Var *v = mut_var(&mu, f->params[k].var);
+			if (v != f->params[k].var) {
+				if (ps == f->params)
+					ps = ar_dup(m->arena, ps, (size_t)f->nparams * sizeof *ps);
+				ps[k].var = v;
+			}
+		}
+		Stmt *body = mut_stmt(&mu, f->body);
+		mut_done(&mu);
+		pmap_free(&c.vars);
+		if (c.failed)
+			return 1;
+		f->params = ps;
+		f->body = body;
+	}
+	return 0;
+}

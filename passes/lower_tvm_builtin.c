@@ -1,0 +1,686 @@
+/* lower_tvm_builtin.c: LowerTVMBuiltin, TVM's tirx.LowerTVMBuiltin.
+ *
+ * IR expected: host functions (tirx.is_host_func, or a CPU target) after
+ *              MakePackedAPI: tvm_call_packed / tvm_call_cpacked calls (with
+ *              buffers as arguments too), tvm_stack_make_shape/array,
+ *              device_id / device_type attrs, host allocations.
+ * IR left:     packed calls pass their arguments through a TVMFFIAny stack
+ *              (tvm_stack_alloca("tvm_ffi_any") + tvm_struct_set, then
+ *              tvm_call_packed_lowered / tvm_call_cpacked_lowered); shapes
+ *              and DLTensors are built on "shape" and "array" stacks; the
+ *              device attrs are gone; allocations that do not fit on the
+ *              CPU stack go through TVMBackendAllocWorkspace, with a null
+ *              check, and are freed at the end of their scope.  One set of
+ *              stacks per function and per parallel loop body.
+ * Runs after:  MakePackedAPI.  Device functions are left alone.
+ *
+ * A buffer passed to call_packed is packed first, as TVM's script parser
+ * does when it builds the call: tvm_stack_make_array(A.data,
+ * tvm_stack_make_shape(shape...), strides or 0, ndim, a zero of the dtype,
+ * elem_offset).  Difference from TVM: the result slot of a nested packed
+ * call is reset at its own index (TVM resets index num_args, which is the
+ * same slot only for a call that is not nested). */
+#include <stdlib.h>
+#include <string.h>
+#include "tir.h"
+
+enum {
+	F_ADDR = 0, F_DATA = 1, F_SHAPE = 2, F_STRIDES = 3, F_NDIM = 4, F_CODE = 5,
+	F_BITS = 6, F_LANES = 7, F_BYTE_OFFSET = 8, F_DEVICE_ID = 9, F_DEVICE_TYPE = 10,
+	F_ANY_TYPE_INDEX = 13, F_ANY_PADDING = 14, F_ANY_VALUE = 15,
+};
+
+enum { TI_NONE = 0, TI_INT = 1, TI_FLOAT = 3, TI_OPAQUE_PTR = 4, TI_DLTENSOR_PTR = 7, TI_RAW_STR = 8 };
+
+enum { DL_CPU = 1, MAX_STACK_ALLOCA = 1024 };
+
+/* Stack use of one alloca scope.  shape is -1 when no shape is made (a
+ * make_shape without arguments still needs the stack: a scalar shape). */
+typedef struct Sizes {
+	int64_t shape, array, arg;
+} Sizes;
+
+typedef struct Scope {
+	Buffer *stack_shape;
+	Var *stack_array, *stack_ffi_any;
+	Sizes max, run;
+} Scope;
+
+typedef struct L {
+	Arena *a;
+	Mutator em;        /* expressions: the call hook below */
+	Expr *dev_type, *dev_id; /* current values; NULL: unknown */
+	int precheck;      /* computing stack sizes only */
+	Scope *scopes;     /* the alloca scopes, innermost last */
+	int nscopes, capscopes;
+	Vec *prep;         /* statements to put before the current statement */
+	Vec *frees;        /* pending frees of the current free scope */
+	int failed;
+} L;
+
+static Stmt *lower_stmt(L *l, Stmt *s);
+
+/* ------------------------------------------------------------ helpers */
+
+static TType void_ptr(void)
+{
+	return ty_ptr(DT_VOID, sym("global"));
+}
+
+static Expr *i32(Arena *a, int64_t v)
+{
+	return ex_int(a, DT_I32, v);
+}
+
+static Expr *call(Arena *a, const char *op, TType rty, Expr **args, int n)
+{
+	return ex_call(a, op_get(op), rty, args, n);
+}
+
+static Stmt *mk_eval(Arena *a, Expr *e)
+{
+	Stmt *s = st_new(a, ST_EVAL, NOLOC);
+	s->eval.value = e;
+	return s;
+}
+
+static Stmt *mk_if(Arena *a, Expr *c, Stmt *then, Stmt *els)
+{
+	Stmt *s = st_new(a, ST_IF, NOLOC);
+	s->ifs.cond = c;
+	s->ifs.then = then;
+	s->ifs.els = els;
+	return s;
+}
+
+static Stmt *struct_set(Arena *a, Expr *h, int64_t index, int field, Expr *value)
+{
+	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
+	return mk_eval(a, call(a, "tirx.tvm_struct_set", ty_prim(DT_I32), args, 4));
+}
+
+static Expr *isnullptr(Arena *a, Expr *x)
+{
+	return call(a, "tirx.isnullptr", ty_prim(DT_BOOL1), &x, 1);
+}
+
+static Expr *const_handle0(Arena *a)
+{
+	Expr *z = ex_int(a, dt_make(DT_UINT, 64, 1), 0);
+	return call(a, "tirx.reinterpret", void_ptr(), &z, 1);
+}
+
+static int is_zero(const Expr *e)
+{
+	int64_t v;
+	return (ex_is_const_int(e, &v) && v == 0) || (e->kind == EX_FLOAT && e->f == 0.0);
+}
+
+static int is_op(const Expr *e, const char *name)
+{
+	return e->kind == EX_CALL && e->call.op && !strcmp(e->call.op->name, name);
+}
+
+static void fail(L *l, Loc loc, const char *msg)
+{
+	if (!l->failed)
+		diag_error(loc, "%s", msg);
+	l->failed = 1;
+}
+
+static void prep(L *l, Stmt *s)
+{
+	vec_push(l->prep, s);
+}
+
+static Scope *scope(L *l)
+{
+	return &l->scopes[l->nscopes - 1];
+}
+
+/* APIType: the TVMFFIAny field a scalar travels in. */
+static DType api_type(DType t)
+{
+	return t.code == DT_FLOAT ? dt_make(DT_FLOAT, 64, 1) : DT_I64;
+}
+
+/* ------------------------------------------------- packed calls (exprs) */
+
+/* What TVM's script parser builds for a buffer argument of call_packed. */
+static Expr *pack_buffer(Arena *a, Buffer *b)
+{
+	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
+	data->buf = b;
+	Expr *shape = call(a, "tirx.tvm_stack_make_shape", ty_ptr(DT_I64, sym("global")), b->shape, b->ndim);
+	Expr *strides = b->nstrides
+		? call(a, "tirx.tvm_stack_make_shape", ty_ptr(DT_I64, sym("global")), b->strides, b->nstrides)
+		: i32(a, 0);
+	Expr *zero = dt_is_float(b->dt) ? ex_float(a, b->dt, 0) : ex_int(a, b->dt, 0);
+	Expr *off = b->elem_offset ? b->elem_offset : ex_int(a, b->ndim ? b->shape[0]->dt : DT_I32, 0);
+	Expr *args[6] = {data, shape, strides, i32(a, b->ndim), zero, off};
+	return call(a, "tirx.tvm_stack_make_array", void_ptr(), args, 6);
+}
+
+static Expr **lower_args(L *l, Expr *e)
+{
+	Expr **args = ar_alloc(l->a, (size_t)(e->call.nargs ? e->call.nargs : 1) * sizeof *args);
+	for (int i = 0; i < e->call.nargs; i++)
+		args[i] = mut_expr(&l->em, e->call.args[i]);
+	return args;
+}
+
+/* tvm_stack_make_shape(d...): the dims stored on the shape stack; the
+ * value is the address of the first. */
+static Expr *make_shape(L *l, Expr *e)
+{
+	Arena *a = l->a;
+	Scope *sc = scope(l);
+	if (sc->run.shape == -1)
+		sc->run.shape = 0;
+	int64_t begin = sc->run.shape;
+	sc->run.shape += e->call.nargs;
+	Expr **args = lower_args(l, e);
+	Buffer *b = scope(l)->stack_shape;
+	for (int i = 0; i < e->call.nargs; i++) {
+		Stmt *s = st_new(a, ST_STORE, NOLOC);
+		s->store.buf = b;
+		s->store.idx = ar_alloc(a, sizeof(Expr *));
+		s->store.idx[0] = i32(a, begin + i);
+		s->store.nidx = 1;
+		s->store.value = arith_cast(a, DT_I64, args[i]);
+		prep(l, s);
+	}
+	Expr *ld = ex_new(a, EX_LOAD, DT_I64);
+	ld->load.buf = b;
+	ld->load.idx = ar_alloc(a, sizeof(Expr *));
+	ld->load.idx[0] = i32(a, begin);
+	ld->load.nidx = 1;
+	return call(a, "tirx.address_of", buf_data_type(b), &ld, 1);
+}
+
+/* tvm_stack_make_array(data, shape, strides, ndim, dtype, elem_offset): a
+ * DLTensor filled in on the array stack. */
+static Expr *make_array(L *l, Expr *e)
+{
+	Arena *a = l->a;
+	int64_t idx = scope(l)->run.array++;
+	if (e->call.nargs != 6)
+		die("LowerTVMBuiltin: tvm_stack_make_array takes 6 arguments");
+	Expr **args = lower_args(l, e);
+	Expr *arr = ex_var(a, scope(l)->stack_array);
+	prep(l, struct_set(a, arr, idx, F_DATA, args[0]));
+	prep(l, struct_set(a, arr, idx, F_SHAPE, args[1]));
+	prep(l, struct_set(a, arr, idx, F_STRIDES, is_zero(args[2]) && args[2]->dt.code != DT_HANDLE
+	                                              ? const_handle0(a) : args[2]));
+	prep(l, struct_set(a, arr, idx, F_NDIM, args[3]));
+	DType t = args[4]->dt;
+	prep(l, struct_set(a, arr, idx, F_CODE, ex_int(a, DT_U8, t.code)));
+	prep(l, struct_set(a, arr, idx, F_BITS, ex_int(a, DT_U8, t.bits)));
+	prep(l, struct_set(a, arr, idx, F_LANES, ex_int(a, dt_make(DT_UINT, 16, 1), t.lanes)));
+	Expr *off = args[5], *bo = off;
+	if (!is_zero(off)) {
+		const char *err = NULL;
+		bo = arith_binary(a, EX_MUL, off, ex_int(a, off->dt, dt_bytes(t)), &err);
+		if (!bo)
+			die("LowerTVMBuiltin: %s", err);
+	}
+	prep(l, struct_set(a, arr, idx, F_BYTE_OFFSET, arith_cast(a, dt_make(DT_UINT, 64, 1), bo)));
+	if (!l->dev_type)
+		fail(l, NOLOC, "Unknown device type in current IR");
+	else if (!l->dev_id)
+		fail(l, NOLOC, "Unknown device id in current IR");
+	else {
+		prep(l, struct_set(a, arr, idx, F_DEVICE_ID, arith_cast(a, DT_I32, l->dev_id)));
+		prep(l, struct_set(a, arr, idx, F_DEVICE_TYPE, arith_cast(a, DT_I32, l->dev_type)));
+	}
+	Expr *get[3] = {arr, i32(a, idx), i32(a, F_ADDR)};
+	return call(a, "tirx.tvm_struct_get", void_ptr(), get, 3);
+}
+
+/* SetPackedArg: type index, zero padding and value of one stack slot. */
+static void set_arg(L *l, Expr *arg, Expr *stack, int64_t slot)
+{
+	Arena *a = l->a;
+	int ti;
+	if (arg->kind == EX_STR) {
+		ti = TI_RAW_STR;
+		arg = call(a, "tirx.reinterpret", void_ptr(), &arg, 1);
+	} else if (arg->dt.code == DT_HANDLE) {
+		int64_t f;
+		int is_array = is_op(arg, "tirx.tvm_struct_get") && arg->call.nargs == 3 &&
+		               ex_is_const_int(arg->call.args[2], &f) && f == F_ADDR;
+		ti = is_array ? TI_DLTENSOR_PTR : TI_OPAQUE_PTR;
+	} else {
+		char d[32];
+		if (dt_is_void(arg->dt) || arg->dt.lanes != 1 ||
+		    !(arg->dt.code == DT_BOOL || dt_is_int(arg->dt) || arg->dt.code == DT_FLOAT)) {
+			if (!l->failed)
+				diag_error(NOLOC, "Packed call argument must have a primitive or pointer type, "
+				           "but got %s", dt_str(arg->dt, d));
+			l->failed = 1;
+			return;
+		}
+		DType api = api_type(arg->dt);
+		if (!dt_eq(api, arg->dt))
+			arg = ex_cast(a, api, arg);
+		ti = api.code == DT_FLOAT ? TI_FLOAT : TI_INT;
+	}
+	if (ti == TI_OPAQUE_PTR)
+		prep(l, mk_if(a, isnullptr(a, arg), struct_set(a, stack, slot, F_ANY_TYPE_INDEX, i32(a, TI_NONE)),
+		              struct_set(a, stack, slot, F_ANY_TYPE_INDEX, i32(a, TI_OPAQUE_PTR))));
+	else
+		prep(l, struct_set(a, stack, slot, F_ANY_TYPE_INDEX, i32(a, ti)));
+	prep(l, struct_set(a, stack, slot, F_ANY_PADDING, i32(a, 0)));
+	prep(l, struct_set(a, stack, slot, F_ANY_VALUE, arg));
+}
+
+/* MakeCallPackedGeneric: args on the TVMFFIAny stack, then the lowered call
+ * over [begin, begin + n) with the result slot at begin + n. */
+static Expr *call_packed(L *l, Expr *e, const char *lowered, int traced)
+{
+	Arena *a = l->a;
+	if (e->call.nargs < 1 || e->call.args[0]->kind != EX_STR) {
+		fail(l, NOLOC, "a packed call needs the function name as its first argument");
+		return e;
+	}
+	Scope *sc = scope(l);
+	Sizes saved = sc->run;
+	int64_t begin = sc->run.arg;
+	int n = e->call.nargs - 1;
+	sc->run.arg += n + 1;
+
+	Expr *in = e;
+	for (int i = 1; i < e->call.nargs; i++) {
+		if (e->call.args[i]->kind == EX_BUFREF) {
+			if (in == e) {
+				in = ex_new(a, EX_CALL, e->dt);
+				*in = *e;
+				in->call.args = ar_dup(a, e->call.args, (size_t)e->call.nargs * sizeof(Expr *));
+			}
+			in->call.args[i] = pack_buffer(a, e->call.args[i]->buf);
+		}
+	}
+	Expr **args = lower_args(l, in);
+	sc = scope(l);
+	Expr *stack = ex_var(a, sc->stack_ffi_any);
+	for (int i = 0; i < n; i++)
+		set_arg(l, args[i + 1], stack, begin + i);
+	prep(l, struct_set(a, stack, begin + n, F_ANY_TYPE_INDEX, i32(a, TI_NONE)));
+	prep(l, struct_set(a, stack, begin + n, F_ANY_PADDING, i32(a, 0)));
+	prep(l, struct_set(a, stack, begin + n, F_ANY_VALUE, ex_int(a, DT_I64, 0)));
+	if (l->precheck) {
+		if (sc->run.shape > sc->max.shape)
+			sc->max.shape = sc->run.shape;
+		if (sc->run.array > sc->max.array)
+			sc->max.array = sc->run.array;
+		if (sc->run.arg > sc->max.arg)
+			sc->max.arg = sc->run.arg;
+	}
+	sc->run.shape = saved.shape;
+	sc->run.array = saved.array;
+	sc->run.arg = begin;
+	Expr *out[5] = {args[0], stack, i32(a, begin), i32(a, begin + n), traced ? args[n] : NULL};
+	return ex_call(a, op_get(lowered), e->call.rty, out, traced ? 5 : 4);
+}
+
+static Expr *lower_expr(Mutator *m, Expr *e)
+{
+	L *l = m->data;
+	if (e->kind != EX_CALL || !e->call.op || l->failed)
+		return NULL;
+	const char *name = e->call.op->name;
+	if (!strcmp(name, "tirx.tvm_call_packed"))
+		return call_packed(l, e, "tirx.tvm_call_packed_lowered", 0);
+	if (!strcmp(name, "tirx.tvm_call_cpacked"))
+		return call_packed(l, e, "tirx.tvm_call_cpacked_lowered", 0);
+	if (!strcmp(name, "tirx.tvm_call_trace_packed"))
+		return call_packed(l, e, "tirx.tvm_call_trace_packed_lowered", 1);
+	if (!strcmp(name, "tirx.tvm_stack_make_shape"))
+		return make_shape(l, e);
+	if (!strcmp(name, "tirx.tvm_stack_make_array"))
+		return make_array(l, e);
+	if (!strcmp(name, "tirx.tvm_context_id"))
+		return dt_is_int(e->dt) ? ex_int(l->a, e->dt, 0) : const_handle0(l->a);
+	return NULL;
+}
+
+/* ---------------------------------------------------------- statements */
+
+/* Runs body(l, s) in a new free scope and appends the frees it left, last
+ * allocated first. */
+static Stmt *with_free_scope(L *l, Stmt *s, Stmt *(*body)(L *, Stmt *))
+{
+	Vec frees = {0}, *outer = l->frees;
+	l->frees = &frees;
+	Stmt *r = body(l, s);
+	l->frees = outer;
+	if (frees.n && r) {
+		Stmt **seq = xmalloc((size_t)(frees.n + 1) * sizeof *seq);
+		seq[0] = r;
+		for (int i = 0; i < frees.n; i++)
+			seq[i + 1] = frees.v[frees.n - 1 - i];
+		r = st_seq(l->a, seq, frees.n + 1);
+		free(seq);
+	}
+	vec_free(&frees);
+	return r;
+}
+
+static Stmt *realize_alloca(L *l, Stmt *s);
+
+static Stmt *lower_attr_default(L *l, Stmt *s)
+{
+	Obj *node = mut_obj(&l->em, s->attr.node);
+	Expr *v = mut_expr(&l->em, s->attr.value);
+	Stmt *body = lower_stmt(l, s->attr.body);
+	if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
+		return s;
+	Stmt *n = st_new(l->a, ST_ATTR, s->loc);
+	*n = *s;
+	n->attr.node = node, n->attr.value = v, n->attr.body = body;
+	return n;
+}
+
+static Stmt *lower_attr(L *l, Stmt *s)
+{
+	int is_id = s->attr.key == sym("device_id"), is_type = s->attr.key == sym("device_type");
+	if (!is_id && !is_type)
+		return with_free_scope(l, s, lower_attr_default);
+	/* The device of the body; the attr itself is dropped. */
+	Expr **slot = is_id ? &l->dev_id : &l->dev_type;
+	Expr *saved = *slot;
+	*slot = s->attr.value;
+	Stmt *r = with_free_scope(l, s->attr.body, lower_stmt);
+	*slot = saved;
+	return r;
+}
+
+/* AllocBuffer on the host: left to the codegen when it fits the CPU stack,
+ * else a workspace allocation with a null check and a free at the end of
+ * the enclosing scope. */
+static Stmt *lower_alloc(L *l, Stmt *s)
+{
+	Arena *a = l->a;
+	s = mut_stmt(&l->em, s);
+	Buffer *b = s->alloc.buf;
+	Obj *dis = s->alloc.annotations ? obj_dict_get(s->alloc.annotations, "disable_lower_builtin") : NULL;
+	if (dis && (dis->kind == OB_INT || dis->kind == OB_BOOL) && dis->i)
+		return s;
+	int64_t nbytes = dt_bytes(b->dt), dt;
+	if (l->dev_type && ex_is_const_int(l->dev_type, &dt) && dt == DL_CPU && b->scope == sym("global")) {
+		int64_t size = 1, c;
+		int constant = 1;
+		for (int i = 0; i < b->ndim; i++) {
+			if (!ex_is_const_int(b->shape[i], &c) || c < 0 || (c && size > INT64_MAX / c))
+				constant = 0;
+			else
+				size *= c;
+		}
+		if (constant && size > 0 && size < MAX_STACK_ALLOCA / (nbytes ? nbytes : 1) + 1 &&
+		    size * nbytes < MAX_STACK_ALLOCA)
+			return s;
+	}
+	if (!l->dev_type) {
+		fail(l, s->loc, "Unknown device type in current IR");
+		return s;
+	}
+	if (!l->dev_id) {
+		fail(l, s->loc, "Unknown device id in current IR");
+		return s;
+	}
+	const char *err = NULL;
+	Expr *total = ex_int(a, dt_make(DT_UINT, 64, 1), nbytes);
+	for (int i = 0; i < b->ndim && total; i++)
+		total = arith_binary(a, EX_MUL, total, b->shape[i], &err);
+	if (!total)
+		die("LowerTVMBuiltin: %s", err);
+	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
+	data->buf = b;
+	Expr *thr = call(a, "tirx.tvm_throw_last_error", ty_prim(DT_I32), NULL, 0);
+	Expr *fargs[3] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), data};
+	Expr *fr = call(a, "tirx.TVMBackendFreeWorkspace", ty_prim(DT_I32), fargs, 3);
+	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, i32(a, 0)), mk_eval(a, thr), NULL));
+	Expr *aargs[5] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), total,
+	                  i32(a, b->dt.code), i32(a, b->dt.bits)};
+	Stmt *decl = st_new(a, ST_DECL, s->loc);
+	decl->decl.buf = b;
+	decl->decl.data = call(a, "tirx.TVMBackendAllocWorkspace", buf_data_type(b), aargs, 5);
+	Stmt *seq[2] = {decl, mk_if(a, isnullptr(a, data), mk_eval(a, thr), NULL)};
+	return st_seq(a, seq, 2);
+}
+
+static Stmt *lower_for_body(L *l, Stmt *s)
+{
+	return lower_stmt(l, s);
+}
+
+static Stmt *lower_for(L *l, Stmt *s)
+{
+	Expr *mn = mut_expr(&l->em, s->loop.min), *ext = mut_expr(&l->em, s->loop.extent);
+	Expr *step = mut_expr(&l->em, s->loop.step);
+	Stmt *body = s->loop.kind == FOR_PARALLEL ? realize_alloca(l, s->loop.body)
+	                                          : with_free_scope(l, s->loop.body, lower_for_body);
+	if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step && body == s->loop.body)
+		return s;
+	Stmt *n = st_new(l->a, ST_FOR, s->loc);
+	*n = *s;
+	n->loop.min = mn, n->loop.extent = ext, n->loop.step = step, n->loop.body = body;
+	return n;
+}
+
+static Stmt *lower_if(L *l, Stmt *s)
+{
+	Expr *c = mut_expr(&l->em, s->ifs.cond);
+	Stmt *t = with_free_scope(l, s->ifs.then, lower_stmt);
+	Stmt *f = s->ifs.els ? with_free_scope(l, s->ifs.els, lower_stmt) : NULL;
+	if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
+		return s;
+	Stmt *n = mk_if(l->a, c, t, f);
+	n->loc = s->loc;
+	return n;
+}
+
+static Stmt *lower_kind(L *l, Stmt *s)
+{
+	switch (s->kind) {
+	case ST_ALLOC:
+		return lower_alloc(l, s);
+	case ST_ATTR:
+		return lower_attr(l, s);
+	case ST_FOR:
+		return lower_for(l, s);
+	case ST_IF:
+		return lower_if(l, s);
+	case ST_WHILE: {
+		Expr *c = mut_expr(&l->em, s->wloop.cond);
+		Stmt *body = lower_stmt(l, s->wloop.body);
+		if (c == s->wloop.cond && body == s->wloop.body)
+			return s;
+		Stmt *n = st_new(l->a, ST_WHILE, s->loc);
+		*n = *s;
+		n->wloop.cond = c, n->wloop.body = body;
+		return n;
+	}
+	case ST_SEQ: {
+		int changed = 0;
+		Stmt **items = xmalloc((size_t)(s->seq.n ? s->seq.n : 1) * sizeof *items);
+		for (int i = 0; i < s->seq.n; i++) {
+			items[i] = lower_stmt(l, s->seq.items[i]);
+			changed |= items[i] != s->seq.items[i];
+		}
+		Stmt *r = changed ? st_seq(l->a, items, s->seq.n) : s;
+		free(items);
+		return r;
+	}
+	default:
+		/* Flat statements: only expressions (and buffer fields) inside. */
+		return mut_stmt(&l->em, s);
+	}
+}
+
+/* Every statement collects the preparation its calls need and gets it
+ * placed right before it. */
+static Stmt *lower_stmt(L *l, Stmt *s)
+{
+	if (!s || l->failed)
+		return s;
+	Vec prepv = {0}, *outer = l->prep;
+	l->prep = &prepv;
+	int nscopes = l->nscopes;
+	Stmt *r = lower_kind(l, s);
+	if (l->nscopes != nscopes)
+		die("LowerTVMBuiltin: alloca scopes out of balance");
+	Scope *sc = scope(l);
+	if (sc->run.shape != -1)
+		fail(l, s->loc, "Expect no tvm_stack_make_shape outside of CallNodes");
+	else if (sc->run.array != 0)
+		fail(l, s->loc, "Expect no tvm_stack_make_array outside of CallNodes");
+	if (prepv.n) {
+		vec_push(&prepv, r);
+		r = st_seq(l->a, (Stmt **)prepv.v, prepv.n);
+	}
+	vec_free(&prepv);
+	l->prep = outer;
+	return r;
+}
+
+static Scope *push_scope(L *l)
+{
+	if (l->nscopes == l->capscopes) {
+		l->capscopes = l->capscopes ? 2 * l->capscopes : 4;
+		l->scopes = xrealloc(l->scopes, (size_t)l->capscopes * sizeof *l->scopes);
+	}
+	Scope *sc = &l->scopes[l->nscopes++];
+	memset(sc, 0, sizeof *sc);
+	sc->max.shape = sc->run.shape = -1;
+	sc->stack_array = var_new(l->a, sym("stack_array"), void_ptr());
+	sc->stack_ffi_any = var_new(l->a, sym("stack_ffi_any"), void_ptr());
+	return sc;
+}
+
+static Buffer *shape_stack(Arena *a, int64_t n)
+{
+	Expr **shape = ar_alloc(a, sizeof(Expr *));
+	shape[0] = ex_int(a, DT_I64, n);
+	return buf_new(a, sym("stack_shape"), DT_I64, shape, 1);
+}
+
+/* VisitBodyAndRealizeAlloca: the function body and each parallel loop body
+ * get their own stacks, sized by a first run over the body. */
+static Stmt *realize_alloca(L *l, Stmt *body)
+{
+	Arena *a = l->a;
+	if (l->precheck)
+		return body;
+
+	/* The precheck: the same lowering, for its stack sizes only. */
+	L pre = *l;
+	pre.precheck = 1;
+	pre.scopes = NULL;
+	pre.nscopes = pre.capscopes = 0;
+	pre.em.data = &pre;
+	pre.em.bufmemo = (PtrMap){0};
+	Vec pfrees = {0}, pprep = {0};
+	pre.frees = &pfrees;
+	pre.prep = &pprep;
+	push_scope(&pre)->stack_shape = shape_stack(a, 0);
+	lower_stmt(&pre, body);
+	Sizes max = pre.scopes[0].max;
+	l->failed |= pre.failed;
+	free(pre.scopes);
+	mut_done(&pre.em);
+	vec_free(&pfrees);
+	vec_free(&pprep);
+	if (l->failed)
+		return body;
+
+	Scope *sc = push_scope(l);
+	sc->max = max;
+	Stmt *items[4];
+	int n = 0;
+	if (max.arg) {
+		Stmt *s = st_new(a, ST_BIND, NOLOC);
+		Expr *args[2] = {ex_str(a, sym("tvm_ffi_any")), i32(a, max.arg)};
+		s->bind.var = sc->stack_ffi_any;
+		s->bind.value = call(a, "tirx.tvm_stack_alloca", void_ptr(), args, 2);
+		items[n++] = s;
+	}
+	if (max.array) {
+		Stmt *s = st_new(a, ST_BIND, NOLOC);
+		Expr *args[2] = {ex_str(a, sym("array")), i32(a, max.array)};
+		s->bind.var = sc->stack_array;
+		s->bind.value = call(a, "tirx.tvm_stack_alloca", void_ptr(), args, 2);
+		items[n++] = s;
+	}
+	if (max.shape != -1) {
+		sc->stack_shape = shape_stack(a, max.shape);
+		Stmt *s = st_new(a, ST_DECL, NOLOC);
+		Expr *args[2] = {ex_str(a, sym("shape")), i32(a, max.shape)};
+		s->decl.buf = sc->stack_shape;
+		s->decl.data = call(a, "tirx.tvm_stack_alloca", buf_data_type(sc->stack_shape), args, 2);
+		items[n++] = s;
+	} else {
+		sc->stack_shape = shape_stack(a, 0);
+	}
+	Stmt *r = with_free_scope(l, body, lower_stmt);
+	if (n && r) {
+		items[n++] = r;
+		r = st_seq(a, items, n);
+	}
+	l->nscopes--;
+	return r;
+}
+
+/* ------------------------------------------------------------ the pass */
+
+/* IsHostFunc: tirx.is_host_func, else a target with the "cpu" key. */
+static int is_host_func(const Func *f)
+{
+	Obj *h = obj_dict_get(f->attrs, "tirx.is_host_func");
+	if (h && (h->kind == OB_BOOL || h->kind == OB_INT) && h->i)
+		return 1;
+	Obj *t = func_target(f);
+	return t && target_is_cpu(t);
+}
+
+static int target_device_type(const Obj *t)
+{
+	Sym k = target_kind(t);
+	if (k && (!strcmp(k, "cuda") || !strcmp(k, "nvptx")))
+		return 2;
+	if (k && !strcmp(k, "rocm"))
+		return 10;
+	return DL_CPU;
+}
+
+int pass_lower_tvm_builtin(Module **mp, PassCtx *cx)
+{
+	Module *m = *mp;
+	(void)cx;
+	int failed = 0;
+	for (int i = 0; i < m->nfuncs && !failed; i++) {
+		Func *f = m->funcs[i];
+		if (!is_host_func(f))
+			continue;
+		L l = {0};
+		l.a = m->arena;
+		l.em.a = m->arena;
+		l.em.expr = lower_expr;
+		l.em.data = &l;
+		Obj *t = func_target(f);
+		if (t)
+			l.dev_type = i32(l.a, target_device_type(t));
+		Vec frees = {0}, prepv = {0};
+		l.frees = &frees;
+		l.prep = &prepv;
+		Stmt *body = realize_alloca(&l, f->body);
+		if (!l.failed)
+			f->body = body;
+		failed |= l.failed;
+		mut_done(&l.em);
+		free(l.scopes);
+		vec_free(&frees);
+		vec_free(&prepv);
+	}
+	return failed;
+}
