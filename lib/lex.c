@@ -37,6 +37,7 @@ struct Lx {
 	int scan;         /* lx_scan: names are interned on `def` lines only */
 	int defline;      /* scan: the current logical line has a `def` */
 	Sym def;          /* scan: sym("def") */
+	Tok dummy;        /* scan: where tokens that are not kept are made */
 	Buf scratch;
 };
 
@@ -55,18 +56,27 @@ static Loc lxloc(Lx *lx, int line, int col)
 
 /* A full token array moves to a bigger one, but the old one is kept until
  * lx_drop: the parser may hold pointers to tokens it has already read. */
-static Tok *push(Lx *lx, int kind, int line, int col)
+static void grow(Lx *lx)
 {
-	if (lx->ntoks == lx->cap) {
-		int ncap = lx->cap ? lx->cap * 2 : 1024;
-		Tok *nt = xmalloc(((size_t)ncap + 1) * sizeof *nt);
-		if (lx->ntoks)
-			memcpy(nt, lx->toks, (size_t)lx->ntoks * sizeof *nt);
-		if (lx->toks)
-			vec_push(&lx->old, lx->toks);
-		lx->toks = nt;
-		lx->cap = ncap;
+	int ncap = lx->cap ? lx->cap * 2 : 1024;
+	Tok *nt = xmalloc(((size_t)ncap + 1) * sizeof *nt);
+	if (lx->ntoks)
+		memcpy(nt, lx->toks, (size_t)lx->ntoks * sizeof *nt);
+	if (lx->toks)
+		vec_push(&lx->old, lx->toks);
+	lx->toks = nt;
+	lx->cap = ncap;
+}
+
+static inline Tok *push(Lx *lx, int kind, int line, int col)
+{
+	if (lx->scan && !lx->defline && kind >= TK_NAME && kind <= TK_OP) {
+		/* nobody reads it: only its effect on the line counts */
+		lx->line_has_toks = 1;
+		return &lx->dummy;
 	}
+	if (lx->ntoks == lx->cap)
+		grow(lx);
 	Tok *t = &lx->toks[lx->ntoks++];
 	t->kind = (uint8_t)kind;
 	t->op = 0;
@@ -111,14 +121,25 @@ static void fatal(Lx *lx, int line, int col, const char *msg)
 	lx->fatal = 1;
 }
 
+/* 1: may start a name, 2: may continue one (every byte of a name is read
+ * through this table, so it is worth a table) */
+#define L3 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3
+static const unsigned char name_class[256] = {
+	['0'] = 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	['A'] = L3, L3,
+	['_'] = 3,
+	['a'] = L3, L3,
+};
+#undef L3
+
 static int is_name_start(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	return name_class[c] & 1;
 }
 
 static int is_name_char(int c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9');
+	return name_class[c] & 2;
 }
 
 static int hexval(int c)
@@ -244,7 +265,7 @@ static void lex_string(Lx *lx, int line, int col, int raw)
 		}
 	}
 	Tok *t = push(lx, TK_STR, line, col);
-	if (!lx->scan || lx->defline)
+	if (t != &lx->dummy)
 		t->s = symn(b->n ? b->s : "", b->n);
 }
 
@@ -335,7 +356,8 @@ static void lex_number(Lx *lx, int line, int col)
 	buf_putc(b, 0);
 	if (isfloat) {
 		Tok *t = push(lx, TK_FLOAT, line, col);
-		t->f = strtod(b->s, NULL);
+		if (t != &lx->dummy)
+			t->f = strtod(b->s, NULL);
 		return;
 	}
 	uint64_t v = 0;
@@ -573,12 +595,13 @@ static void step(Lx *lx)
 				return;
 			}
 		}
-		Tok *t = push(lx, TK_NAME, lx->line, col);
-		if (!lx->scan || lx->defline) {
-			t->s = symn(s + st, l);
-		} else if (l == 3 && memcmp(s + st, "def", 3) == 0) {
-			t->s = lx->def;
+		if (lx->scan && !lx->defline && l == 3 && memcmp(s + st, "def", 3) == 0) {
 			lx->defline = 1;
+			push(lx, TK_NAME, lx->line, col)->s = lx->def;
+		} else {
+			Tok *t = push(lx, TK_NAME, lx->line, col);
+			if (t != &lx->dummy)
+				t->s = symn(s + st, l);
 		}
 	} else if (c >= '0' && c <= '9') {
 		lex_number(lx, lx->line, col);

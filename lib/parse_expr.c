@@ -105,28 +105,23 @@ void expect_op(P *p, int op, const char *what)
 
 /* Python's keywords, grouped by their first letter: a name is compared
  * only with the few that start like it (this runs for every name read). */
-static const char *const keywords_by_letter[] = {
-	['F'] = "False", ['N'] = "None", ['T'] = "True",
-	['a'] = "and as assert async await", ['b'] = "break",
-	['c'] = "class continue", ['d'] = "def del", ['e'] = "elif else except",
-	['f'] = "finally for from", ['g'] = "global", ['i'] = "if import in is",
-	['l'] = "lambda", ['n'] = "nonlocal not", ['o'] = "or", ['p'] = "pass",
-	['r'] = "raise return", ['t'] = "try", ['w'] = "while with", ['y'] = "yield",
+static const char *const keywords_by_letter[][6] = {
+	['F'] = {"False"}, ['N'] = {"None"}, ['T'] = {"True"},
+	['a'] = {"and", "as", "assert", "async", "await"}, ['b'] = {"break"},
+	['c'] = {"class", "continue"}, ['d'] = {"def", "del"}, ['e'] = {"elif", "else", "except"},
+	['f'] = {"finally", "for", "from"}, ['g'] = {"global"}, ['i'] = {"if", "import", "in", "is"},
+	['l'] = {"lambda"}, ['n'] = {"nonlocal", "not"}, ['o'] = {"or"}, ['p'] = {"pass"},
+	['r'] = {"raise", "return"}, ['t'] = {"try"}, ['w'] = {"while", "with"}, ['y'] = {"yield"},
 };
 
 int is_keyword(Sym s)
 {
 	unsigned char c = (unsigned char)s[0];
-	if (c > 'y' || !keywords_by_letter[c])
+	if (c > 'y')
 		return 0;
-	size_t n = strlen(s);
-	for (const char *k = keywords_by_letter[c]; *k;) {
-		size_t l = strcspn(k, " ");
-		if (l == n && memcmp(k, s, n) == 0)
+	for (const char *const *k = keywords_by_letter[c]; *k; k++)
+		if (streq(s, *k))
 			return 1;
-		k += l;
-		k += *k == ' ';
-	}
 	return 0;
 }
 
@@ -426,7 +421,19 @@ static Node *px_unary(P *p)
 	return x;
 }
 
-static Node *px_term(P *p)
+/* Binding strength of the binary operators from '|' (1) to the
+ * multiplicative ones (6); 0: not a binary operator. */
+static const uint8_t bin_prec[OP_COUNT] = {
+	[OP_PIPE] = 1, [OP_CARET] = 2, [OP_AMP] = 3,
+	[OP_LSHIFT] = 4, [OP_RSHIFT] = 4,
+	[OP_PLUS] = 5, [OP_MINUS] = 5,
+	[OP_STAR] = 6, [OP_SLASH] = 6, [OP_DSLASH] = 6, [OP_PERCENT] = 6,
+};
+
+/* The binary operators binding at least as tightly as prec, all left
+ * associative (precedence climbing: one call per operand instead of one
+ * per grammar level).  '@' right after an operand is rejected. */
+static Node *px_binary(P *p, int prec)
 {
 	Node *x = px_unary(p);
 	for (;;) {
@@ -436,67 +443,18 @@ static Node *px_term(P *p)
 		int op = t->op;
 		if (op == OP_AT)
 			perr(p, tok_loc(p, t), "the '@' operator (layout axes) is not supported");
-		if (op != OP_STAR && op != OP_SLASH && op != OP_DSLASH && op != OP_PERCENT)
+		int q = bin_prec[op];
+		if (q < prec)
 			return x;
 		Loc loc = tok_loc(p, t);
 		adv(p);
-		x = bin(p, N_BIN, op, loc, x, px_unary(p));
+		x = bin(p, N_BIN, op, loc, x, px_binary(p, q + 1));
 	}
-}
-
-static Node *px_arith(P *p)
-{
-	Node *x = px_term(p);
-	while (is_op(p, OP_PLUS) || is_op(p, OP_MINUS)) {
-		Tok *t = pk(p);
-		adv(p);
-		x = bin(p, N_BIN, t->op, tok_loc(p, t), x, px_term(p));
-	}
-	return x;
-}
-
-static Node *px_shift(P *p)
-{
-	Node *x = px_arith(p);
-	while (is_op(p, OP_LSHIFT) || is_op(p, OP_RSHIFT)) {
-		Tok *t = pk(p);
-		adv(p);
-		x = bin(p, N_BIN, t->op, tok_loc(p, t), x, px_arith(p));
-	}
-	return x;
-}
-
-static Node *px_band(P *p)
-{
-	Node *x = px_shift(p);
-	while (is_op(p, OP_AMP)) {
-		Tok *t = pk(p);
-		adv(p);
-		x = bin(p, N_BIN, OP_AMP, tok_loc(p, t), x, px_shift(p));
-	}
-	return x;
-}
-
-static Node *px_bxor(P *p)
-{
-	Node *x = px_band(p);
-	while (is_op(p, OP_CARET)) {
-		Tok *t = pk(p);
-		adv(p);
-		x = bin(p, N_BIN, OP_CARET, tok_loc(p, t), x, px_band(p));
-	}
-	return x;
 }
 
 static Node *px_bor(P *p)
 {
-	Node *x = px_bxor(p);
-	while (is_op(p, OP_PIPE)) {
-		Tok *t = pk(p);
-		adv(p);
-		x = bin(p, N_BIN, OP_PIPE, tok_loc(p, t), x, px_bxor(p));
-	}
-	return x;
+	return px_binary(p, 1);
 }
 
 static int cmp_op(P *p)

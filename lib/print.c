@@ -153,23 +153,45 @@ static void pr_expr(P *p, const Expr *e, int ctx);
 static void pr_block(P *p, const Stmt *s);
 static void pr_obj(P *p, const Obj *o);
 
+/* Appends n bytes.  The printer writes a few bytes at a time, tens of
+ * millions of times for a big module, so the common case (room left) is
+ * done here, inline; buf_put grows the buffer.  The text stays
+ * NUL-terminated, as buf_put keeps it. */
+static inline void putn(P *p, const char *s, size_t n)
+{
+	Buf *b = p->b;
+	if (b->cap - b->n <= n) {
+		buf_put(b, s, n);
+		return;
+	}
+	memcpy(b->s + b->n, s, n);
+	b->n += n;
+	b->s[b->n] = 0;
+}
+
 static void put(P *p, const char *s)
 {
-	buf_puts(p->b, s);
+	putn(p, s, strlen(s));
 }
 
 /* A string literal, without strlen. */
-#define PUTL(p, lit) buf_put((p)->b, "" lit, sizeof(lit) - 1)
+#define PUTL(p, lit) putn((p), "" lit, sizeof(lit) - 1)
 
 /* Names are Syms: their length is known. */
 static void put_name(P *p, Sym s)
 {
-	buf_put(p->b, s, sym_len(s));
+	putn(p, s, sym_len(s));
 }
 
 static void putc_(P *p, int c)
 {
-	buf_putc(p->b, c);
+	Buf *b = p->b;
+	if (b->cap - b->n <= 1) {
+		buf_putc(b, c);
+		return;
+	}
+	b->s[b->n++] = (char)c;
+	b->s[b->n] = 0;
 }
 
 static void put_i64(P *p, int64_t v)
@@ -181,7 +203,7 @@ static void put_i64(P *p, int64_t v)
 	while (u /= 10);
 	if (v < 0)
 		*--s = '-';
-	buf_put(p->b, s, (size_t)(e - s));
+	putn(p, s, (size_t)(e - s));
 }
 
 static void put_u64(P *p, uint64_t u)
@@ -190,7 +212,7 @@ static void put_u64(P *p, uint64_t u)
 	do
 		*--s = (char)('0' + u % 10);
 	while (u /= 10);
-	buf_put(p->b, s, (size_t)(e - s));
+	putn(p, s, (size_t)(e - s));
 }
 
 static void indent(P *p)
@@ -199,7 +221,7 @@ static void indent(P *p)
 	size_t n = (size_t)p->ind * 4;
 	while (n > 0) {
 		size_t k = n < sizeof sp - 1 ? n : sizeof sp - 1;
-		buf_put(p->b, sp, k);
+		putn(p, sp, k);
 		n -= k;
 	}
 }
@@ -213,14 +235,14 @@ static void put_dtype(P *p, DType t)
 		char tmp[32];
 		size_t n = strlen(dt_str(t, tmp));
 		if (n >= sizeof p->dtc[h].s) {
-			buf_put(p->b, tmp, n);
+			putn(p, tmp, n);
 			return;
 		}
 		memcpy(p->dtc[h].s, tmp, n);
 		p->dtc[h].len = (uint8_t)n;
 		p->dtc[h].key = key;
 	}
-	buf_put(p->b, p->dtc[h].s, p->dtc[h].len);
+	putn(p, p->dtc[h].s, p->dtc[h].len);
 }
 
 /* A Python string literal: double quotes, TVM's StrEscape. */
@@ -233,7 +255,7 @@ static void put_str(P *p, const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		if (c >= ' ' && c <= '~' && c != '\\' && c != '"')
 			continue;
-		buf_put(p->b, s + run, i - run);
+		putn(p, s + run, i - run);
 		run = i + 1;
 		char esc[4] = {'\\', 0, 0, 0};
 		size_t k = 2;
@@ -249,9 +271,9 @@ static void put_str(P *p, const char *s, size_t n)
 			esc[3] = hex[c & 15];
 			k = 4;
 		}
-		buf_put(p->b, esc, k);
+		putn(p, esc, k);
 	}
-	buf_put(p->b, s + run, n - run);
+	putn(p, s + run, n - run);
 	putc_(p, '"');
 }
 

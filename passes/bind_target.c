@@ -1,7 +1,8 @@
 /* bind_target.c: BindTarget (TVM's tirx.BindTarget, as tirx.build runs it
  * with the --target / --host of the command line).
  *
- * IR expected: any module.  Without --target the pass does nothing.
+ * IR expected: any module.  Without --target only rule 1 applies, to each
+ * function's own target (what tirx.build does with a target per function).
  * IR left: every function has a "target" attribute, by TVM's rules:
  *   1. a function with a target keeps it; if it is externally visible
  *      (global_symbol) and its target has no host, the host is added;
@@ -135,13 +136,34 @@ static Obj *parse_target(Arena *a, const char *opt, const char *spec)
 	return t;
 }
 
+/* Without --target, tirx.build still binds each externally visible
+ * function's own target to a host (rule 1): --host, else the target itself
+ * when it is a CPU, else llvm. */
+static int add_hosts(Module *m, PassCtx *cx)
+{
+	Arena *a = m->arena;
+	Obj *given = NULL;
+	if (pass_host(cx) && !(given = parse_target(a, "--host", pass_host(cx))))
+		return 1;
+	for (int i = 0; i < m->nfuncs; i++) {
+		Func *f = m->funcs[i];
+		Obj *ft = func_target(f);
+		if (!ft || func_is_private(f) || target_host(a, ft))
+			continue;
+		const char *why = NULL;
+		Obj *host = given ? given : target_is_cpu(ft) ? ft : target_parse(a, "llvm", &why);
+		m->funcs[i] = with_target(a, f, target_with_host(a, ft, target_without_host(a, host)));
+	}
+	return 0;
+}
+
 int pass_bind_target(Module **mp, PassCtx *cx)
 {
 	Module *m = *mp;
 	Arena *a = m->arena;
 	const char *spec = pass_target(cx);
 	if (!spec)
-		return 0;
+		return add_hosts(m, cx);
 	Obj *t = parse_target(a, "--target", spec);
 	if (!t)
 		return 1;

@@ -23,7 +23,9 @@ typedef struct Legalize {
  * cuda without an arch are legalized. */
 int lz_native(const Legalize *lz, const Func *f);
 
-/* Rewrite every function that is not native; 0, or 1 after a diagnostic. */
+/* Rewrite every function that is not native; 0, or 1 after a diagnostic.
+ * lz_storage first runs the compute legalizer on a function that still
+ * computes in a matched type (see lz_storage). */
 int lz_compute(Module *m, const Legalize *lz);
 int lz_storage(Module *m, const Legalize *lz);
 

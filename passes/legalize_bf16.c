@@ -13,8 +13,11 @@
  *   IR expected: after MakePackedAPI (no buffer parameters).
  *   IR left:     bf16 pointers, buffers, loads and stores as uint16;
  *                reinterprets to bf16 become the uint16 bits themselves.
- *   Runs after:  MakePackedAPI, and the compute legalizer (else bf16
- *                arithmetic is left on uint16 values and fails to verify). */
+ *   Runs after:  MakePackedAPI, and the compute legalizer.  bf16
+ *                arithmetic still present (a function compute legalize
+ *                skipped as native before MakePackedAPI moved it to the
+ *                host) is computed in float32 first; TVM would compute it
+ *                on the uint16 bits. */
 #include "legalize.h"
 
 static int is_bf16(DType t)

@@ -620,12 +620,10 @@ static Stmt *cl_stmt(Mutator *m, Stmt *s)
 	}
 }
 
-int lz_compute(Module *m, const Legalize *lz)
+/* Legalizes the computation of one function; 0, or 1 after a diagnostic. */
+static int compute_func(Module *m, Func *f, const Legalize *lz)
 {
-	for (int i = 0; i < m->nfuncs; i++) {
-		Func *f = m->funcs[i];
-		if (lz_native(lz, f))
-			continue;
+	{
 		Cl c = {.lz = lz, .a = m->arena};
 		Walker w = {.stmt = plan_stmt, .expr = plan_expr, .data = &c};
 		walk_stmt(&w, f->body);
@@ -642,6 +640,14 @@ int lz_compute(Module *m, const Legalize *lz)
 			return 1;
 		f->body = body;
 	}
+	return 0;
+}
+
+int lz_compute(Module *m, const Legalize *lz)
+{
+	for (int i = 0; i < m->nfuncs; i++)
+		if (!lz_native(lz, m->funcs[i]) && compute_func(m, m->funcs[i], lz))
+			return 1;
 	return 0;
 }
 
@@ -707,6 +713,26 @@ static Expr *sl_expr(Mutator *m, Expr *e)
 		n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
 		return n;
 	}
+	if (e->kind == EX_CALL && e->call.rty.kind == TY_PTR) {
+		/* a call returning a pointer to a matched type (MakePackedAPI's
+		 * reinterpret of a DLTensor's data) returns storage pointers */
+		int k = e->call.nargs, changed = 0;
+		Expr **args = ar_alloc(c->a, (size_t)(k + 1) * sizeof *args);
+		for (int i = 0; i < k; i++) {
+			args[i] = mut_expr(m, e->call.args[i]);
+			changed |= args[i] != e->call.args[i];
+		}
+		TType rty = e->call.rty;
+		if (c->lz->match(rty.dt))
+			rty = ty_ptr(storage_uint(rty.dt), rty.scope);
+		if (!changed && ty_eq(rty, e->call.rty))
+			return e;
+		n = ar_alloc(c->a, sizeof *n);
+		*n = *e;
+		n->call.args = args;
+		n->call.rty = rty;
+		return n;
+	}
 	if (e->kind == EX_CALL && e->call.op == op_get("tirx.reinterpret") && e->call.nargs == 1) {
 		/* an unneeded reinterpret disappears; one to a matched type
 		 * reinterprets to its storage type */
@@ -723,16 +749,35 @@ static Expr *sl_expr(Mutator *m, Expr *e)
 	return NULL;
 }
 
+/* The pointer type of a declaration's data, when the expression has one. */
+static int data_ptr_type(const Expr *d, TType *t)
+{
+	if (!d)
+		return 0;
+	if (d->kind == EX_BUFDATA)
+		*t = buf_data_type(d->buf);
+	else if (d->kind == EX_VAR)
+		*t = d->var->ty;
+	else if (d->kind == EX_CALL)
+		*t = d->call.rty;
+	else
+		return 0;
+	return t->kind == TY_PTR;
+}
+
 static Stmt *sl_stmt(Mutator *m, Stmt *s)
 {
 	Sl *c = m->data;
 	if (s->kind == ST_DECL && c->lz->match(s->decl.buf->dt)) {
-		/* the data must be storage this pass retypes as well */
-		Expr *d = s->decl.data;
-		int ok = d && ((d->kind == EX_BUFDATA && c->lz->match(d->buf->dt)) ||
-		               (d->kind == EX_VAR && d->var->ty.kind == TY_PTR &&
-		                c->lz->match(d->var->ty.dt)));
-		if (!ok && !c->failed++)
+		/* As at TVM HEAD, a declaration defines its buffer, which is
+		 * retyped whatever its data is: a retyped pointer, an untyped
+		 * handle (MakePackedAPI's tvm_struct_get of a DLTensor's data) or
+		 * uint storage.  Data typed as a pointer to another type (float32)
+		 * has no storage to retype; TVM before buffers became typed vars
+		 * failed there ("Cannot find var remap"), and so do we. */
+		TType t;
+		if (data_ptr_type(s->decl.data, &t) && !dt_is_void(t.dt) && !c->lz->match(t.dt) &&
+		    !dt_eq(dt_element(t.dt), dt_element(storage_uint(s->decl.buf->dt))) && !c->failed++)
 			diag_error(s->loc, "Cannot find var remap for buffer %s", s->decl.buf->name);
 		return NULL;
 	}
@@ -766,6 +811,32 @@ static Stmt *sl_stmt(Mutator *m, Stmt *s)
 	return n;
 }
 
+/* Compute legalize leaves values of a matched type only in loads and in
+ * the reinterprets that store bits; anything else is arithmetic. */
+typedef struct Mc {
+	const Legalize *lz;
+	int found;
+} Mc;
+
+static int mc_expr(Walker *w, Expr *e)
+{
+	Mc *mc = w->data;
+	if (mc->found)
+		return 0;
+	if (mc->lz->match(e->dt) && e->kind != EX_LOAD &&
+	    !(e->kind == EX_CALL && e->call.op == op_get("tirx.reinterpret")))
+		mc->found = 1;
+	return !mc->found;
+}
+
+static int computes_matched(Func *f, const Legalize *lz)
+{
+	Mc mc = {lz, 0};
+	Walker w = {.expr = mc_expr, .data = &mc};
+	walk_stmt(&w, f->body);
+	return mc.found;
+}
+
 int lz_storage(Module *m, const Legalize *lz)
 {
 	for (int i = 0; i < m->nfuncs; i++) {
@@ -778,6 +849,14 @@ int lz_storage(Module *m, const Legalize *lz)
 				return 1;
 			}
 		}
+		/* A function that compute legalize skipped because its target
+		 * was native (cuda sm_86 for bf16) but that MakePackedAPI then
+		 * moved to the host target still computes in the matched type.
+		 * TVM's storage legalizer turns that arithmetic into integer
+		 * arithmetic on the stored bits, a wrong result; we compute it in
+		 * the compute legalizer's type first. */
+		if (computes_matched(f, lz) && compute_func(m, f, lz))
+			return 1;
 		Sl c = {.lz = lz, .a = m->arena};
 		Mutator mu = {.a = m->arena, .expr = sl_expr, .stmt = sl_stmt, .var = sl_var,
 		              .buffer = sl_buffer, .data = &c};

@@ -22,22 +22,31 @@ static int is_fp8(DType t)
 	return t.bits == 8 && t.code >= DT_F8_E3M4 && t.code <= DT_F8_E8M0FNU;
 }
 
-int pass_fp8_compute_legalize(Module **m, PassCtx *cx)
+/* The fp8 legalizer, computing in the type --pass-config chose; 0, or 1
+ * after a diagnostic. */
+static int fp8_legalize(const PassCtx *cx, Legalize *lz)
 {
-	Legalize lz = {is_fp8, 89, DT_F32};
+	*lz = (Legalize){is_fp8, 89, DT_F32};
 	const char *p = pass_config(cx, "tirx.fp8_promote_dtype");
 	if (p && !strcmp(p, "float16")) {
-		lz.promote = dt_make(DT_FLOAT, 16, 1);
+		lz->promote = dt_make(DT_FLOAT, 16, 1);
 	} else if (p && strcmp(p, "float32")) {
 		diag_error(NOLOC, "tirx.fp8_promote_dtype must be float16 or float32, not '%s'", p);
 		return 1;
 	}
-	return lz_compute(*m, &lz);
+	return 0;
 }
 
+int pass_fp8_compute_legalize(Module **m, PassCtx *cx)
+{
+	Legalize lz;
+	return fp8_legalize(cx, &lz) || lz_compute(*m, &lz);
+}
+
+/* The promote type matters here only for fp8 arithmetic that compute
+ * legalize left in a function now on the host (see lz_storage). */
 int pass_fp8_storage_legalize(Module **m, PassCtx *cx)
 {
-	static const Legalize lz = {is_fp8, 89, {DT_FLOAT, 32, 1}};
-	(void)cx;
-	return lz_storage(*m, &lz);
+	Legalize lz;
+	return fp8_legalize(cx, &lz) || lz_storage(*m, &lz);
 }

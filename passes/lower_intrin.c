@@ -562,7 +562,8 @@ static Expr *lower_access_ptr(LI *li, Expr *e)
 	if (!buf) {
 		char nm[256];
 		snprintf(nm, sizeof nm, "%s_access", name);
-		buf = buf_new(li->a, sym(nm), el, &ext, 1);
+		/* the shape must live in the arena: buf_new keeps the pointer */
+		buf = buf_new(li->a, sym(nm), el, ar_dup(li->a, &ext, sizeof ext), 1);
 		buf->scope = scope;
 		Stmt *d = st_new(li->a, ST_DECL, NOLOC);
 		d->decl.buf = buf;

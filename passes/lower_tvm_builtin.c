@@ -368,11 +368,15 @@ static Stmt *with_free_scope(L *l, Stmt *s, Stmt *(*body)(L *, Stmt *))
 
 static Stmt *realize_alloca(L *l, Stmt *s);
 
+/* Any other attr is a free scope of its own, as in TVM: the frees of the
+ * allocations made in its body go at the end of the body, inside the attr
+ * (after it, the buffers would be used outside the scope that defines
+ * them). */
 static Stmt *lower_attr_default(L *l, Stmt *s)
 {
 	Obj *node = mut_obj(&l->em, s->attr.node);
 	Expr *v = mut_expr(&l->em, s->attr.value);
-	Stmt *body = lower_stmt(l, s->attr.body);
+	Stmt *body = with_free_scope(l, s->attr.body, lower_stmt);
 	if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
 		return s;
 	Stmt *n = st_new(l->a, ST_ATTR, s->loc);
@@ -385,7 +389,7 @@ static Stmt *lower_attr(L *l, Stmt *s)
 {
 	int is_id = s->attr.key == sym("device_id"), is_type = s->attr.key == sym("device_type");
 	if (!is_id && !is_type)
-		return with_free_scope(l, s, lower_attr_default);
+		return lower_attr_default(l, s);
 	/* The device of the body; the attr itself is dropped. */
 	Expr **slot = is_id ? &l->dev_id : &l->dev_type;
 	Expr *saved = *slot;
@@ -492,8 +496,11 @@ static Stmt *lower_kind(L *l, Stmt *s)
 	case ST_IF:
 		return lower_if(l, s);
 	case ST_WHILE: {
+		/* TVM gives a while body no free scope, so an allocation in it
+		 * is freed once, after the loop, where its buffer is out of
+		 * scope; like a For body, ours frees it in every iteration. */
 		Expr *c = mut_expr(&l->em, s->wloop.cond);
-		Stmt *body = lower_stmt(l, s->wloop.body);
+		Stmt *body = with_free_scope(l, s->wloop.body, lower_stmt);
 		if (c == s->wloop.cond && body == s->wloop.body)
 			return s;
 		Stmt *n = st_new(l->a, ST_WHILE, s->loc);

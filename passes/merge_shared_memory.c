@@ -41,7 +41,8 @@
  *     allocation's own level count as leaves (TVM's ICHECK fires);
  *   - a bare `A_sh.data` outside tvm_access_ptr and cp.async becomes
  *     `T.address_of(A_sh[offset])` (TVM leaves the dead buffer), and the
- *     source arguments of cp.async are rewritten too;
+ *     source arguments of cp.async are rewritten too; a merged buffer
+ *     passed as a value (not its data) away from offset 0 is an error;
  *   - `T.ptx.cp_async` (the OLD spelling of the raw cp.async op) is
  *     rewritten like HEAD's `T.s_tir.cp_async_raw`: the destination stays
  *     the typed view and its offset stays in elements. */
@@ -247,23 +248,27 @@ static void collect_allocs(int dyn, Stmt *s, Vec *allocs, PtrMap *stmts)
 	walk_stmt(&w, s);
 }
 
-/* Bytes of the allocations in v: a constant when all sizes are. */
+/* Bytes of the allocations in v, for --stats: a constant when all sizes
+ * are; NULL when a shape does not type-check. */
 static Expr *alloc_bytes(Merger *M, Vec *v)
 {
+	const char *err = NULL;
+	if (!pass_stats_on(M->cx))
+		return NULL;
 	Expr *sum = int32(M->a, 0);
-	for (int i = 0; i < v->n; i++) {
+	for (int i = 0; i < v->n && sum; i++) {
 		Buffer *b = v->v[i];
 		Expr *n = int32(M->a, elem_bytes(b->dt));
-		for (int d = 0; d < b->ndim; d++)
-			n = op2(M, EX_MUL, n, b->shape[d], NOLOC);
-		sum = op2(M, EX_ADD, sum, n, NOLOC);
+		for (int d = 0; d < b->ndim && n; d++)
+			n = arith_binary(M->a, EX_MUL, n, b->shape[d], &err);
+		sum = n ? arith_binary(M->a, EX_ADD, sum, n, &err) : NULL;
 	}
 	return sum;
 }
 
 static void report(Merger *M, int no, Expr *before, Expr *after)
 {
-	if (!pass_stats_on(M->cx) || no < 0)
+	if (!pass_stats_on(M->cx) || no < 0 || !before || !after)
 		return;
 	int64_t x, y;
 	const char *scope = M->dyn ? "shared.dyn" : "shared";
@@ -920,6 +925,17 @@ static Expr **mut_list(Mutator *mu, Expr **xs, int n)
 	return out;
 }
 
+/* The call's arguments rewritten, except the data pointer at `skip`,
+ * which the caller replaces. */
+static Expr **mut_args_but(Mutator *mu, Expr *call, int skip)
+{
+	int n = call->call.nargs;
+	Expr **out = ar_alloc(mu->a, (size_t)n * sizeof *out);
+	for (int i = 0; i < n; i++)
+		out[i] = i == skip ? call->call.args[i] : mut_expr(mu, call->call.args[i]);
+	return out;
+}
+
 static Expr *flat_index(Merger *M, Buffer *b, Expr **idx, int nidx, Loc loc)
 {
 	if (nidx != 1) {
@@ -967,10 +983,18 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 		Expr *off = elem_offset_of(M, e->buf, e->buf->dt, NOLOC);
 		Buffer *nb = updated(M, e->buf);
 		int64_t v;
-		if (e->kind == EX_BUFREF || (ex_is_const_int(off, &v) && v == 0)) {
+		if (ex_is_const_int(off, &v) && v == 0) {
 			Expr *n = ex_new(a, e->kind, e->dt);
 			n->buf = nb;
 			return n;
+		}
+		if (e->kind == EX_BUFREF) {
+			if (!M->failed)
+				diag_error(NOLOC, "MergeSharedMemoryAllocations: buffer '%s' is passed as a "
+				                  "value and cannot be moved into the merged allocation",
+				           e->buf->name);
+			M->failed = 1;
+			return e;
 		}
 		Expr *ld = ex_new(a, EX_LOAD, nb->dt);
 		ld->load.buf = nb;
@@ -990,7 +1014,7 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 		if (n != 5 || !is_data_ref(e->call.args[1]) || !merged_here(M, e->call.args[1]->buf))
 			return NULL;
 		Buffer *b = e->call.args[1]->buf;
-		Expr **args = mut_list(mu, e->call.args, n);
+		Expr **args = mut_args_but(mu, e, 1);
 		args[1] = data_of(a, updated(M, b));
 		args[2] = op2(M, EX_ADD, elem_offset_of(M, b, e->call.args[0]->dt, NOLOC), args[2], NOLOC);
 		Expr *c = ex_call(a, e->call.op, e->call.rty, args, n);
@@ -1004,7 +1028,7 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 		    !merged_here(M, e->call.args[0]->buf))
 			return NULL;
 		Buffer *b = e->call.args[0]->buf;
-		Expr **args = mut_list(mu, e->call.args, n);
+		Expr **args = mut_args_but(mu, e, 0);
 		args[0] = data_of(a, updated(M, b));
 		args[1] = op2(M, EX_ADD, elem_offset_of(M, b, b->dt, NOLOC), args[1], NOLOC);
 		Expr *c = ex_call(a, e->call.op, e->call.rty, args, n);

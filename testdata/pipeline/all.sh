@@ -6,9 +6,37 @@
 # usage: all.sh TIRXC TESTDATA OUTDIR
 tirxc=$1 dir=$2 out=$3
 mkdir -p "$out"
+
+# Well-formed modules that TVM's own pipeline rejects, one per line: the
+# path under TESTDATA, then why.  Keep this list short: make a module a
+# valid input instead where that keeps its test's intent.  An entry whose
+# module now gets through the pipeline is reported as stale.
+excluded='
+tx/assert_return.tx
+	public check() returns 1 and is called from host code: with a cuda
+	target it becomes a kernel launch, and TVM rejects a kernel returning
+	non-zero ("Device kernel may only contain a successful return")
+tx/buffer_layout_tirx.tx
+	a private function keeps its Buffer parameters through MakePackedAPI,
+	and the storage legalizers ICHECK "This pass must be called after
+	MakePackedAPI" on any function whose target lacks native bf16/fp8
+passes/LowerDeviceKernelLaunch/Inputs/dyn_smem_bytes_and_flags.after.tx
+	already past LowerDeviceKernelLaunch: its tirx.dyn_smem_bytes was
+	consumed, so splitting the (public) kernel again fails the check for
+	a placeholder shared.dyn extent without a declared size
+'
+
 n=0 fail=0
 for f in $(find "$dir" -name '*.tx' ! -path '*/errors/*' ! -path '*/verify/*' | sort); do
 	if grep -qE -- 'not %tirxc|test \$\? (-eq|=) 1|--no-verify' "$f"; then
+		continue
+	fi
+	if printf '%s\n' "$excluded" | grep -qxF "${f#"$dir"/}"; then
+		if "$tirxc" --pipeline=default --target=cuda --host=llvm "$f" \
+			-o /dev/null 2>/dev/null; then
+			echo "FAIL: $f: excluded, but the pipeline accepts it"
+			fail=1
+		fi
 		continue
 	fi
 	"$tirxc" "$f" -o /dev/null 2>/dev/null || continue
