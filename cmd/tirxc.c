@@ -240,7 +240,7 @@ static void help(void)
 	}
 	printf("\nExit status: 0 success, 1 errors in the input, 2 usage error,\n"
 	       "70 internal error.\n\n"
-	       "Example: tirxc vecadd.tx --print-after=Identity -o out.tx\n"
+	       "Example: tirxc vecadd.tx --pipeline=default --print-after=SplitHostDevice -o out.tx\n"
 	       "See tirxc(1) and docs/ for more.\n");
 }
 
