@@ -348,6 +348,17 @@ static void lex_number(Lx *lx, int line, int col)
 			return;
 		}
 	}
+	if (isfloat && j - st < 64 && !memchr(s + st, '_', j - st)) {
+		/* a plain float: strtod reads a NUL-terminated copy */
+		Tok *t = push(lx, TK_FLOAT, line, col);
+		if (t != &lx->dummy) {
+			char tmp[64];
+			memcpy(tmp, s + st, j - st);
+			tmp[j - st] = 0;
+			t->f = strtod(tmp, NULL);
+		}
+		return;
+	}
 	Buf *b = &lx->scratch;
 	b->n = 0;
 	for (size_t k = st; k < j; k++)
@@ -682,6 +693,11 @@ void lx_drop(Lx *lx, int n)
 	for (int i = 0; i < lx->old.n; i++)
 		free(lx->old.v[i]);
 	lx->old.n = 0;
+}
+
+int lx_errors(const Lx *lx)
+{
+	return lx->nerr + lx->fatal + lx->tab_reported;
 }
 
 int lx_fatal(const Lx *lx)

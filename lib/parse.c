@@ -15,6 +15,8 @@
 
 void perr(P *p, Loc loc, const char *fmt, ...)
 {
+	if (p->bail)
+		longjmp(*p->bail, 1);
 	if (!p->quiet) {
 		va_list ap;
 		va_start(ap, fmt);
@@ -26,7 +28,15 @@ void perr(P *p, Loc loc, const char *fmt, ...)
 
 void pquiet(P *p)
 {
+	if (p->bail)
+		longjmp(*p->bail, 1);
 	longjmp(*p->jb, 1);
+}
+
+void pwarn(P *p)
+{
+	if (p->bail)
+		longjmp(*p->bail, 1);
 }
 
 /* ------------------------------------------------------------ scopes */
@@ -1921,32 +1931,80 @@ static void parse_file(P *p)
 	}
 }
 
+/* Frees the parser's own memory (not the module). */
+static void p_free(P *p)
+{
+	lx_close(p->lx);
+	for (int i = 0; i < p->ndefs; i++)
+		free(p->defs[i].ret);
+	free(p->defs);
+	pmap_free(&p->fidx);
+	free(p->b);
+	free(p->ht);
+	free(p->stk);
+	free(p->funcs);
+	free(p->fdone);
+	ar_free(p->tmp);
+}
+
+static void p_init(P *p, int file)
+{
+	memset(p, 0, sizeof *p);
+	p->m = mod_new();
+	p->A = p->m->arena;
+	p->tmp = ar_new();
+	p->file = file;
+	p->m->name = sym("Module");
+	g_lhs = NULL;
+}
+
+/* The one-pass attempt: the text is lexed as it is parsed, with no first
+ * pass for lexer errors and `def` lines.  It stands only if it would have
+ * reported nothing: no lexer error, no parse error or warning, and no call
+ * of a function defined further down (declared by the first pass, unknown
+ * here, so an error).  Anything else leaves at the first sign of it, and
+ * the text is parsed again the two-pass way, which reports it.  Valid
+ * input, the common case, is lexed once. */
+static Module *parse_one_pass(int file, const char *text, size_t len)
+{
+	P *p = xmalloc(sizeof *p);
+	jmp_buf bail;
+	p_init(p, file);
+	p->lx = lx_open(file, text, len, 0, 0, 1);
+	Module *m = NULL;
+	p->bail = &bail;
+	if (!setjmp(bail)) {
+		parse_file(p);
+		if (!lx_errors(p->lx))
+			m = p->m;
+	}
+	if (!m)
+		mod_free(p->m);
+	p_free(p);
+	free(p);
+	return m;
+}
+
 Module *tir_parse(const char *filename, const char *text, size_t len)
 {
 	int e0 = diag_errors();
 	int file = diag_add_file(filename, text, len);
+	Module *m = parse_one_pass(file, text, len);
+	if (m) {
+		if (!m->nfuncs) {
+			mod_free(m);
+			diag_error((Loc){file, 1, 1}, "no function in the input");
+			return NULL;
+		}
+		return m;
+	}
 	P p;
-	memset(&p, 0, sizeof p);
-	p.m = mod_new();
-	p.A = p.m->arena;
-	p.tmp = ar_new();
-	p.file = file;
-	p.m->name = sym("Module");
+	p_init(&p, file);
 	if (scan_defs(&p, text, len) < 0) {
 		p.lx = lx_open(file, text, len, 0, 0, 1);
 		parse_file(&p);
 	}
-	lx_close(p.lx);
-	for (int i = 0; i < p.ndefs; i++)
-		free(p.defs[i].ret);
-	free(p.defs);
-	pmap_free(&p.fidx);
-	free(p.b);
-	free(p.ht);
-	free(p.stk);
-	free(p.funcs);
-	free(p.fdone);
-	ar_free(p.tmp);
+	p_free(&p);
 	if (diag_errors() > e0) {
 		mod_free(p.m);
 		return NULL;

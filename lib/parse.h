@@ -71,6 +71,7 @@ void lx_drop(Lx *lx, int n);
  * (the `def` included); elsewhere its s is NULL.  Errors are the same. */
 void lx_scan(Lx *lx);
 int lx_fatal(const Lx *lx); /* as Lexed.fatal, for the tokens held */
+int lx_errors(const Lx *lx); /* errors found so far (reported or not) */
 void lx_close(Lx *lx);
 
 /* arena.c, for the parser's scratch arena: forgets every allocation but
@@ -186,11 +187,14 @@ typedef struct P {
 	PtrMap fidx;    /* name -> index in funcs + 1 (the first of that name) */
 	struct DefLine *defs; /* every `def NAME` line, found before parsing */
 	int ndefs;
+	jmp_buf *bail; /* the one-pass attempt (see tir_parse): where any
+	                  diagnostic goes instead of being reported */
 } P;
 
 /* parse.c: errors, scopes, the scratch stack */
 TIR_NORETURN void perr(P *p, Loc loc, const char *fmt, ...) TIR_PRINTF(3, 4);
 TIR_NORETURN void pquiet(P *p); /* abort the statement without a message */
+void pwarn(P *p); /* before a warning: the one-pass attempt gives up */
 Loc tok_loc(P *p, const Tok *t);
 Bind *lookup(P *p, Sym name);
 void bind_push(P *p, Sym name, int kind, Var *v, Buffer *b);

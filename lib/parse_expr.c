@@ -583,6 +583,16 @@ Node *px_tuple(P *p)
  * string's own position so errors point into it. */
 Node *px_str_expr(P *p, const Tok *str)
 {
+	if (p->bail) {
+		/* lex_text reports its errors: the one-pass attempt must not */
+		Lx *q = lx_open(p->file, str->s, sym_len(str->s), str->line - 1, str->col, 1);
+		int nq;
+		lx_fill(q, INT32_MAX, &nq);
+		int bad = lx_errors(q);
+		lx_close(q);
+		if (bad)
+			pwarn(p);
+	}
 	Lexed lx = lex_text(p->file, str->s, sym_len(str->s), str->line - 1, str->col);
 	Tok *st = p->t;
 	int snt = p->nt, spos = p->pos;
@@ -1188,6 +1198,7 @@ static Expr *metadata_ref(P *p, Node *n)
 	if (inner->kind != N_SUB || inner->n != 1 || inner->a[0]->kind != N_STR || n->n != 1)
 		perr(p, n->loc, "expected metadata[\"key\"][index]");
 	int64_t i = ev_int(p, n->a[0], "a metadata index");
+	pwarn(p);
 	diag_warning(n->loc, "metadata[...] is kept as an opaque placeholder string");
 	char b[64];
 	snprintf(b, sizeof b, "][%lld]", (long long)i);
@@ -1965,6 +1976,7 @@ Obj *ev_obj(P *p, Node *n)
 			o = obj_new(p->A, OB_METADATA);
 			o->meta.key = n->x->a[0]->s;
 			o->meta.index = ev_int(p, n->a[0], "a metadata index");
+			pwarn(p);
 			diag_warning(n->loc, "metadata[...] is kept as an opaque placeholder");
 			return o;
 		}

@@ -17,9 +17,11 @@
  * A buffer passed to call_packed is packed first, as TVM's script parser
  * does when it builds the call: tvm_stack_make_array(A.data,
  * tvm_stack_make_shape(shape...), strides or 0, ndim, a zero of the dtype,
- * elem_offset).  Difference from TVM: the result slot of a nested packed
+ * elem_offset).  Differences from TVM: the result slot of a nested packed
  * call is reset at its own index (TVM resets index num_args, which is the
- * same slot only for a call that is not nested). */
+ * same slot only for a call that is not nested); a while body is a free
+ * scope like a For body (TVM frees its allocations once, after the loop,
+ * outside the scope of their buffers). */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
