@@ -4,8 +4,8 @@
  * calloc and memory is never handed out twice without being cleared, so
  * ar_alloc need not clear it.
  *
- * Once an arena holds 1 MiB its blocks grow with it (up to 64 MiB): a big
- * module (over half a gigabyte for a million lines) then takes a few dozen
+ * Once an arena holds 1 MiB its blocks grow with it (up to 8 MiB): a big
+ * module (over half a gigabyte for a million lines) then takes some 70
  * blocks, which the C library maps fresh from the system, already zero,
  * instead of thousands of 64 KiB pieces of its heap that calloc clears. */
 #include <stdlib.h>
@@ -16,7 +16,7 @@
 enum { BLOCK = 64 * 1024 };
 
 #define BIG_FROM ((size_t)1 << 20)  /* arena size from which blocks grow */
-#define BIG_MAX ((size_t)64 << 20)  /* the largest growing block */
+#define BIG_MAX ((size_t)8 << 20)   /* the largest growing block */
 
 typedef struct Block {
 	struct Block *next;

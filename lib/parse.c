@@ -6,7 +6,8 @@
  * skipped up to its line end, together with any indented suite after it,
  * and the names it would have defined are bound as "poison" so that their
  * uses do not cascade into more messages.  tir_parse returns NULL when any
- * error was reported. */
+ * error was reported.  (In the one-pass attempt, see parse_one_pass, perr
+ * reports nothing and abandons the attempt instead.) */
 #include <stdlib.h>
 #include <string.h>
 #include "parse.h"

@@ -79,12 +79,18 @@ void lx_close(Lx *lx);
  * reused statement after statement stays in the cache. */
 void ar_reset(Arena *a);
 
-/* strcmp(a, b) == 0, but the first bytes are compared inline: the parser
- * tests names against keywords and op names all the time, and most tests
- * fail on the first byte. */
+/* strcmp(a, b) == 0, but the first two bytes are compared inline: the
+ * parser tests names against keywords and op names all the time, and most
+ * tests fail there ("T" against "True"). */
 static inline int streq(const char *a, const char *b)
 {
-	return a[0] == b[0] && strcmp(a, b) == 0;
+	if (a[0] != b[0])
+		return 0;
+	if (!a[0])
+		return 1;
+	if (a[1] != b[1])
+		return 0;
+	return !a[1] || strcmp(a + 2, b + 2) == 0;
 }
 
 /* The deepest nesting of brackets or blocks the lexer and parser accept. */

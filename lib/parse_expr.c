@@ -1448,7 +1448,8 @@ void reject_check(P *p, Loc loc, const char *path)
 {
 	size_t l = strcspn(path, ".");
 	for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++)
-		if (strlen(rejected[i].name) == l && !strncmp(rejected[i].name, path, l))
+		if (rejected[i].name[0] == path[0] && !strncmp(rejected[i].name, path, l) &&
+		    rejected[i].name[l] == 0)
 			perr(p, loc, "'T.%s' is not supported: %s", path, rejected[i].why);
 }
 
