@@ -28,6 +28,7 @@ struct Arena {
 	Block *head;
 	Block *spare; /* cleared blocks kept by ar_reset */
 	size_t bytes;
+	void **memo;  /* ar_memo's table */
 };
 
 Arena *ar_new(void)
@@ -76,7 +77,7 @@ static void *alloc_slow(Arena *a, size_t n)
 
 void *ar_alloc(Arena *a, size_t n)
 {
-	n = (n + 15) & ~(size_t)15;
+	n = (n + 7) & ~(size_t)7; /* pointer alignment: nodes are 8-byte aligned structs */
 	Block *b = a->head;
 	if (!b || b->size - b->used < n)
 		return alloc_slow(a, n);
@@ -107,6 +108,7 @@ void ar_reset(Arena *a)
 		a->spare = b;
 	}
 	a->head = NULL;
+	a->memo = NULL;
 }
 
 void ar_free(Arena *a)
@@ -120,4 +122,11 @@ void ar_free(Arena *a)
 		}
 	}
 	free(a);
+}
+
+void **ar_memo(Arena *a)
+{
+	if (!a->memo)
+		a->memo = ar_alloc(a, AR_MEMO * sizeof *a->memo);
+	return a->memo;
 }

@@ -118,17 +118,54 @@ Expr *ex_new(Arena *a, int kind, DType dt)
 	return e;
 }
 
+/* Constants are shared within an arena: the IR is never changed in place.
+ * Small int32 values have a slot each; other ints and floats go through a
+ * direct-mapped cache, so repeats of a recent constant cost nothing. */
+enum { MEMO_MIN = -64, MEMO_SMALL = 1088, MEMO_CACHE = AR_MEMO - MEMO_SMALL };
+
+static void **const_slot(Arena *a, int kind, DType dt, uint64_t bits)
+{
+	void **memo = ar_memo(a);
+	if (kind == EX_INT && dt.code == DT_INT && dt.bits == 32 && dt.lanes == 1 &&
+	    (int64_t)bits >= MEMO_MIN && (int64_t)bits < MEMO_MIN + MEMO_SMALL)
+		return &memo[(int64_t)bits - MEMO_MIN];
+	uint64_t h = (bits ^ ((uint64_t)dt.code << 56) ^ ((uint64_t)dt.bits << 48) ^
+	              ((uint64_t)dt.lanes << 32) ^ (uint64_t)kind) * 0x9E3779B97F4A7C15ull;
+	return &memo[MEMO_SMALL + (h >> 40) % MEMO_CACHE];
+}
+
+static int same_const(const Expr *e, int kind, DType dt, uint64_t bits)
+{
+	uint64_t eb;
+	if (!e || e->kind != kind || !dt_eq(e->dt, dt))
+		return 0;
+	if (kind == EX_INT)
+		return (uint64_t)e->i == bits;
+	memcpy(&eb, &e->f, sizeof eb);
+	return eb == bits;
+}
+
 Expr *ex_int(Arena *a, DType dt, int64_t v)
 {
+	void **slot = const_slot(a, EX_INT, dt, (uint64_t)v);
+	if (same_const(*slot, EX_INT, dt, (uint64_t)v))
+		return *slot;
 	Expr *e = ex_new(a, EX_INT, dt);
 	e->i = v;
+	*slot = e;
 	return e;
 }
 
 Expr *ex_float(Arena *a, DType dt, double v)
 {
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof bits);
+	void **slot = const_slot(a, EX_FLOAT, dt, bits);
+	if (same_const(*slot, EX_FLOAT, dt, bits))
+		return *slot;
 	Expr *e = ex_new(a, EX_FLOAT, dt);
 	e->f = v;
+	*slot = e;
 	return e;
 }
 
@@ -141,9 +178,11 @@ Expr *ex_str(Arena *a, Sym s)
 
 Expr *ex_var(Arena *a, Var *v)
 {
-	Expr *e = ex_new(a, EX_VAR, v->dt);
-	e->var = v;
-	return e;
+	(void)a;
+	v->ref.kind = EX_VAR;
+	v->ref.dt = v->dt;
+	v->ref.var = v;
+	return &v->ref;
 }
 
 Expr *ex_bin(Arena *a, int kind, Expr *x, Expr *y)

@@ -71,9 +71,14 @@ void buf_free(Buf *b);
 /* --------------------------------------------------------------- arena.c */
 typedef struct Arena Arena;
 Arena *ar_new(void);
-void *ar_alloc(Arena *a, size_t n); /* zeroed, 16-byte aligned */
+void *ar_alloc(Arena *a, size_t n); /* zeroed, 8-byte aligned */
 void ar_free(Arena *a);
 size_t ar_bytes(const Arena *a); /* bytes held, for --stats and bench */
+/* A table of AR_MEMO null-initialised slots owned by the arena, for
+ * sharing immutable nodes (ir.c keeps small int32 constants there).  The
+ * table is dropped by ar_reset with everything else. */
+enum { AR_MEMO = 2048 };
+void **ar_memo(Arena *a);
 /* Copies n pointers into the arena (NULL when n == 0). */
 void *ar_dup(Arena *a, const void *p, size_t n);
 
@@ -235,12 +240,6 @@ TType ty_ptr(DType elem, Sym scope);
 TType ty_void(void);
 DType ty_dtype(TType t); /* the value's dtype: handle for pointers */
 
-struct Var {
-	Sym name; /* a hint: the printer makes names unique */
-	TType ty;
-	DType dt; /* == ty_dtype(ty) */
-	uint32_t id; /* unique per process, for hashing and debugging */
-};
 
 enum { LAYOUT_DEFAULT, LAYOUT_NONE }; /* anything else is rejected on input */
 
@@ -313,6 +312,16 @@ struct Expr {
 			TType rty; /* the return type; pointer types for handles */
 		} call;
 	};
+};
+
+struct Var {
+	Sym name; /* a hint: the printer makes names unique */
+	TType ty;
+	DType dt; /* == ty_dtype(ty) */
+	uint32_t id; /* unique per process, for hashing and debugging */
+	/* The one EX_VAR node of this var: ex_var returns it, so a use costs no
+	 * allocation.  IR is never changed in place, so sharing is safe. */
+	Expr ref;
 };
 
 /* Attribute objects: func attrs, annotations, targets, AttrStmt nodes. */
