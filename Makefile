@@ -77,6 +77,7 @@ fuzz: deps
 
 bench: all
 	sh bench/run.sh $(BUILD)
+	sh bench/pipeline.sh $(BUILD) testdata
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -251,11 +251,9 @@ static void usage_error(Buf *err, const char *fmt, ...)
 	if (err->n)
 		return;
 	va_list ap;
-	char msg[1024];
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	buf_vprintf(err, fmt, ap);
 	va_end(ap);
-	buf_puts(err, msg);
 }
 
 static void unknown_option(Buf *err, const char *arg, size_t n)

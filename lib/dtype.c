@@ -123,7 +123,9 @@ int dt_parse(const char *s, size_t n, DType *out)
 			return 1;
 		}
 	}
-	if (n == 4 && memcmp(s, "bf16", 4) == 0) {
+	/* TVM's String2DLDataType: a missing bit width is the family's default
+	 * (bfloat: 16; int, uint, float: 32 below), so "floatx4" is float32x4. */
+	if ((n == 4 && memcmp(s, "bf16", 4) == 0) || (n == 6 && memcmp(s, "bfloat", 6) == 0)) {
 		*out = dt_make(DT_BFLOAT, 16, lanes);
 		return 1;
 	}

@@ -54,12 +54,10 @@ static size_t push(Eq *q, const char *fmt, ...) TIR_PRINTF(2, 3);
 static size_t push(Eq *q, const char *fmt, ...)
 {
 	size_t n = q->path.n;
-	char s[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(s, sizeof s, fmt, ap);
+	buf_vprintf(&q->path, fmt, ap);
 	va_end(ap);
-	buf_puts(&q->path, s);
 	return n;
 }
 
@@ -84,11 +82,22 @@ static int eq_expr(Eq *q, const Expr *a, const Expr *b);
 static int eq_stmt(Eq *q, const Stmt *a, const Stmt *b);
 static int eq_obj(Eq *q, const Obj *a, const Obj *b);
 static int eq_buf(Eq *q, const Buffer *a, const Buffer *b);
+static int eq_var(Eq *q, const Var *a, const Var *b);
 
-static int eq_ttype(TType a, TType b)
-{
-	return ty_eq(a, b);
-}
+/* name(q, field, a, b): cmp(q, a, b) with ".field" on the path. */
+#define EQ_AT(name, T, cmp)                                                  \
+	static int name(Eq *q, const char *field, const T *a, const T *b)    \
+	{                                                                    \
+		size_t n = push(q, ".%s", field);                            \
+		int ok = cmp(q, a, b);                                       \
+		pop(q, n);                                                   \
+		return ok;                                                   \
+	}
+EQ_AT(eq_field, Expr, eq_expr)
+EQ_AT(eq_varf, Var, eq_var)
+EQ_AT(eq_buff, Buffer, eq_buf)
+EQ_AT(eq_objf, Obj, eq_obj)
+EQ_AT(eq_body, Stmt, eq_stmt)
 
 /* Pairs x with y, or checks an existing pairing. */
 static int pair(Eq *q, const void *x, const void *y, const char *what, const char *xn,
@@ -108,7 +117,7 @@ static int eq_var(Eq *q, const Var *a, const Var *b)
 {
 	if (!a || !b)
 		return a == b ? 1 : differ(q, "variable missing on one side");
-	if (!eq_ttype(a->ty, b->ty)) {
+	if (!ty_eq(a->ty, b->ty)) {
 		char t1[32], t2[32];
 		return differ(q, "variable '%s' of %s vs '%s' of %s", a->name, dt_str(a->dt, t1),
 			      b->name, dt_str(b->dt, t2));
@@ -128,14 +137,6 @@ static int eq_exprs(Eq *q, const char *field, Expr *const *a, int na, Expr *cons
 			return 0;
 	}
 	return 1;
-}
-
-static int eq_field(Eq *q, const char *field, const Expr *a, const Expr *b)
-{
-	size_t n = push(q, ".%s", field);
-	int ok = eq_expr(q, a, b);
-	pop(q, n);
-	return ok;
 }
 
 static int eq_buf(Eq *q, const Buffer *a, const Buffer *b)
@@ -213,23 +214,16 @@ static int eq_expr(Eq *q, const Expr *a, const Expr *b)
 	case EX_SHUFFLE:
 		return eq_exprs(q, "vectors", a->shuf.vecs, a->shuf.nvecs, b->shuf.vecs, b->shuf.nvecs) &&
 		       eq_exprs(q, "indices", a->shuf.idx, a->shuf.nidx, b->shuf.idx, b->shuf.nidx);
-	case EX_LET: {
-		if (!eq_field(q, "value", a->let.value, b->let.value))
-			return 0;
-		size_t n = push(q, ".var");
-		int ok = eq_var(q, a->let.var, b->let.var);
-		pop(q, n);
-		return ok && eq_field(q, "body", a->let.body, b->let.body);
-	}
-	case EX_LOAD: {
-		size_t n = push(q, ".buffer");
-		int ok = eq_buf(q, a->load.buf, b->load.buf);
-		pop(q, n);
-		return ok && eq_exprs(q, "idx", a->load.idx, a->load.nidx, b->load.idx, b->load.nidx) &&
+	case EX_LET:
+		return eq_field(q, "value", a->let.value, b->let.value) &&
+		       eq_varf(q, "var", a->let.var, b->let.var) &&
+		       eq_field(q, "body", a->let.body, b->let.body);
+	case EX_LOAD:
+		return eq_buff(q, "buffer", a->load.buf, b->load.buf) &&
+		       eq_exprs(q, "idx", a->load.idx, a->load.nidx, b->load.idx, b->load.nidx) &&
 		       eq_field(q, "predicate", a->load.pred, b->load.pred);
-	}
 	case EX_CALL:
-		if (!eq_ttype(a->call.rty, b->call.rty))
+		if (!ty_eq(a->call.rty, b->call.rty))
 			return differ(q, "call return types differ");
 		return eq_exprs(q, "args", a->call.args, a->call.nargs, b->call.args, b->call.nargs);
 	default:
@@ -349,22 +343,6 @@ static int eq_obj(Eq *q, const Obj *a, const Obj *b)
 	}
 }
 
-static int eq_objf(Eq *q, const char *field, const Obj *a, const Obj *b)
-{
-	size_t n = push(q, ".%s", field);
-	int ok = eq_obj(q, a, b);
-	pop(q, n);
-	return ok;
-}
-
-static int eq_body(Eq *q, const char *field, const Stmt *a, const Stmt *b)
-{
-	size_t n = push(q, ".%s", field);
-	int ok = eq_stmt(q, a, b);
-	pop(q, n);
-	return ok;
-}
-
 static const char *const stmt_names[ST_COUNT] = {
 	"bind", "store", "alloc_buffer", "decl_buffer", "attr", "for", "while", "if",
 	"sequence", "evaluate", "assert", "return", "break", "continue",
@@ -383,55 +361,35 @@ static int eq_stmt(Eq *q, const Stmt *a, const Stmt *b)
 		return differ(q, "%s vs %s", stmt_name(a), stmt_name(b));
 	}
 	switch (a->kind) {
-	case ST_BIND: {
-		if (!eq_field(q, "value", a->bind.value, b->bind.value))
-			return 0;
-		size_t n = push(q, ".var");
-		int ok = eq_var(q, a->bind.var, b->bind.var);
-		pop(q, n);
-		return ok;
-	}
-	case ST_STORE: {
-		size_t n = push(q, ".buffer");
-		int ok = eq_buf(q, a->store.buf, b->store.buf);
-		pop(q, n);
-		return ok && eq_exprs(q, "idx", a->store.idx, a->store.nidx, b->store.idx, b->store.nidx) &&
+	case ST_BIND:
+		return eq_field(q, "value", a->bind.value, b->bind.value) &&
+		       eq_varf(q, "var", a->bind.var, b->bind.var);
+	case ST_STORE:
+		return eq_buff(q, "buffer", a->store.buf, b->store.buf) &&
+		       eq_exprs(q, "idx", a->store.idx, a->store.nidx, b->store.idx, b->store.nidx) &&
 		       eq_field(q, "value", a->store.value, b->store.value) &&
 		       eq_field(q, "predicate", a->store.pred, b->store.pred);
-	}
-	case ST_ALLOC: {
-		size_t n = push(q, ".buffer");
-		int ok = eq_buf(q, a->alloc.buf, b->alloc.buf);
-		pop(q, n);
-		return ok && eq_objf(q, "annotations", a->alloc.annotations, b->alloc.annotations);
-	}
-	case ST_DECL: {
-		if (!eq_field(q, "data", a->decl.data, b->decl.data))
-			return 0;
-		size_t n = push(q, ".buffer");
-		int ok = eq_buf(q, a->decl.buf, b->decl.buf);
-		pop(q, n);
-		return ok;
-	}
+	case ST_ALLOC:
+		return eq_buff(q, "buffer", a->alloc.buf, b->alloc.buf) &&
+		       eq_objf(q, "annotations", a->alloc.annotations, b->alloc.annotations);
+	case ST_DECL:
+		return eq_field(q, "data", a->decl.data, b->decl.data) &&
+		       eq_buff(q, "buffer", a->decl.buf, b->decl.buf);
 	case ST_ATTR:
 		if (a->attr.key != b->attr.key)
 			return differ(q, "attr \"%s\" vs \"%s\"", a->attr.key, b->attr.key);
 		return eq_field(q, "value", a->attr.value, b->attr.value) &&
 		       eq_objf(q, "node", a->attr.node, b->attr.node) &&
 		       eq_body(q, "body", a->attr.body, b->attr.body);
-	case ST_FOR: {
+	case ST_FOR:
 		if (a->loop.kind != b->loop.kind || a->loop.thread != b->loop.thread)
 			return differ(q, "loop kinds differ");
-		if (!eq_field(q, "min", a->loop.min, b->loop.min) ||
-		    !eq_field(q, "extent", a->loop.extent, b->loop.extent) ||
-		    !eq_field(q, "step", a->loop.step, b->loop.step) ||
-		    !eq_objf(q, "annotations", a->loop.annotations, b->loop.annotations))
-			return 0;
-		size_t n = push(q, ".var");
-		int ok = eq_var(q, a->loop.var, b->loop.var);
-		pop(q, n);
-		return ok && eq_body(q, "body", a->loop.body, b->loop.body);
-	}
+		return eq_field(q, "min", a->loop.min, b->loop.min) &&
+		       eq_field(q, "extent", a->loop.extent, b->loop.extent) &&
+		       eq_field(q, "step", a->loop.step, b->loop.step) &&
+		       eq_objf(q, "annotations", a->loop.annotations, b->loop.annotations) &&
+		       eq_varf(q, "var", a->loop.var, b->loop.var) &&
+		       eq_body(q, "body", a->loop.body, b->loop.body);
 	case ST_WHILE:
 		return eq_field(q, "cond", a->wloop.cond, b->wloop.cond) &&
 		       eq_body(q, "body", a->wloop.body, b->wloop.body);
@@ -499,7 +457,7 @@ static int eq_func(Eq *q, const Func *a, const Func *b)
 				return 0;
 		}
 	}
-	if (!eq_ttype(a->ret, b->ret))
+	if (!ty_eq(a->ret, b->ret))
 		return differ(q, "return types differ");
 	return eq_objf(q, "attrs", a->attrs, b->attrs) && eq_body(q, "body", a->body, b->body);
 }

@@ -1701,6 +1701,13 @@ static void prim_func(P *p, Node *deco)
 	}
 	f->loc = nloc;
 	int smark = p->nb;
+	/* A module-level TypeVar stands for a var of each function's own, as
+	 * in TVM, so that no Var is shared between functions. */
+	for (int i = 0; i < smark; i++) {
+		Sym tv = p->b[i].name;
+		if (p->b[i].kind == NB_TYPEVAR && lookup(p, tv) == &p->b[i])
+			bind_push(p, tv, NB_TYPEVAR, var_new(p->A, tv, ty_prim(DT_I64)), NULL);
+	}
 	p->fn = f;
 	p->stir = stir;
 	f->attrs = NULL;
@@ -1777,6 +1784,8 @@ static int header_line(P *p)
 		if (r->kind != N_CALL || r->x->kind != N_NAME || !streq(r->x->s, "TypeVar") || r->n != 1 ||
 		    r->a[0]->kind != N_STR)
 			perr(p, r->loc, "only `N = TypeVar(\"N\")` is allowed before the function");
+		if (r->a[0]->s != name)
+			perr(p, r->a[0]->loc, "TypeVar \"%s\" is bound to the name '%s'; the names must match", r->a[0]->s, name);
 		bind_push(p, name, NB_TYPEVAR, var_new(p->A, name, ty_prim(DT_I64)), NULL);
 		expect_newline(p);
 		return 1;

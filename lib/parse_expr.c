@@ -1146,6 +1146,12 @@ static Expr *bufdata(P *p, Buffer *b)
 static Expr *ev_name(P *p, Node *n)
 {
 	Bind *b = lookup(p, n->s);
+	if (b && b->kind == NB_TYPEVAR && p->in_shape) {
+		/* a scalar parameter of the same name hides a module TypeVar */
+		for (int i = 0; i < p->npnames; i++)
+			if (p->pnames[i] == n->s)
+				b = NULL;
+	}
 	if (!b) {
 		if (p->in_shape) {
 			DType dt = DT_I32;
@@ -1351,8 +1357,10 @@ static Expr *typed_lit(P *p, Node *call, DType dt)
 		return arith_cast(p->A, dt, ex_int(p->A, DT_BOOL1, (int64_t)a->i));
 	if (ast_const_int(a, &v)) {
 		if (dt_is_int(el) && el.bits < 64) {
-			int64_t lo = el.code == DT_UINT ? 0 : -((int64_t)1 << (el.bits - 1));
-			int64_t hi = el.code == DT_UINT ? ((int64_t)1 << el.bits) - 1 : ((int64_t)1 << (el.bits - 1)) - 1;
+			/* int1 holds 0 and 1, as TVM's IntImm allows */
+			int u = el.code == DT_UINT || el.bits == 1;
+			int64_t lo = u ? 0 : -((int64_t)1 << (el.bits - 1));
+			int64_t hi = u ? ((int64_t)1 << el.bits) - 1 : ((int64_t)1 << (el.bits - 1)) - 1;
 			if (v < lo || v > hi)
 				perr(p, a->loc, "literal %lld is out of range for %s", (long long)v,
 				     dt_str(el, (char[32]){0}));
@@ -1437,7 +1445,6 @@ static const struct { const char *name; const char *why; } rejected[] = {
 	{"hint", "hints are not part of lowered TIR"},
 	{"alloc_tcgen05_ldst_frag", "TIRx front-end constructs must be lowered first"},
 	{"wg_reg_tile", "TIRx front-end constructs must be lowered first"},
-	{"Call", "generic calls with attrs are not supported"},
 	{"LetStmt", "use `x: T.let[T.int32] = value`"},
 	{"assert_", "use an assert statement"},
 	{"realize", "it does not exist in TIRx"},
@@ -1490,6 +1497,65 @@ Expr *ev_call_op(P *p, Node *call, const Op *op, const char *spell)
 	if (!have && !op_ret_type(op, args, nargs, &rty))
 		perr(p, call->loc, "T.%s needs a dtype= argument", spell);
 	return ex_call(p->A, op, rty, args, nargs);
+}
+
+/* T.cuda.func_call("f", args..., source_code="...", return_type=dt): the
+ * source is the call's last argument and the result is void unless
+ * return_type says otherwise (as TVM's cuda_func_call). */
+static Expr *cuda_func_call(P *p, Node *call, const Op *op, const char *spell)
+{
+	static const char *const kws[] = {"source_code", "return_type", NULL};
+	check_args(p, call, 1, -1, kws);
+	Node *src = kwarg(call, "source_code");
+	if (!src)
+		perr(p, call->loc, "T.%s needs a source_code= argument", spell);
+	Node *rt = kwarg(call, "return_type");
+	int k = npos(call);
+	Expr **args = ar_alloc(p->A, (size_t)(k + 1) * sizeof *args);
+	for (int i = 0; i < k; i++)
+		args[i] = ev_arg(p, posarg(call, i));
+	if (args[0]->kind != EX_STR)
+		perr(p, posarg(call, 0)->loc, "the function name of T.%s must be a string", spell);
+	args[k] = ev_arg(p, src);
+	if (args[k]->kind != EX_STR)
+		perr(p, src->loc, "source_code= must be a string");
+	return ex_call(p->A, op, rt ? ev_type_slot(p, rt) : ty_void(), args, k + 1);
+}
+
+/* T.Call("op.name", [args], attrs=..., ret_ty=type): HEAD prints a call
+ * that carries attributes this way.  tirxc's calls have no attributes, so
+ * attrs must be absent, None or {}; what is left is the plain op call. */
+static Expr *generic_call(P *p, Node *call)
+{
+	static const char *const kws[] = {"attrs", "ret_ty", NULL};
+	if (kwarg(call, "annotations") || npos(call) == 3)
+		perr(p, call->loc, "the old form T.Call(dtype, op, [args], annotations=...) is not supported; "
+		     "use T.Call(\"op\", [args], attrs=..., ret_ty=...)");
+	check_args(p, call, 2, 2, kws);
+	Node *on = posarg(call, 0), *ln = posarg(call, 1);
+	if (on->kind != N_STR)
+		perr(p, on->loc, "T.Call takes the op name as a string");
+	const Op *op = op_find(on->s, sym_len(on->s));
+	if (!op)
+		perr(p, on->loc, "unknown op '%s'", on->s);
+	if (ln->kind != N_LIST && ln->kind != N_TUPLE)
+		perr(p, ln->loc, "T.Call takes the arguments as a list");
+	Node *at = kwarg(call, "attrs");
+	if (at && at->kind != N_NONE && !(at->kind == N_DICT && at->n == 0))
+		perr(p, at->loc, "call attributes are not supported (T.Call with a non-empty attrs=)");
+	int n = ln->n;
+	if (op->nargs >= 0 && n != op->nargs)
+		perr(p, ln->loc, "'%s' takes %d argument%s (%d given)", on->s, op->nargs, op->nargs == 1 ? "" : "s", n);
+	Expr **args = ar_alloc(p->A, (size_t)(n ? n : 1) * sizeof *args);
+	for (int i = 0; i < n; i++)
+		args[i] = ev_arg(p, ln->a[i]);
+	Node *rt = kwarg(call, "ret_ty");
+	TType rty;
+	if (rt)
+		rty = ev_type_slot(p, rt);
+	else if (!op_ret_type(op, args, n, &rty))
+		perr(p, call->loc, "T.Call of '%s' needs a ret_ty= argument", on->s);
+	return ex_call(p->A, op, rty, args, n);
 }
 
 static Expr *module_call(P *p, Node *call, Func *f)
@@ -1686,9 +1752,13 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 	for (int i = 0; stmt_only[i]; i++)
 		if (streq(path, stmt_only[i]))
 			perr(p, loc, "'T.%s' is not allowed in an expression", path);
+	if (streq(path, "Call"))
+		return generic_call(p, n);
 	const Op *op = op_find(path, strlen(path));
 	if (!op)
 		perr(p, loc, "unknown op 'T.%s'", path);
+	if (streq(op->name, "tirx.cuda.func_call"))
+		return cuda_func_call(p, n, op, path);
 	return ev_call_op(p, n, op, path);
 }
 
@@ -1746,125 +1816,30 @@ static Expr *ev_call(P *p, Node *n)
 
 /* ------------------------------------------------------------ objects */
 
-static Obj *olist(P *p, Obj **items, int n)
-{
-	Obj *o = obj_new(p->A, OB_LIST);
-	o->list.items = ar_dup(p->A, items, (size_t)n * sizeof *items);
-	o->list.n = n;
-	return o;
-}
-
-static Obj *strlist(P *p, const char *a, const char *b)
-{
-	Obj *it[2] = {obj_str(p->A, sym(a)), b ? obj_str(p->A, sym(b)) : NULL};
-	return olist(p, it, b ? 2 : 1);
-}
-
-/* The defaults of a target kind; NULL for an unknown kind. */
-static Obj *kind_defaults(P *p, Sym kind)
-{
-	Obj *d = obj_new(p->A, OB_DICT);
-	if (streq(kind, "cuda")) {
-		d = obj_dict_set(p->A, d, "keys", strlist(p, "cuda", "gpu"));
-		d = obj_dict_set(p->A, d, "kind", obj_str(p->A, kind));
-		d = obj_dict_set(p->A, d, "max_num_threads", obj_int(p->A, 1024));
-		d = obj_dict_set(p->A, d, "tag", obj_str(p->A, sym("")));
-		d = obj_dict_set(p->A, d, "thread_warp_size", obj_int(p->A, 32));
-		return d;
-	}
-	if (streq(kind, "llvm") || streq(kind, "c")) {
-		d = obj_dict_set(p->A, d, "keys", strlist(p, "cpu", NULL));
-		d = obj_dict_set(p->A, d, "kind", obj_str(p->A, kind));
-		d = obj_dict_set(p->A, d, "tag", obj_str(p->A, sym("")));
-		return d;
-	}
-	return NULL;
-}
-
-static const struct { const char *tag, *arch; } target_tags[] = {
-	{"nvidia/nvidia-a100", "sm_80"},
-	{"nvidia/nvidia-h100", "sm_90"},
-	{"nvidia/geforce-rtx-4090", "sm_89"},
-	{"nvidia/nvidia-t4", "sm_75"},
-};
-
-/* Keys in sorted order, as the printer writes them. */
-static Obj *dict_sorted(P *p, Obj *d)
-{
-	Obj *r = obj_new(p->A, OB_DICT);
-	int n = d->dict.n;
-	int *used = ar_alloc(p->tmp, (size_t)(n ? n : 1) * sizeof(int));
-	for (int k = 0; k < n; k++) {
-		int best = -1;
-		for (int i = 0; i < n; i++)
-			if (!used[i] && (best < 0 || strcmp(d->dict.keys[i]->s, d->dict.keys[best]->s) < 0))
-				best = i;
-		used[best] = 1;
-		r = obj_dict_set(p->A, r, d->dict.keys[best]->s, d->dict.vals[best]);
-	}
-	return r;
-}
-
+/* A target's config dict from a target string, a config dict or a nested
+ * T.target(...).  target.c builds it; its message is reported here, at the
+ * argument. */
 static Obj *target_config(P *p, Node *n)
 {
+	const char *err = "not a target";
+	Obj *t = NULL;
 	if (n->kind == N_STR) {
-		char buf[256];
-		size_t l = sym_len(n->s);
-		if (l >= sizeof buf)
-			perr(p, n->loc, "target string too long");
-		memcpy(buf, n->s, l + 1);
-		char *save = NULL, *w = strtok_r(buf, " ", &save);
-		if (!w)
-			perr(p, n->loc, "empty target string");
-		Obj *d = NULL;
-		for (size_t i = 0; i < sizeof target_tags / sizeof target_tags[0]; i++)
-			if (streq(w, target_tags[i].tag)) {
-				d = kind_defaults(p, sym("cuda"));
-				d = obj_dict_set(p->A, d, "arch", obj_str(p->A, sym(target_tags[i].arch)));
-				d = obj_dict_set(p->A, d, "tag", obj_str(p->A, sym(w)));
-			}
-		if (!d)
-			d = kind_defaults(p, sym(w));
-		if (!d)
-			perr(p, n->loc, "unknown target kind or tag '%s'", w);
-		while ((w = strtok_r(NULL, " ", &save))) {
-			char *eq = strchr(w, '=');
-			if (w[0] != '-' || !eq)
-				perr(p, n->loc, "malformed target option '%s' (expected -key=value)", w);
-			*eq = 0;
-			const char *key = w + (w[1] == '-' ? 2 : 1);
-			char *end;
-			long long v = strtoll(eq + 1, &end, 10);
-			Obj *val = eq[1] && !*end ? obj_int(p->A, v) : obj_str(p->A, sym(eq + 1));
-			d = obj_dict_set(p->A, d, key, val);
-		}
-		return dict_sorted(p, d);
+		if (memchr(n->s, 0, sym_len(n->s)))
+			perr(p, n->loc, "a target string cannot hold a NUL byte");
+		t = target_parse(p->A, n->s, &err);
+		if (t)
+			return t->target;
+	} else if (n->kind == N_DICT) {
+		t = target_complete(p->A, ev_obj(p, n), &err);
+		if (t)
+			return t;
+	} else if (n->kind == N_CALL && node_is_T(p, n->x, "target")) {
+		return make_target(p, n)->target;
+	} else {
+		check_name(p, n);
+		err = "expected a target string or dict";
 	}
-	if (n->kind == N_DICT) {
-		Obj *d = ev_obj(p, n);
-		for (int i = 0; i < d->dict.n; i++)
-			if (d->dict.keys[i]->kind != OB_STR)
-				perr(p, n->loc, "target dict keys must be strings");
-		Obj *kind = obj_dict_get(d, "kind");
-		if (!kind || kind->kind != OB_STR)
-			perr(p, n->loc, "a target dict needs a \"kind\"");
-		Obj *def = kind_defaults(p, kind->s);
-		if (!def)
-			perr(p, n->loc, "unknown target kind '%s'", kind->s);
-		for (int i = 0; i < def->dict.n; i++)
-			if (!obj_dict_get(d, def->dict.keys[i]->s))
-				d = obj_dict_set(p->A, d, def->dict.keys[i]->s, def->dict.vals[i]);
-		Obj *h = obj_dict_get(d, "host");
-		if (h && h->kind == OB_TARGET)
-			d = obj_dict_set(p->A, d, "host", h->target);
-		return dict_sorted(p, d);
-	}
-	if (n->kind == N_CALL && node_is_T(p, n->x, "target")) {
-		Obj *t = make_target(p, n);
-		return t->target;
-	}
-	check_name(p, n);
-	perr(p, n->loc, "expected a target string or dict");
+	perr(p, n->loc, "%s", err);
 }
 
 Obj *make_target(P *p, Node *call)
@@ -1874,7 +1849,7 @@ Obj *make_target(P *p, Node *call)
 	Obj *d = target_config(p, posarg(call, 0));
 	Node *h = kwarg(call, "host");
 	if (h && h->kind != N_NONE)
-		d = dict_sorted(p, obj_dict_set(p->A, d, "host", target_config(p, h)));
+		return target_with_host(p->A, d, target_config(p, h));
 	Obj *o = obj_new(p->A, OB_TARGET);
 	o->target = d;
 	return o;

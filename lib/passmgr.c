@@ -218,6 +218,16 @@ const char *pm_suggest(const char *word, const char *const *cands, int n)
 	return best;
 }
 
+/* The tail of an "unknown ..." message: the nearest candidate, if any. */
+static void did_you_mean(Buf *err, const char *name, const char *const *cands, int n)
+{
+	const char *s = pm_suggest(name, cands, n);
+	if (s)
+		buf_printf(err, "; did you mean '%s'?", s);
+	else
+		buf_puts(err, " (--list-passes shows them)");
+}
+
 /* "unknown pass 'X'", plus the nearest name or alias when there is one. */
 static void unknown_pass(Buf *err, const char *opt, const char *name)
 {
@@ -227,11 +237,7 @@ static void unknown_pass(Buf *err, const char *opt, const char *name)
 		cands[2 * i + 1] = passes[i].alias;
 	}
 	buf_printf(err, "%s: unknown pass '%s'", opt, name);
-	const char *s = pm_suggest(name, cands, 2 * NELEM(passes));
-	if (s)
-		buf_printf(err, "; did you mean '%s'?", s);
-	else
-		buf_puts(err, " (--list-passes shows them)");
+	did_you_mean(err, name, cands, 2 * NELEM(passes));
 }
 
 /* ---------------------------------------------------------- the context */
@@ -436,11 +442,7 @@ int pm_plan(PassCtx *cx, const char *list, const char *pipeline, const char *dis
 			for (int i = 0; i < NELEM(pipelines); i++)
 				cands[i] = pipelines[i].name;
 			buf_printf(err, "--pipeline: unknown pipeline '%s'", name);
-			const char *s = pm_suggest(name, cands, NELEM(pipelines));
-			if (s)
-				buf_printf(err, "; did you mean '%s'?", s);
-			else
-				buf_puts(err, " (--list-passes shows them)");
+			did_you_mean(err, name, cands, NELEM(pipelines));
 			return 1;
 		}
 		for (int i = 0; pl->passes[i]; i++)
@@ -866,28 +868,24 @@ static int verbose_before_pass(Instrument *in, PassCtx *cx, const Pass *p, int n
 
 /* --------------------------------------------------------------- --stats */
 
-static long count_stmts(const Stmt *s)
+/* Statements, not counting sequences; expressions are not visited. */
+static int count_stmt(Walker *w, Stmt *s)
 {
-	if (!s)
-		return 0;
-	switch (s->kind) {
-	case ST_SEQ: {
-		long n = 0;
-		for (int i = 0; i < s->seq.n; i++)
-			n += count_stmts(s->seq.items[i]);
-		return n;
-	}
-	case ST_ATTR:
-		return 1 + count_stmts(s->attr.body);
-	case ST_FOR:
-		return 1 + count_stmts(s->loop.body);
-	case ST_WHILE:
-		return 1 + count_stmts(s->wloop.body);
-	case ST_IF:
-		return 1 + count_stmts(s->ifs.then) + count_stmts(s->ifs.els);
-	default:
-		return 1;
-	}
+	*(long *)w->data += s->kind != ST_SEQ;
+	return 1;
+}
+
+static int skip_expr(Walker *w, Expr *e)
+{
+	return 0;
+}
+
+static long count_stmts(Stmt *s)
+{
+	long n = 0;
+	Walker w = {.stmt = count_stmt, .expr = skip_expr, .data = &n};
+	walk_stmt(&w, s);
+	return n;
 }
 
 static int stats_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
@@ -919,12 +917,10 @@ void pass_stat(PassCtx *cx, const char *fmt, ...)
 {
 	if (!cx->stats_on)
 		return;
-	char line[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	buf_vprintf(&cx->stats, fmt, ap);
 	va_end(ap);
-	buf_puts(&cx->stats, line);
 	buf_putc(&cx->stats, '\n');
 }
 

@@ -37,6 +37,7 @@ enum {
 	F_BUF = 1 << 5,      /* the key is a Buffer */
 	F_SCALAR = 1 << 6,   /* a buffer printed with the local scalar sugar */
 	F_BOUND = 1 << 7,    /* signature: bound by an earlier parameter */
+	F_TYPEVAR = 1 << 8,  /* signature: an int64 shape var printed as a TypeVar */
 };
 
 typedef struct Ent {
@@ -147,6 +148,9 @@ typedef struct P {
 	struct Decl { const void *key; int32_t top, order; } *decls;
 	int ndecls, capdecls, nextdecl;
 	int unbound; /* visit_vars result: a var not bound yet */
+	int typevar; /* visit_vars result: a var printed as a TypeVar */
+	const Func *fn; /* the function whose TypeVars are collected */
+	Vec tvars;      /* its TypeVars, first mention first */
 } P;
 
 static void pr_expr(P *p, const Expr *e, int ctx);
@@ -2014,6 +2018,8 @@ static void check_bound(P *p, const Var *v)
 	Ent *e = map_find(&p->obj, v);
 	if (!e || !(e->flags & F_BOUND))
 		p->unbound = 1;
+	else if (e->flags & F_TYPEVAR)
+		p->typevar = 1;
 }
 
 static void set_bound(P *p, const Var *v)
@@ -2021,18 +2027,102 @@ static void set_bound(P *p, const Var *v)
 	((Ent *)map_get(&p->obj, v, NULL))->flags |= F_BOUND;
 }
 
+/* HEAD's int64 TypeVars (portable mode): the int64 scalar vars that the
+ * shapes, strides and elem_offsets of p->fn's buffer parameters mention and
+ * that are not scalar parameters.  The text declares them before the module
+ * (`N = TypeVar("N")`) and the re-parser makes an int64 var of each. */
+static void tv_add(P *p, const Var *v)
+{
+	DType t = v->ty.dt;
+	if (v->ty.kind != TY_PRIM || t.code != DT_INT || t.bits != 64 || t.lanes != 1)
+		return;
+	for (int i = 0; i < p->tvars.n; i++)
+		if (p->tvars.v[i] == v)
+			return;
+	for (int i = 0; i < p->fn->nparams; i++)
+		if (p->fn->params[i].var == v)
+			return;
+	vec_push(&p->tvars, (void *)v);
+}
+
+static void collect_typevars(P *p, const Func *f)
+{
+	p->fn = f;
+	p->tvars.n = 0;
+	for (int i = 0; i < f->nparams; i++) {
+		const Buffer *b = f->params[i].buf;
+		if (!b)
+			continue;
+		for (int k = 0; k < b->ndim; k++)
+			visit_vars(p, b->shape[k], tv_add);
+		for (int k = 0; k < b->nstrides; k++)
+			visit_vars(p, b->strides[k], tv_add);
+		visit_vars(p, b->elem_offset, tv_add);
+	}
+}
+
+/* Names the TypeVars of f, as the first names of the function.  Returns
+ * how many. */
+static int def_typevars(P *p, const Func *f)
+{
+	collect_typevars(p, f);
+	for (int i = 0; i < p->tvars.n; i++) {
+		const Var *v = p->tvars.v[i];
+		def_var(p, v);
+		((Ent *)map_get(&p->obj, v, NULL))->flags |= F_BOUND | F_TYPEVAR;
+	}
+	return p->tvars.n;
+}
+
+static int sym_cmp(const void *x, const void *y)
+{
+	return strcmp(*(Sym const *)x, *(Sym const *)y);
+}
+
+/* The `N = TypeVar("N")` lines of the whole module, each name once (by
+ * name, as HEAD), sorted by name within a function and in function order
+ * across them.  Returns 0 when there are none. */
+static int pr_typevars(P *p, Func *const *fs, int n, Buf *out)
+{
+	Vec names = {0};
+	for (int i = 0; i < n; i++) {
+		collect_typevars(p, fs[i]);
+		if (!p->tvars.n)
+			continue;
+		names_reset(p);
+		int k = def_typevars(p, fs[i]);
+		int first = names.n;
+		for (int j = 0; j < k; j++) {
+			Sym s = var_name(p, p->tvars.v[j]);
+			int seen = 0;
+			for (int q = 0; q < first && !seen; q++)
+				seen = names.v[q] == s;
+			if (!seen)
+				vec_push(&names, (void *)s);
+		}
+		qsort(names.v + first, (size_t)(names.n - first), sizeof(void *), sym_cmp);
+	}
+	for (int i = 0; i < names.n; i++)
+		buf_printf(out, "%s = TypeVar(\"%s\")\n", (Sym)names.v[i], (Sym)names.v[i]);
+	int any = names.n > 0;
+	vec_free(&names);
+	return any;
+}
+
 /* A buffer parameter's annotation.  A shape dimension that mentions a var
  * no earlier parameter bound is quoted, `T.Buffer(("n",), ...)`: HEAD's
- * match-scope syntax, whose first mention defines the var. */
+ * match-scope syntax, whose first mention defines the var.  So is one that
+ * mentions a TypeVar in a compound expression (`(N, "N * T.int64(2)")`),
+ * as HEAD does in its portable mode. */
 static void pr_param_buffer(P *p, const Buffer *b)
 {
 	PUTL(p, "T.Buffer((");
 	for (int i = 0; i < b->ndim; i++) {
 		if (i)
 			PUTL(p, ", ");
-		p->unbound = 0;
+		p->unbound = p->typevar = 0;
 		visit_vars(p, b->shape[i], check_bound);
-		if (p->unbound) {
+		if (p->unbound || (p->typevar && b->shape[i]->kind != EX_VAR)) {
 			Buf *save = p->b, tmp = {0};
 			p->b = &tmp;
 			pr_expr(p, b->shape[i], 0);
@@ -2106,7 +2196,9 @@ static void pr_func(P *p, const Func *f)
 	}
 	line_end(p);
 
-	/* signature: scalar params are named first, as TVM does */
+	/* signature: TypeVars and then scalar params are named first, as TVM
+	 * does */
+	def_typevars(p, f);
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].var)
 			def_var(p, f->params[i].var);
@@ -2182,6 +2274,7 @@ static void p_free(P *p)
 	free(p->obj.e);
 	free(p->names.e);
 	vec_free(&p->scope);
+	vec_free(&p->tvars);
 	free(p->decls);
 }
 
@@ -2190,16 +2283,21 @@ void tir_print(Buf *out, const Module *m)
 	P p;
 	p_init(&p, out);
 	p.modpre = m->is_module ? "Module." : "";
-	if (m->is_module)
-		PUTL(&p, "# from tvm.script import ir as I\n");
-	PUTL(&p, "# from tvm.script import tirx as T\n");
-	PUTL(&p, "# from tvm.tirx.layout import Axis\n\n");
-
 	Func **fs = xmalloc((size_t)(m->nfuncs ? m->nfuncs : 1) * sizeof *fs);
 	if (m->nfuncs)
 		memcpy(fs, m->funcs, (size_t)m->nfuncs * sizeof *fs);
 	if (m->nfuncs > 1)
 		qsort(fs, (size_t)m->nfuncs, sizeof *fs, func_cmp);
+	Buf tv = {0};
+	if (pr_typevars(&p, fs, m->nfuncs, &tv))
+		PUTL(&p, "# from typing import TypeVar\n");
+	if (m->is_module)
+		PUTL(&p, "# from tvm.script import ir as I\n");
+	PUTL(&p, "# from tvm.script import tirx as T\n");
+	PUTL(&p, "# from tvm.tirx.layout import Axis\n\n");
+	if (tv.n)
+		putn(&p, tv.s, tv.n);
+	buf_free(&tv);
 	if (m->is_module) {
 		PUTL(&p, "@I.ir_module\nclass Module:\n");
 		p.ind = 1;

@@ -2,39 +2,87 @@
  * TVM's Target::ToConfig(): "kind", "keys", "tag", the kind's attributes
  * ("arch", "max_num_threads", ...) and an optional "host" (a plain dict).
  * Passes read only kind, keys, arch and host; other keys ride along. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
 
-static Obj *strlist(Arena *a, const char *x, const char *y)
+/* The attributes each kind has by default, in key order.  An attribute is
+ * a list of one or two strings (l), the kind's own name (k), a string (s)
+ * or an int (i). */
+typedef struct Attr {
+	const char *key;
+	char type;
+	const char *s1, *s2;
+	int64_t i;
+} Attr;
+
+static const struct {
+	const char *kind;
+	Attr attrs[5];
+	int n;
+} kinds[] = {
+	{"cuda", {{"keys", 'l', "cuda", "gpu", 0}, {"kind", 'k', NULL, NULL, 0},
+	          {"max_num_threads", 'i', NULL, NULL, 1024}, {"tag", 's', "", NULL, 0},
+	          {"thread_warp_size", 'i', NULL, NULL, 32}}, 5},
+	{"llvm", {{"keys", 'l', "cpu", NULL, 0}, {"kind", 'k', NULL, NULL, 0}, {"tag", 's', "", NULL, 0}}, 3},
+	{"c", {{"keys", 'l', "cpu", NULL, 0}, {"kind", 'k', NULL, NULL, 0}, {"tag", 's', "", NULL, 0}}, 3},
+};
+
+static int kind_index(const char *kind)
 {
-	Obj *l = obj_new(a, OB_LIST);
-	l->list.items = ar_alloc(a, 2 * sizeof(Obj *));
-	l->list.items[l->list.n++] = obj_str(a, sym(x));
-	if (y)
-		l->list.items[l->list.n++] = obj_str(a, sym(y));
-	return l;
+	for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++)
+		if (!strcmp(kind, kinds[k].kind))
+			return k;
+	return -1;
+}
+
+static Obj *attr_value(Arena *a, int k, const Attr *at)
+{
+	switch (at->type) {
+	case 'l': {
+		Obj *l = obj_new(a, OB_LIST);
+		l->list.items = ar_alloc(a, 2 * sizeof(Obj *));
+		l->list.items[l->list.n++] = obj_str(a, sym(at->s1));
+		if (at->s2)
+			l->list.items[l->list.n++] = obj_str(a, sym(at->s2));
+		return l;
+	}
+	case 'k':
+		return obj_str(a, sym(kinds[k].kind));
+	case 's':
+		return obj_str(a, sym(at->s1));
+	default:
+		return obj_int(a, at->i);
+	}
 }
 
 /* The attributes a kind has by default; NULL for an unknown kind. */
 static Obj *kind_defaults(Arena *a, const char *kind)
 {
+	int k = kind_index(kind);
+	if (k < 0)
+		return NULL;
+	int n = kinds[k].n;
 	Obj *d = obj_new(a, OB_DICT);
-	if (!strcmp(kind, "cuda")) {
-		d = obj_dict_set(a, d, "keys", strlist(a, "cuda", "gpu"));
-		d = obj_dict_set(a, d, "kind", obj_str(a, sym(kind)));
-		d = obj_dict_set(a, d, "max_num_threads", obj_int(a, 1024));
-		d = obj_dict_set(a, d, "tag", obj_str(a, sym("")));
-		d = obj_dict_set(a, d, "thread_warp_size", obj_int(a, 32));
-		return d;
+	d->dict.keys = ar_alloc(a, (size_t)(n + 1) * sizeof(Obj *));
+	d->dict.vals = ar_alloc(a, (size_t)(n + 1) * sizeof(Obj *));
+	for (int i = 0; i < n; i++) {
+		d->dict.keys[i] = obj_str(a, sym(kinds[k].attrs[i].key));
+		d->dict.vals[i] = attr_value(a, k, &kinds[k].attrs[i]);
 	}
-	if (!strcmp(kind, "llvm") || !strcmp(kind, "c")) {
-		d = obj_dict_set(a, d, "keys", strlist(a, "cpu", NULL));
-		d = obj_dict_set(a, d, "kind", obj_str(a, sym(kind)));
-		d = obj_dict_set(a, d, "tag", obj_str(a, sym("")));
-		return d;
-	}
-	return NULL;
+	d->dict.n = n;
+	return d;
+}
+
+/* Has d a string key equal to key?  (By text: no interning, this runs for
+ * every target the parser reads.) */
+static int has_key(const Obj *d, const char *key)
+{
+	for (int i = 0; i < d->dict.n; i++)
+		if (!strcmp(d->dict.keys[i]->s, key))
+			return 1;
+	return 0;
 }
 
 static const struct {
@@ -46,28 +94,45 @@ static const struct {
 	{"nvidia/nvidia-t4", "sm_75"},
 };
 
+/* An error message that quotes the offending text, kept in the arena (the
+ * parser reports it at the target's location, the driver after the
+ * option). */
+static const char *errmsg(Arena *a, const char *what, const char *text, const char *after)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof buf, "%s '%.120s'%s", what, text, after);
+	if (n < 0)
+		return what;
+	if ((size_t)n >= sizeof buf)
+		n = (int)sizeof buf - 1;
+	return ar_dup(a, buf, (size_t)n + 1);
+}
+
 static int key_cmp(const void *x, const void *y)
 {
 	const Obj *const *a = x, *const *b = y;
-	return strcmp((*a)->s, (*b)->s);
+	return strcmp(a[0]->s, b[0]->s);
 }
 
-/* A copy of d with its keys in sorted order (the printed order). */
+/* d with its keys in sorted order (the printed order); d itself when they
+ * already are. */
 static Obj *sorted(Arena *a, const Obj *d)
 {
-	int n = d->dict.n;
-	Obj **pairs = xmalloc((size_t)(2 * n + 1) * sizeof *pairs);
-	Obj **keys = pairs, **tmp = pairs + n;
-	memcpy(keys, d->dict.keys, (size_t)n * sizeof *keys);
-	qsort(keys, (size_t)n, sizeof *keys, key_cmp);
+	int n = d->dict.n, in_order = 1;
+	for (int i = 1; i < n && in_order; i++)
+		in_order = strcmp(d->dict.keys[i - 1]->s, d->dict.keys[i]->s) < 0;
+	if (in_order)
+		return (Obj *)d;
+	/* sort (key, value) pairs together */
+	Obj **pairs = xmalloc((size_t)(2 * n) * sizeof *pairs);
+	for (int i = 0; i < n; i++)
+		pairs[2 * i] = d->dict.keys[i], pairs[2 * i + 1] = d->dict.vals[i];
+	qsort(pairs, (size_t)n, 2 * sizeof *pairs, key_cmp);
 	Obj *r = obj_new(a, OB_DICT);
 	r->dict.keys = ar_alloc(a, (size_t)(n + 1) * sizeof(Obj *));
 	r->dict.vals = ar_alloc(a, (size_t)(n + 1) * sizeof(Obj *));
-	(void)tmp;
-	for (int i = 0; i < n; i++) {
-		r->dict.keys[i] = keys[i];
-		r->dict.vals[i] = obj_dict_get(d, keys[i]->s);
-	}
+	for (int i = 0; i < n; i++)
+		r->dict.keys[i] = pairs[2 * i], r->dict.vals[i] = pairs[2 * i + 1];
 	r->dict.n = n;
 	free(pairs);
 	return r;
@@ -86,15 +151,15 @@ Obj *target_complete(Arena *a, const Obj *dict, const char **err)
 		*err = "a target dict needs a \"kind\"";
 		return NULL;
 	}
-	Obj *def = kind_defaults(a, kind->s);
-	if (!def) {
-		*err = "unknown target kind";
+	int k = kind_index(kind->s);
+	if (k < 0) {
+		*err = errmsg(a, "unknown target kind", kind->s, "");
 		return NULL;
 	}
 	Obj *d = (Obj *)dict;
-	for (int i = 0; i < def->dict.n; i++)
-		if (!obj_dict_get(d, def->dict.keys[i]->s))
-			d = obj_dict_set(a, d, def->dict.keys[i]->s, def->dict.vals[i]);
+	for (int i = 0; i < kinds[k].n; i++)
+		if (!has_key(d, kinds[k].attrs[i].key))
+			d = obj_dict_set(a, d, kinds[k].attrs[i].key, attr_value(a, k, &kinds[k].attrs[i]));
 	Obj *h = obj_dict_get(d, "host");
 	if (h && h->kind == OB_TARGET)
 		d = obj_dict_set(a, d, "host", h->target);
@@ -102,7 +167,8 @@ Obj *target_complete(Arena *a, const Obj *dict, const char **err)
 		Obj *hc = target_complete(a, h, err);
 		if (!hc)
 			return NULL;
-		d = obj_dict_set(a, d, "host", hc);
+		if (hc != h)
+			d = obj_dict_set(a, d, "host", hc);
 	}
 	return sorted(a, d);
 }
@@ -128,13 +194,13 @@ Obj *target_parse(Arena *a, const char *spec, const char **err)
 	if (!d)
 		d = kind_defaults(a, w);
 	if (!d) {
-		*err = "unknown target kind or tag";
+		*err = errmsg(a, "unknown target kind or tag", w, "");
 		goto out;
 	}
 	while ((w = strtok_r(NULL, " ", &save))) {
 		char *eq = strchr(w, '=');
 		if (w[0] != '-' || !eq || eq == w + 1) {
-			*err = "malformed target option (expected -key=value)";
+			*err = errmsg(a, "malformed target option", w, " (expected -key=value)");
 			goto out;
 		}
 		*eq = 0;

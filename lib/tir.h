@@ -54,6 +54,9 @@ typedef struct PtrMap {
 } PtrMap;
 void *pmap_get(const PtrMap *m, const void *k);
 void pmap_put(PtrMap *m, const void *k, void *v);
+/* k's value slot, added as NULL when k is absent: one probe for a read
+ * followed by a write.  Valid until the next insertion. */
+void **pmap_ref(PtrMap *m, const void *k);
 void pmap_clear(PtrMap *m); /* drops entries, keeps capacity */
 void pmap_free(PtrMap *m);
 
@@ -66,6 +69,7 @@ void buf_put(Buf *b, const char *s, size_t n);
 void buf_puts(Buf *b, const char *s);
 void buf_putc(Buf *b, int c);
 void buf_printf(Buf *b, const char *fmt, ...) TIR_PRINTF(2, 3);
+void buf_vprintf(Buf *b, const char *fmt, va_list ap);
 void buf_free(Buf *b);
 
 /* --------------------------------------------------------------- arena.c */

@@ -94,24 +94,30 @@ void buf_putc(Buf *b, int c)
 	b->s[b->n] = 0;
 }
 
-void buf_printf(Buf *b, const char *fmt, ...)
+void buf_vprintf(Buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char small[256];
-	va_start(ap, fmt);
+	va_list again;
+	va_copy(again, ap);
 	int n = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		die("buf_printf: bad format");
 	if ((size_t)n < sizeof small) {
 		buf_put(b, small, (size_t)n);
-		return;
+	} else {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->s + b->n, (size_t)n + 1, fmt, again);
+		b->n += (size_t)n;
 	}
-	buf_grow(b, (size_t)n);
+	va_end(again);
+}
+
+void buf_printf(Buf *b, const char *fmt, ...)
+{
+	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(b->s + b->n, (size_t)n + 1, fmt, ap);
+	buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	b->n += (size_t)n;
 }
 
 void buf_free(Buf *b)
@@ -139,7 +145,7 @@ void *pmap_get(const PtrMap *m, const void *k)
 	}
 }
 
-void pmap_put(PtrMap *m, const void *k, void *v)
+void **pmap_ref(PtrMap *m, const void *k)
 {
 	if (2 * (m->n + 1) > m->cap) {
 		PtrMap old = *m;
@@ -156,10 +162,16 @@ void pmap_put(PtrMap *m, const void *k, void *v)
 	size_t mask = (size_t)m->cap - 1, i = pmap_hash(k) & mask;
 	while (m->keys[i] && m->keys[i] != k)
 		i = (i + 1) & mask;
-	if (!m->keys[i])
+	if (!m->keys[i]) {
+		m->keys[i] = k;
 		m->n++;
-	m->keys[i] = k;
-	m->vals[i] = v;
+	}
+	return &m->vals[i];
+}
+
+void pmap_put(PtrMap *m, const void *k, void *v)
+{
+	*pmap_ref(m, k) = v;
 }
 
 void pmap_clear(PtrMap *m)

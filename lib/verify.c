@@ -16,59 +16,24 @@
 #include <string.h>
 #include "tir.h"
 
-/* A pointer-keyed hash map to small ints: the states of vars and buffers. */
-typedef struct VMap {
-	const void **keys;
-	int *vals;
-	int cap, n;
-} VMap;
-
-static int vm_get(const VMap *m, const void *k)
+/* The states of vars and buffers live in PtrMaps as small ints. */
+static int state(const PtrMap *m, const void *k)
 {
-	if (!m->cap)
-		return 0;
-	uintptr_t h = ((uintptr_t)k >> 4) * 0x9E3779B1u;
-	for (int i = (int)(h & (uintptr_t)(m->cap - 1));; i = (i + 1) & (m->cap - 1)) {
-		if (!m->keys[i])
-			return 0;
-		if (m->keys[i] == k)
-			return m->vals[i];
-	}
+	return (int)(intptr_t)pmap_get(m, k);
 }
 
-static void vm_set(VMap *m, const void *k, int v)
+static void set_state(PtrMap *m, const void *k, int st)
 {
-	if (2 * (m->n + 1) > m->cap) {
-		VMap old = *m;
-		m->cap = old.cap ? 2 * old.cap : 64;
-		m->keys = xcalloc((size_t)m->cap, sizeof *m->keys);
-		m->vals = xcalloc((size_t)m->cap, sizeof *m->vals);
-		m->n = 0;
-		for (int i = 0; i < old.cap; i++)
-			if (old.keys[i])
-				vm_set(m, old.keys[i], old.vals[i]);
-		free(old.keys);
-		free(old.vals);
-	}
-	uintptr_t h = ((uintptr_t)k >> 4) * 0x9E3779B1u;
-	int i = (int)(h & (uintptr_t)(m->cap - 1));
-	while (m->keys[i] && m->keys[i] != k)
-		i = (i + 1) & (m->cap - 1);
-	if (!m->keys[i])
-		m->n++;
-	m->keys[i] = k;
-	m->vals[i] = v;
-}
-
-static void vm_free(VMap *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof *m);
+	pmap_put(m, k, (void *)(intptr_t)st);
 }
 
 /* Definition states of vars and buffers.  REPORTED is or'ed in once a
  * bad use has been reported, so one free var gives one error. */
+/* Target kinds whose kernels run on a device. */
+static const char *const device_kinds[] = {"cuda", "rocm", "metal", "vulkan", "opencl", "webgpu",
+					   "nvptx"};
+enum { NDEVICE = sizeof device_kinds / sizeof device_kinds[0] };
+
 enum { UNDEF = 0, LIVE = 1, DEAD = 2, STATE = 3, REPORTED = 4, THREADVAR = 8 };
 
 typedef struct V {
@@ -80,9 +45,14 @@ typedef struct V {
 	int is_kernel;  /* a device function after the split */
 	int is_host;    /* thread bindings need a device region */
 	int in_device;  /* depth of `target` attr regions */
-	VMap vars, bufs;
+	PtrMap vars, bufs; /* states; cleared, not freed, between functions */
 	Vec scope;      /* defined things, popped at scope exit: tagged pointers */
 	Vec tags;       /* thread tag (Sym) -> var pairs of this function */
+	/* Syms looked up once per run rather than once per node */
+	Sym thread_extent, virtual_thread, target, llvm, c;
+	Sym device[NDEVICE]; /* target kinds of devices */
+	char names[4][32];   /* see dts */
+	unsigned nnames;
 } V;
 
 /* The offending node's first line, for the note after each error. */
@@ -123,9 +93,12 @@ static void fail(V *v, const Expr *e, const Stmt *s, const char *fmt, ...)
 	v->nerr++;
 }
 
-static const char *dts(DType t, char *buf)
+/* A type's name for a message.  The names rotate through v->names, enough
+ * for one message, so the recursive checkers keep no buffers of their own
+ * (which would also make every call pay for a stack-protector canary). */
+static const char *dts(V *v, DType t)
 {
-	return dt_str(t, buf);
+	return dt_str(t, v->names[v->nnames++ % 4]);
 }
 
 /* ------------------------------------------------------------ scopes */
@@ -134,22 +107,23 @@ static const char *dts(DType t, char *buf)
  * (both are at least 4-byte aligned arena objects). */
 static void def_var(V *v, Var *x, const Stmt *s)
 {
-	int st = vm_get(&v->vars, x);
+	void **slot = pmap_ref(&v->vars, x);
+	int st = (int)(intptr_t)*slot;
 	if ((st & STATE) != UNDEF && !(st & THREADVAR)) {
 		fail(v, NULL, s, "variable '%s' defined more than once", x->name);
 		return;
 	}
-	vm_set(&v->vars, x, LIVE | (st & THREADVAR));
+	*slot = (void *)(intptr_t)(LIVE | (st & THREADVAR));
 	vec_push(&v->scope, x);
 }
 
 static void def_buf(V *v, Buffer *b, const Stmt *s)
 {
-	if ((vm_get(&v->bufs, b) & STATE) != UNDEF) {
+	if ((state(&v->bufs, b) & STATE) != UNDEF) {
 		fail(v, NULL, s, "buffer '%s' declared more than once", b->name);
 		return;
 	}
-	vm_set(&v->bufs, b, LIVE);
+	set_state(&v->bufs, b, LIVE);
 	vec_push(&v->scope, (void *)((uintptr_t)b | 1));
 }
 
@@ -158,21 +132,31 @@ static void pop_scope(V *v, int mark)
 	while (v->scope.n > mark) {
 		uintptr_t p = (uintptr_t)v->scope.v[--v->scope.n];
 		if (p & 1) {
-			vm_set(&v->bufs, (void *)(p & ~(uintptr_t)1), DEAD);
+			set_state(&v->bufs, (void *)(p & ~(uintptr_t)1), DEAD);
 		} else {
-			int st = vm_get(&v->vars, (void *)p);
-			vm_set(&v->vars, (void *)p, DEAD | (st & THREADVAR));
+			void **slot = pmap_ref(&v->vars, (void *)p);
+			*slot = (void *)(intptr_t)(DEAD | ((intptr_t)*slot & THREADVAR));
 		}
 	}
 }
 
+/* A use of k: LIVE or already reported reads -1; else k is marked
+ * reported and its state (UNDEF or DEAD) says what to report. */
+static int bad_use(PtrMap *m, const void *k)
+{
+	int st = state(m, k);
+	if ((st & STATE) == LIVE || (st & REPORTED))
+		return -1;
+	set_state(m, k, st | REPORTED);
+	return st & STATE;
+}
+
 static void use_var(V *v, Var *x, const Expr *e)
 {
-	int st = vm_get(&v->vars, x);
-	if ((st & STATE) == LIVE || (st & REPORTED))
+	int st = bad_use(&v->vars, x);
+	if (st < 0)
 		return;
-	vm_set(&v->vars, x, st | REPORTED);
-	if ((st & STATE) == DEAD)
+	if (st == DEAD)
 		fail(v, e, NULL, "variable '%s' used out of its scope", x->name);
 	else if (v->is_kernel)
 		fail(v, e, NULL, "device function uses variable '%s' that it neither defines "
@@ -183,11 +167,10 @@ static void use_var(V *v, Var *x, const Expr *e)
 
 static void use_buf(V *v, Buffer *b, const Expr *e, const Stmt *s)
 {
-	int st = vm_get(&v->bufs, b);
-	if ((st & STATE) == LIVE || (st & REPORTED))
+	int st = bad_use(&v->bufs, b);
+	if (st < 0)
 		return;
-	vm_set(&v->bufs, b, st | REPORTED);
-	if ((st & STATE) == DEAD)
+	if (st == DEAD)
 		fail(v, e, s, "buffer '%s' used out of its scope", b->name);
 	else
 		fail(v, e, s, "buffer '%s' used without a declaration", b->name);
@@ -212,11 +195,10 @@ static int check_indices(V *v, Buffer *b, Expr **idx, int nidx, const Expr *e, c
 		fail(v, e, s, "buffer '%s' has %d dimension%s but is accessed with %d ind%s",
 		     b->name, b->ndim, b->ndim == 1 ? "" : "s", nidx, nidx == 1 ? "ex" : "ices");
 	for (int i = 0; i < nidx; i++) {
-		char t[32];
 		expr(v, idx[i]);
 		if (!dt_is_int(idx[i]->dt)) {
 			fail(v, e, s, "index %d of buffer '%s' has non-integer type %s", i, b->name,
-			     dts(idx[i]->dt, t));
+			     dts(v, idx[i]->dt));
 		} else if (idx[i]->dt.lanes > 1 && i != nidx - 1) {
 			fail(v, e, s, "only the last index of buffer '%s' may be a vector", b->name);
 		}
@@ -249,7 +231,6 @@ static void check_call(V *v, const Expr *e)
 
 static void expr(V *v, const Expr *e)
 {
-	char t1[32], t2[32], t3[32];
 	if (!e)
 		return;
 	switch (e->kind) {
@@ -266,35 +247,35 @@ static void expr(V *v, const Expr *e)
 		expr(v, e->bin.a);
 		expr(v, e->bin.b);
 		if (!dt_eq(e->bin.a->dt, e->bin.b->dt))
-			fail(v, e, NULL, "operand types differ: %s vs %s", dts(e->bin.a->dt, t1),
-			     dts(e->bin.b->dt, t2));
+			fail(v, e, NULL, "operand types differ: %s vs %s", dts(v, e->bin.a->dt),
+			     dts(v, e->bin.b->dt));
 		else if (!dt_eq(e->dt, e->bin.a->dt))
-			fail(v, e, NULL, "result type %s differs from operand type %s", dts(e->dt, t1),
-			     dts(e->bin.a->dt, t2));
+			fail(v, e, NULL, "result type %s differs from operand type %s", dts(v, e->dt),
+			     dts(v, e->bin.a->dt));
 		break;
 	case EX_EQ: case EX_NE: case EX_LT: case EX_LE: case EX_GT: case EX_GE:
 	case EX_AND: case EX_OR:
 		expr(v, e->bin.a);
 		expr(v, e->bin.b);
 		if (!dt_eq(e->bin.a->dt, e->bin.b->dt))
-			fail(v, e, NULL, "operand types differ: %s vs %s", dts(e->bin.a->dt, t1),
-			     dts(e->bin.b->dt, t2));
+			fail(v, e, NULL, "operand types differ: %s vs %s", dts(v, e->bin.a->dt),
+			     dts(v, e->bin.b->dt));
 		else if ((e->kind == EX_AND || e->kind == EX_OR) && !is_bool(e->bin.a->dt))
-			fail(v, e, NULL, "logical operands must be bool, not %s", dts(e->bin.a->dt, t1));
+			fail(v, e, NULL, "logical operands must be bool, not %s", dts(v, e->bin.a->dt));
 		if (!is_bool(e->dt) || e->dt.lanes != e->bin.a->dt.lanes)
 			fail(v, e, NULL, "comparison result must be bool with %d lane%s, not %s",
-			     e->bin.a->dt.lanes, e->bin.a->dt.lanes == 1 ? "" : "s", dts(e->dt, t1));
+			     e->bin.a->dt.lanes, e->bin.a->dt.lanes == 1 ? "" : "s", dts(v, e->dt));
 		break;
 	case EX_NOT:
 		expr(v, e->bin.a);
 		if (!is_bool(e->bin.a->dt) || !dt_eq(e->dt, e->bin.a->dt))
-			fail(v, e, NULL, "logical not needs a bool operand, not %s", dts(e->bin.a->dt, t1));
+			fail(v, e, NULL, "logical not needs a bool operand, not %s", dts(v, e->bin.a->dt));
 		break;
 	case EX_CAST:
 		expr(v, e->bin.a);
 		if (e->dt.lanes != e->bin.a->dt.lanes)
-			fail(v, e, NULL, "cast changes the lanes: %s to %s", dts(e->bin.a->dt, t1),
-			     dts(e->dt, t2));
+			fail(v, e, NULL, "cast changes the lanes: %s to %s", dts(v, e->bin.a->dt),
+			     dts(v, e->dt));
 		break;
 	case EX_SELECT:
 		expr(v, e->sel.c);
@@ -302,24 +283,24 @@ static void expr(V *v, const Expr *e)
 		expr(v, e->sel.f);
 		if (!is_bool(e->sel.c->dt) ||
 		    (e->sel.c->dt.lanes != 1 && e->sel.c->dt.lanes != e->dt.lanes))
-			fail(v, e, NULL, "select condition must be bool, not %s", dts(e->sel.c->dt, t1));
+			fail(v, e, NULL, "select condition must be bool, not %s", dts(v, e->sel.c->dt));
 		if (!dt_eq(e->sel.t->dt, e->sel.f->dt) || !dt_eq(e->dt, e->sel.t->dt))
-			fail(v, e, NULL, "select branch types differ: %s vs %s", dts(e->sel.t->dt, t1),
-			     dts(e->sel.f->dt, t2));
+			fail(v, e, NULL, "select branch types differ: %s vs %s", dts(v, e->sel.t->dt),
+			     dts(v, e->sel.f->dt));
 		break;
 	case EX_RAMP:
 		expr(v, e->ramp.base);
 		expr(v, e->ramp.stride);
 		if (e->ramp.base->dt.lanes != 1 || !dt_eq(e->ramp.base->dt, e->ramp.stride->dt) ||
 		    !dt_eq(dt_element(e->dt), e->ramp.base->dt))
-			fail(v, e, NULL, "ramp of %s with base %s and stride %s", dts(e->dt, t1),
-			     dts(e->ramp.base->dt, t2), dts(e->ramp.stride->dt, t3));
+			fail(v, e, NULL, "ramp of %s with base %s and stride %s", dts(v, e->dt),
+			     dts(v, e->ramp.base->dt), dts(v, e->ramp.stride->dt));
 		break;
 	case EX_BROADCAST:
 		expr(v, e->bcast.value);
 		if (!dt_eq(dt_element(e->dt), e->bcast.value->dt))
-			fail(v, e, NULL, "broadcast of %s to %s", dts(e->bcast.value->dt, t1),
-			     dts(e->dt, t2));
+			fail(v, e, NULL, "broadcast of %s to %s", dts(v, e->bcast.value->dt),
+			     dts(v, e->dt));
 		break;
 	case EX_SHUFFLE:
 		for (int i = 0; i < e->shuf.nvecs; i++)
@@ -331,7 +312,7 @@ static void expr(V *v, const Expr *e)
 		expr(v, e->let.value);
 		if (!dt_eq(e->let.var->dt, e->let.value->dt))
 			fail(v, e, NULL, "let of '%s' (%s) to a value of type %s", e->let.var->name,
-			     dts(e->let.var->dt, t1), dts(e->let.value->dt, t2));
+			     dts(v, e->let.var->dt), dts(v, e->let.value->dt));
 		int mark = v->scope.n;
 		def_var(v, e->let.var, NULL);
 		expr(v, e->let.body);
@@ -343,8 +324,8 @@ static void expr(V *v, const Expr *e)
 		use_buf(v, b, e, NULL);
 		int lanes = check_indices(v, b, e->load.idx, e->load.nidx, e, NULL);
 		if (e->load.nidx == b->ndim && !dt_eq(e->dt, dt_with_lanes(b->dt, lanes)))
-			fail(v, e, NULL, "load of %s from buffer '%s' of %s", dts(e->dt, t1), b->name,
-			     dts(b->dt, t2));
+			fail(v, e, NULL, "load of %s from buffer '%s' of %s", dts(v, e->dt), b->name,
+			     dts(v, b->dt));
 		if (e->load.pred) {
 			expr(v, e->load.pred);
 			if (!is_bool(e->load.pred->dt) || e->load.pred->dt.lanes != e->dt.lanes)
@@ -363,19 +344,6 @@ static void expr(V *v, const Expr *e)
 
 /* -------------------------------------------------------- statements */
 
-/* The function's target kind, and whether that target names a host. */
-static Sym func_target_kind(const Func *f, int *has_host)
-{
-	Obj *t = func_target(f);
-	*has_host = t && obj_dict_get(t->target, "host") != NULL;
-	return t ? target_kind(t) : NULL;
-}
-
-static int is_thread_attr(const Stmt *s)
-{
-	return s->attr.key == sym("thread_extent") || s->attr.key == sym("virtual_thread");
-}
-
 static void thread_attr(V *v, const Stmt *s)
 {
 	const Obj *n = s->attr.node;
@@ -384,7 +352,6 @@ static void thread_attr(V *v, const Stmt *s)
 		return;
 	}
 	Var *x = n->iv.var;
-	char t1[32], t2[32];
 	if (!n->iv.tag || !*n->iv.tag)
 		fail(v, NULL, s, "thread variable '%s' has no thread tag", x->name);
 	if (n->iv.itype != IV_THREADINDEX)
@@ -393,7 +360,7 @@ static void thread_attr(V *v, const Stmt *s)
 		fail(v, NULL, s, "thread extent of '%s' must be a scalar integer", x->name);
 	else if (!dt_eq(x->dt, s->attr.value->dt))
 		fail(v, NULL, s, "thread variable '%s' has type %s, its extent %s", x->name,
-		     dts(x->dt, t1), dts(s->attr.value->dt, t2));
+		     dts(v, x->dt), dts(v, s->attr.value->dt));
 	if (v->is_host && !v->in_device)
 		fail(v, NULL, s, "host function binds thread '%s' outside a device region",
 		     n->iv.tag ? n->iv.tag : x->name);
@@ -411,8 +378,8 @@ static void thread_attr(V *v, const Stmt *s)
 		vec_push(&v->tags, x);
 	known:;
 	}
-	int st = vm_get(&v->vars, x);
-	vm_set(&v->vars, x, st | THREADVAR);
+	int st = state(&v->vars, x);
+	set_state(&v->vars, x, st | THREADVAR);
 	def_var(v, x, s);
 }
 
@@ -435,7 +402,6 @@ static void buffer_fields(V *v, const Buffer *b)
 
 static void stmt(V *v, const Stmt *s)
 {
-	char t1[32], t2[32], t3[32];
 	if (!s)
 		return;
 	Loc saved = v->loc;
@@ -446,7 +412,7 @@ static void stmt(V *v, const Stmt *s)
 		expr(v, s->bind.value);
 		if (!dt_eq(s->bind.var->dt, s->bind.value->dt))
 			fail(v, NULL, s, "'%s' of type %s is bound to a value of type %s",
-			     s->bind.var->name, dts(s->bind.var->dt, t1), dts(s->bind.value->dt, t2));
+			     s->bind.var->name, dts(v, s->bind.var->dt), dts(v, s->bind.value->dt));
 		def_var(v, s->bind.var, s);
 		break;
 	case ST_STORE: {
@@ -455,8 +421,8 @@ static void stmt(V *v, const Stmt *s)
 		use_buf(v, b, NULL, s);
 		int lanes = check_indices(v, b, s->store.idx, s->store.nidx, NULL, s);
 		if (s->store.nidx == b->ndim && !dt_eq(s->store.value->dt, dt_with_lanes(b->dt, lanes)))
-			fail(v, NULL, s, "store of %s into buffer '%s' of %s", dts(s->store.value->dt, t1),
-			     b->name, dts(dt_with_lanes(b->dt, lanes), t2));
+			fail(v, NULL, s, "store of %s into buffer '%s' of %s", dts(v, s->store.value->dt),
+			     b->name, dts(v, dt_with_lanes(b->dt, lanes)));
 		if (s->store.pred) {
 			expr(v, s->store.pred);
 			if (!is_bool(s->store.pred->dt) || s->store.pred->dt.lanes != lanes)
@@ -479,7 +445,7 @@ static void stmt(V *v, const Stmt *s)
 		int mark = v->scope.n;
 		expr(v, s->attr.value);
 		const Obj *n = s->attr.node;
-		if (is_thread_attr(s)) {
+		if (s->attr.key == v->thread_extent || s->attr.key == v->virtual_thread) {
 			thread_attr(v, s);
 		} else if (n && n->kind == OB_EXPR) {
 			expr(v, n->expr);
@@ -488,7 +454,7 @@ static void stmt(V *v, const Stmt *s)
 		} else if (n && n->kind == OB_ITERVAR && n->iv.var) {
 			use_var(v, n->iv.var, NULL);
 		}
-		int device = s->attr.key == sym("target");
+		int device = s->attr.key == v->target;
 		v->in_device += device;
 		body(v, s->attr.body);
 		v->in_device -= device;
@@ -502,10 +468,10 @@ static void stmt(V *v, const Stmt *s)
 		Var *x = s->loop.var;
 		if (!dt_is_int(x->dt) || x->dt.lanes != 1)
 			fail(v, NULL, s, "loop variable '%s' has non-integer type %s", x->name,
-			     dts(x->dt, t1));
+			     dts(v, x->dt));
 		else if (!dt_eq(s->loop.min->dt, x->dt) || !dt_eq(s->loop.extent->dt, x->dt))
 			fail(v, NULL, s, "loop '%s' of %s has bounds of %s and %s", x->name,
-			     dts(x->dt, t1), dts(s->loop.min->dt, t2), dts(s->loop.extent->dt, t3));
+			     dts(v, x->dt), dts(v, s->loop.min->dt), dts(v, s->loop.extent->dt));
 		int mark = v->scope.n;
 		def_var(v, x, s);
 		body(v, s->loop.body);
@@ -516,13 +482,13 @@ static void stmt(V *v, const Stmt *s)
 		expr(v, s->wloop.cond);
 		if (!is_bool(s->wloop.cond->dt) || s->wloop.cond->dt.lanes != 1)
 			fail(v, NULL, s, "while condition must be bool, not %s",
-			     dts(s->wloop.cond->dt, t1));
+			     dts(v, s->wloop.cond->dt));
 		body(v, s->wloop.body);
 		break;
 	case ST_IF:
 		expr(v, s->ifs.cond);
 		if (!is_bool(s->ifs.cond->dt) || s->ifs.cond->dt.lanes != 1)
-			fail(v, NULL, s, "if condition must be bool, not %s", dts(s->ifs.cond->dt, t1));
+			fail(v, NULL, s, "if condition must be bool, not %s", dts(v, s->ifs.cond->dt));
 		body(v, s->ifs.then);
 		body(v, s->ifs.els);
 		break;
@@ -538,7 +504,7 @@ static void stmt(V *v, const Stmt *s)
 		expr(v, s->assert.cond);
 		if (!is_bool(s->assert.cond->dt))
 			fail(v, NULL, s, "assert condition must be bool, not %s",
-			     dts(s->assert.cond->dt, t1));
+			     dts(v, s->assert.cond->dt));
 		break;
 	case ST_RETURN:
 		expr(v, s->ret.value);
@@ -553,97 +519,104 @@ static void stmt(V *v, const Stmt *s)
 
 /* --------------------------------------------------------- functions */
 
-static int is_device_kind(Sym k)
+/* What a function's attributes make of it; computed once per function. */
+enum { ROLE_KERNEL = 1, ROLE_HOST_KIND = 2, ROLE_HAS_HOST = 4 };
+
+static int func_role(const V *v, const Func *f)
 {
-	static const char *const kinds[] = {"cuda", "rocm", "metal", "vulkan", "opencl", "webgpu", "nvptx"};
-	for (size_t i = 0; k && i < sizeof kinds / sizeof kinds[0]; i++)
-		if (k == sym(kinds[i]))
-			return 1;
+	Obj *t = func_target(f);
+	if (!t)
+		return 0;
+	Sym kind = target_kind(t);
+	int role = obj_dict_get(t->target, "host") ? ROLE_HAS_HOST : 0;
+	if (kind == v->llvm || kind == v->c)
+		return role | ROLE_HOST_KIND;
+	int device = 0;
+	for (int i = 0; i < NDEVICE; i++)
+		device |= kind == v->device[i];
+	if (!device)
+		return role;
+	Obj *g = obj_dict_get(f->attrs, "tirx.is_global_func");
+	Obj *cc = obj_dict_get(f->attrs, "calling_conv");
+	if ((g && (g->kind == OB_BOOL || g->kind == OB_INT) && g->i) ||
+	    (cc && cc->kind == OB_INT && cc->i == 2))
+		role |= ROLE_KERNEL;
+	return role;
+}
+
+/* A var of a buffer param's shape, a bare-var stride or offset: defined
+ * there, unless an earlier param or shape already defined it. */
+static void def_match_var(V *v, Var *x)
+{
+	if ((state(&v->vars, x) & STATE) != LIVE)
+		def_var(v, x, NULL);
+}
+
+/* Buffer params define the vars of their shapes (a shape is a match
+ * scope): vars under arithmetic, selects and calls are defined; other
+ * shapes are not match patterns but plain uses. */
+static int match_shape(Walker *w, Expr *e)
+{
+	V *v = w->data;
+	if (e->kind == EX_VAR) {
+		def_match_var(v, e->var);
+		return 0;
+	}
+	if (e->kind <= EX_CAST || e->kind == EX_SELECT || e->kind == EX_CALL)
+		return 1;
+	expr(v, e);
 	return 0;
 }
 
-static int is_kernel(const Func *f)
+/* A stride or offset defines its var when it is a bare var, else uses. */
+static void def_or_use(V *v, const Expr *e)
 {
-	int host;
-	if (!is_device_kind(func_target_kind(f, &host)))
-		return 0;
-	Obj *g = obj_dict_get(f->attrs, "tirx.is_global_func");
-	Obj *cc = obj_dict_get(f->attrs, "calling_conv");
-	return (g && (g->kind == OB_BOOL || g->kind == OB_INT) && g->i) ||
-	       (cc && cc->kind == OB_INT && cc->i == 2);
+	if (e && e->kind == EX_VAR)
+		def_match_var(v, e->var);
+	else
+		expr(v, e);
 }
 
-/* Buffer params define the vars of their shapes (a shape is a match scope),
- * and the strides and offset that are bare vars. */
-static void def_match_var(V *v, const Expr *e)
+/* Clearing costs the table's capacity: a table far larger than what this
+ * function needed is dropped instead, so one huge function does not make
+ * every later small one pay for it. */
+static void reset_map(PtrMap *m)
 {
-	if (!e)
-		return;
-	if (e->kind == EX_VAR) {
-		if ((vm_get(&v->vars, e->var) & STATE) != LIVE)
-			def_var(v, e->var, NULL);
-		return;
-	}
-	switch (e->kind) {
-	case EX_INT: case EX_FLOAT: case EX_STR: case EX_BUFDATA: case EX_BUFREF:
-		return;
-	case EX_SELECT:
-		def_match_var(v, e->sel.c);
-		def_match_var(v, e->sel.t);
-		def_match_var(v, e->sel.f);
-		return;
-	case EX_CALL:
-		for (int i = 0; i < e->call.nargs; i++)
-			def_match_var(v, e->call.args[i]);
-		return;
-	default:
-		if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
-			def_match_var(v, e->bin.a);
-			if (e->kind != EX_NOT && e->kind != EX_CAST)
-				def_match_var(v, e->bin.b);
-		} else {
-			/* other shapes are not match patterns: plain uses */
-			expr(v, e);
-		}
-	}
+	if (m->cap > 1024 && m->cap > 8 * m->n)
+		pmap_free(m);
+	else
+		pmap_clear(m);
 }
 
-static void verify_func(V *v, const Func *f, int split)
+static void verify_func(V *v, const Func *f, int role, int split)
 {
 	v->f = f;
 	v->loc = f->loc;
 	v->in_device = 0;
 	v->tags.n = 0;
-	int host = 0;
-	Sym kind = func_target_kind(f, &host);
-	v->is_kernel = is_kernel(f);
-	v->is_host = kind == sym("llvm") || kind == sym("c") || (split && host && !v->is_kernel);
+	v->is_kernel = (role & ROLE_KERNEL) != 0;
+	v->is_host = (role & ROLE_HOST_KIND) || (split && (role & ROLE_HAS_HOST) && !v->is_kernel);
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].var)
 			def_var(v, f->params[i].var, NULL);
+	Walker shape = {.expr = match_shape, .data = v};
 	for (int i = 0; i < f->nparams; i++) {
 		Buffer *b = f->params[i].buf;
 		if (!b)
 			continue;
 		for (int j = 0; j < b->ndim; j++)
-			def_match_var(v, b->shape[j]);
+			walk_expr(&shape, b->shape[j]);
 		for (int j = 0; j < b->nstrides; j++)
-			if (b->strides[j]->kind == EX_VAR)
-				def_match_var(v, b->strides[j]);
-			else
-				expr(v, b->strides[j]);
-		if (b->elem_offset && b->elem_offset->kind == EX_VAR)
-			def_match_var(v, b->elem_offset);
-		else
-			expr(v, b->elem_offset);
+			def_or_use(v, b->strides[j]);
+		def_or_use(v, b->elem_offset);
 	}
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].buf)
 			def_buf(v, f->params[i].buf, NULL);
 	body(v, f->body);
 	pop_scope(v, 0);
-	vm_free(&v->vars);
-	vm_free(&v->bufs);
+	reset_map(&v->vars);
+	reset_map(&v->bufs);
 }
 
 int tir_verify(const Module *m, const char *after)
@@ -652,11 +625,21 @@ int tir_verify(const Module *m, const char *after)
 	memset(&v, 0, sizeof v);
 	v.m = m;
 	v.after = after;
+	v.thread_extent = sym("thread_extent");
+	v.virtual_thread = sym("virtual_thread");
+	v.target = sym("target");
+	v.llvm = sym("llvm");
+	v.c = sym("c");
+	for (int i = 0; i < NDEVICE; i++)
+		v.device[i] = sym(device_kinds[i]);
 	/* Host functions may bind threads before the split (the device
 	 * region is still inline); after it, only inside `target` attrs. */
 	int split = 0;
-	for (int i = 0; i < m->nfuncs; i++)
-		split |= is_kernel(m->funcs[i]);
+	int *roles = xmalloc((size_t)(m->nfuncs ? m->nfuncs : 1) * sizeof *roles);
+	for (int i = 0; i < m->nfuncs; i++) {
+		roles[i] = func_role(&v, m->funcs[i]);
+		split |= roles[i] & ROLE_KERNEL;
+	}
 	/* name -> how many functions before this one have it: one failure
 	 * per earlier definition, without a quadratic scan */
 	PtrMap seen = {0};
@@ -670,9 +653,12 @@ int tir_verify(const Module *m, const char *after)
 			fail(&v, NULL, NULL, "function defined more than once");
 		}
 		pmap_put(&seen, key, (void *)(dups + 1));
-		verify_func(&v, f, split);
+		verify_func(&v, f, roles[i], split);
 	}
+	free(roles);
 	pmap_free(&seen);
+	pmap_free(&v.vars);
+	pmap_free(&v.bufs);
 	vec_free(&v.scope);
 	vec_free(&v.tags);
 	return v.nerr;

@@ -26,13 +26,18 @@ static void walk_buffer_ref(Walker *w, Buffer *b)
 		w->buffer(w, b);
 }
 
-/* A buffer's definition: its shape, strides and offset are uses. */
-static void walk_buffer_def(Walker *w, Buffer *b)
+/* A buffer's shape, strides and offset, as expressions. */
+static void walk_buffer_fields(Walker *w, Buffer *b)
 {
 	walk_exprs(w, b->shape, b->ndim);
 	walk_exprs(w, b->strides, b->nstrides);
-	if (b->elem_offset)
-		walk_expr(w, b->elem_offset);
+	walk_expr(w, b->elem_offset);
+}
+
+/* A buffer's definition: its shape, strides and offset are uses. */
+static void walk_buffer_def(Walker *w, Buffer *b)
+{
+	walk_buffer_fields(w, b);
 	walk_buffer_ref(w, b);
 }
 
@@ -239,13 +244,6 @@ Buffer *mut_buffer(Mutator *m, Buffer *b)
 	return nb;
 }
 
-static Expr *copy_expr(Mutator *m, const Expr *e)
-{
-	Expr *n = ar_alloc(m->a, sizeof *n);
-	*n = *e;
-	return n;
-}
-
 Expr *mut_expr(Mutator *m, Expr *e)
 {
 	if (!e)
@@ -266,7 +264,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Buffer *b = mut_buffer(m, e->buf);
 		if (b == e->buf)
 			return e;
-		n = copy_expr(m, e);
+		n = ar_dup(m->a, e, sizeof *e);
 		n->buf = b;
 		return n;
 	}
@@ -274,7 +272,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *c = mut_expr(m, e->sel.c), *t = mut_expr(m, e->sel.t), *f = mut_expr(m, e->sel.f);
 		if (c == e->sel.c && t == e->sel.t && f == e->sel.f)
 			return e;
-		n = copy_expr(m, e);
+		n = ar_dup(m->a, e, sizeof *e);
 		n->sel.c = c, n->sel.t = t, n->sel.f = f;
 		return n;
 	}
@@ -282,7 +280,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *b = mut_expr(m, e->ramp.base), *s = mut_expr(m, e->ramp.stride);
 		if (b == e->ramp.base && s == e->ramp.stride)
 			return e;
-		n = copy_expr(m, e);
+		n = ar_dup(m->a, e, sizeof *e);
 		n->ramp.base = b, n->ramp.stride = s;
 		return n;
 	}
@@ -290,7 +288,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *v = mut_expr(m, e->bcast.value);
 		if (v == e->bcast.value)
 			return e;
-		n = copy_expr(m, e);
+		n = ar_dup(m->a, e, sizeof *e);
 		n->bcast.value = v;
 		return n;
 	}
@@ -299,7 +297,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr **i = mut_exprs(m, e->shuf.idx, e->shuf.nidx);
 		if (v == e->shuf.vecs && i == e->shuf.idx)
 			return e;
-		n = copy_expr(m, e);
+		n = ar_dup(m->a, e, sizeof *e);
 		n->shuf.vecs = v, n->shuf.idx = i;
 		return n;
 	}
@@ -309,7 +307,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *body = mut_expr(m, e->let.body);
 		if (val == e->let.value && v == e->let.var && body == e->let.body)
 			return e;
-		n = copy_expr(m, e);
+		n = ar_dup(m->a, e, sizeof *e);
 		n->let.value = val, n->let.var = v, n->let.body = body;
 		return n;
 	}
@@ -319,7 +317,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *pred = mut_expr(m, e->load.pred);
 		if (b == e->load.buf && idx == e->load.idx && pred == e->load.pred)
 			return e;
-		n = copy_expr(m, e);
+		n = ar_dup(m->a, e, sizeof *e);
 		n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
 		return n;
 	}
@@ -327,7 +325,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr **args = mut_exprs(m, e->call.args, e->call.nargs);
 		if (args == e->call.args)
 			return e;
-		n = copy_expr(m, e);
+		n = ar_dup(m->a, e, sizeof *e);
 		n->call.args = args;
 		return n;
 	}
@@ -336,19 +334,12 @@ Expr *mut_expr(Mutator *m, Expr *e)
 			Expr *a = mut_expr(m, e->bin.a), *b = mut_expr(m, e->bin.b);
 			if (a == e->bin.a && b == e->bin.b)
 				return e;
-			n = copy_expr(m, e);
+			n = ar_dup(m->a, e, sizeof *e);
 			n->bin.a = a, n->bin.b = b;
 			return n;
 		}
 		return e;
 	}
-}
-
-static Obj *copy_obj(Mutator *m, const Obj *o)
-{
-	Obj *n = ar_alloc(m->a, sizeof *n);
-	*n = *o;
-	return n;
 }
 
 /* Returns xs when no element changed, else a fresh array. */
@@ -374,7 +365,7 @@ Obj *mut_obj(Mutator *m, Obj *o)
 		Obj **items = mut_objs(m, o->list.items, o->list.n);
 		if (items == o->list.items)
 			return o;
-		n = copy_obj(m, o);
+		n = ar_dup(m->a, o, sizeof *o);
 		n->list.items = items;
 		return n;
 	}
@@ -382,7 +373,7 @@ Obj *mut_obj(Mutator *m, Obj *o)
 		Obj **vals = mut_objs(m, o->dict.vals, o->dict.n);
 		if (vals == o->dict.vals)
 			return o;
-		n = copy_obj(m, o);
+		n = ar_dup(m->a, o, sizeof *o);
 		n->dict.vals = vals;
 		return n;
 	}
@@ -390,7 +381,7 @@ Obj *mut_obj(Mutator *m, Obj *o)
 		Expr *e = mut_expr(m, o->expr);
 		if (e == o->expr)
 			return o;
-		n = copy_obj(m, o);
+		n = ar_dup(m->a, o, sizeof *o);
 		n->expr = e;
 		return n;
 	}
@@ -398,7 +389,7 @@ Obj *mut_obj(Mutator *m, Obj *o)
 		Buffer *b = mut_buffer(m, o->buf);
 		if (b == o->buf)
 			return o;
-		n = copy_obj(m, o);
+		n = ar_dup(m->a, o, sizeof *o);
 		n->buf = b;
 		return n;
 	}
@@ -407,37 +398,33 @@ Obj *mut_obj(Mutator *m, Obj *o)
 		Expr *mn = mut_expr(m, o->iv.min), *ext = mut_expr(m, o->iv.extent);
 		if (v == o->iv.var && mn == o->iv.min && ext == o->iv.extent)
 			return o;
-		n = copy_obj(m, o);
+		n = ar_dup(m->a, o, sizeof *o);
 		n->iv.var = v, n->iv.min = mn, n->iv.extent = ext;
 		return n;
 	}
 	case OB_REDUCER: {
-		int k = o->red.n, changed = 0;
-		Var **lhs = ar_alloc(m->a, (size_t)(k + 1) * sizeof *lhs);
-		Var **rhs = ar_alloc(m->a, (size_t)(k + 1) * sizeof *rhs);
+		int k = o->red.n;
+		Var **lhs = o->red.lhs, **rhs = o->red.rhs;
 		for (int i = 0; i < k; i++) {
-			lhs[i] = mut_var(m, o->red.lhs[i]);
-			rhs[i] = mut_var(m, o->red.rhs[i]);
-			changed |= lhs[i] != o->red.lhs[i] || rhs[i] != o->red.rhs[i];
+			Var *l = mut_var(m, o->red.lhs[i]), *r = mut_var(m, o->red.rhs[i]);
+			if ((l != lhs[i] || r != rhs[i]) && lhs == o->red.lhs) {
+				lhs = ar_dup(m->a, lhs, (size_t)k * sizeof *lhs);
+				rhs = ar_dup(m->a, rhs, (size_t)k * sizeof *rhs);
+			}
+			if (lhs != o->red.lhs)
+				lhs[i] = l, rhs[i] = r;
 		}
 		Expr **res = mut_exprs(m, o->red.result, k);
 		Expr **id = mut_exprs(m, o->red.identity, k);
-		if (!changed && res == o->red.result && id == o->red.identity)
+		if (lhs == o->red.lhs && res == o->red.result && id == o->red.identity)
 			return o;
-		n = copy_obj(m, o);
+		n = ar_dup(m->a, o, sizeof *o);
 		n->red.lhs = lhs, n->red.rhs = rhs, n->red.result = res, n->red.identity = id;
 		return n;
 	}
 	default:
 		return o;
 	}
-}
-
-static Stmt *copy_stmt(Mutator *m, const Stmt *s)
-{
-	Stmt *n = ar_alloc(m->a, sizeof *n);
-	*n = *s;
-	return n;
 }
 
 Stmt *mut_stmt(Mutator *m, Stmt *s)
@@ -456,7 +443,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Var *var = mut_var(m, s->bind.var);
 		if (v == s->bind.value && var == s->bind.var)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->bind.value = v, n->bind.var = var;
 		return n;
 	}
@@ -466,7 +453,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Expr *v = mut_expr(m, s->store.value), *p = mut_expr(m, s->store.pred);
 		if (b == s->store.buf && idx == s->store.idx && v == s->store.value && p == s->store.pred)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->store.buf = b, n->store.idx = idx, n->store.value = v, n->store.pred = p;
 		return n;
 	}
@@ -475,7 +462,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Obj *ann = mut_obj(m, s->alloc.annotations);
 		if (b == s->alloc.buf && ann == s->alloc.annotations)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->alloc.buf = b, n->alloc.annotations = ann;
 		return n;
 	}
@@ -484,7 +471,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Buffer *b = mut_buffer(m, s->decl.buf);
 		if (b == s->decl.buf && d == s->decl.data)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->decl.buf = b, n->decl.data = d;
 		return n;
 	}
@@ -494,7 +481,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Stmt *body = mut_stmt(m, s->attr.body);
 		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->attr.node = node, n->attr.value = v, n->attr.body = body;
 		return n;
 	}
@@ -507,7 +494,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
 		    v == s->loop.var && ann == s->loop.annotations && body == s->loop.body)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->loop.min = mn, n->loop.extent = ext, n->loop.step = step;
 		n->loop.var = v, n->loop.annotations = ann, n->loop.body = body;
 		return n;
@@ -517,7 +504,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Stmt *body = mut_stmt(m, s->wloop.body);
 		if (c == s->wloop.cond && body == s->wloop.body)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->wloop.cond = c, n->wloop.body = body;
 		return n;
 	}
@@ -526,22 +513,26 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Stmt *t = mut_stmt(m, s->ifs.then), *f = mut_stmt(m, s->ifs.els);
 		if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->ifs.cond = c, n->ifs.then = t, n->ifs.els = f;
 		return n;
 	}
 	case ST_SEQ: {
-		int k = s->seq.n, changed = 0;
-		Stmt **items = xmalloc((size_t)(k ? k : 1) * sizeof *items);
+		/* a scratch copy from the first change on: st_seq copies and
+		 * flattens it (an item rewritten to an empty sequence vanishes) */
+		int k = s->seq.n;
+		Stmt **items = NULL;
 		for (int i = 0; i < k; i++) {
-			items[i] = mut_stmt(m, s->seq.items[i]);
-			changed |= items[i] != s->seq.items[i];
+			Stmt *y = mut_stmt(m, s->seq.items[i]);
+			if (y != s->seq.items[i] && !items) {
+				items = xmalloc((size_t)k * sizeof *items);
+				memcpy(items, s->seq.items, (size_t)i * sizeof *items);
+			}
+			if (items)
+				items[i] = y;
 		}
-		if (!changed) {
-			free(items);
+		if (!items)
 			return s;
-		}
-		/* st_seq flattens: an item rewritten to an empty sequence vanishes */
 		n = st_seq(m->a, items, k);
 		free(items);
 		return n;
@@ -550,7 +541,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Expr *v = mut_expr(m, s->eval.value);
 		if (v == s->eval.value)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->eval.value = v;
 		return n;
 	}
@@ -558,7 +549,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Expr *c = mut_expr(m, s->assert.cond);
 		if (c == s->assert.cond)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->assert.cond = c;
 		return n;
 	}
@@ -566,7 +557,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Expr *v = mut_expr(m, s->ret.value);
 		if (v == s->ret.value)
 			return s;
-		n = copy_stmt(m, s);
+		n = ar_dup(m->a, s, sizeof *s);
 		n->ret.value = v;
 		return n;
 	}
@@ -671,11 +662,7 @@ static void free_buffer(Walker *w, Buffer *b)
 	if (f->bufs)
 		vec_push(f->bufs, b);
 	/* an outside buffer's shape is a use of its vars */
-	for (int i = 0; i < b->ndim; i++)
-		walk_expr(w, b->shape[i]);
-	for (int i = 0; i < b->nstrides; i++)
-		walk_expr(w, b->strides[i]);
-	walk_expr(w, b->elem_offset);
+	walk_buffer_fields(w, b);
 }
 
 void free_vars(Stmt *s, Vec *vars, Vec *bufs)

@@ -10,6 +10,7 @@
  *   means an all-host or all-device function: it is not touched.
  * Runs after: nothing in particular; SplitHostDevice runs next. */
 #include "tir.h"
+#include "passutil.h"
 
 static Stmt *annotate_stmt(Mutator *mu, Stmt *s)
 {
@@ -46,12 +47,7 @@ int shd_annotate(Module *m, const char *who)
 		              .data = target_without_host(m->arena, t)};
 		Stmt *body = mut_stmt(&mu, f->body);
 		mut_done(&mu);
-		if (body != f->body) {
-			Func *g = ar_alloc(m->arena, sizeof *g);
-			*g = *f;
-			g->body = body;
-			m->funcs[i] = g;
-		}
+		pu_set_body(m, i, body);
 	}
 	return err;
 }

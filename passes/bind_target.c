@@ -20,6 +20,7 @@
  * Runs after: nothing; it is the first pass of the pipeline. */
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 enum { CALLED_HOST = 1, CALLED_DEVICE = 2 };
 
@@ -238,12 +239,7 @@ int pass_bind_target(Module **mp, PassCtx *cx)
 			Mutator mu = {.a = a, .stmt = redirect_stmt, .expr = redirect_expr, .data = &rd};
 			Stmt *body = mut_stmt(&mu, f->body);
 			mut_done(&mu);
-			if (body != f->body) {
-				Func *g = ar_alloc(a, sizeof *g);
-				*g = *f;
-				g->body = body;
-				m->funcs[i] = g;
-			}
+			pu_set_body(m, i, body);
 		}
 	}
 	pmap_free(&cl.where);

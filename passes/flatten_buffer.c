@@ -185,7 +185,8 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 {
 	Flat *fl = define(fb, orig);
 	mark_used(fb, orig);
-	Expr **ni = xmalloc((size_t)(n ? n : 1) * sizeof *ni);
+	Expr *small[8];
+	Expr **ni = n <= 8 ? small : xmalloc((size_t)n * sizeof *ni);
 	for (int i = 0; i < n; i++) {
 		ni[i] = mut_expr(fb->m, idx[i]);
 		*changed |= ni[i] != idx[i];
@@ -197,9 +198,12 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 		off = fold_index(fb, fl->fold, ni, n);
 		*changed = 1;
 	}
-	free(ni);
-	*changed |= fl->flat != orig || off != idx[0];
-	return ar_dup(fb->a, &off, sizeof off);
+	if (ni != small)
+		free(ni);
+	/* (n == 0 has set *changed above) */
+	*changed |= fl->flat != orig || (n && off != idx[0]);
+	/* an unchanged access keeps its node: nothing to allocate */
+	return *changed ? ar_dup(fb->a, &off, sizeof off) : idx;
 }
 
 static Expr *fb_expr(Mutator *m, Expr *e)

@@ -302,6 +302,90 @@ int lz_native(const Legalize *lz, const Func *f)
 	return kind && !strcmp(kind, "cuda") && target_sm(t) >= lz->native_sm;
 }
 
+/* -------------------------------------------------------- early exit */
+
+/* Whether a function gives either legalizer anything to do: a value,
+ * buffer, var or pointer of a matched type, or a reinterpret of a value
+ * to its own type (the storage legalizer drops it).  Both legalizers
+ * leave a function without any of these unchanged, so it is skipped after
+ * this cheap scan; most modules have no bf16 or fp8 at all. */
+typedef struct Mt {
+	const Legalize *lz;
+	const Op *reinterpret;
+	int found;
+} Mt;
+
+static int mt_type(const Mt *t, TType ty)
+{
+	return (ty.kind == TY_PRIM || ty.kind == TY_PTR) && t->lz->match(ty.dt);
+}
+
+static int mt_expr(Walker *w, Expr *e)
+{
+	Mt *t = w->data;
+	if (t->found)
+		return 0;
+	if (t->lz->match(e->dt) || (e->kind == EX_VAR && mt_type(t, e->var->ty)))
+		t->found = 1;
+	else if (e->kind == EX_CALL)
+		t->found = mt_type(t, e->call.rty) ||
+		           (e->call.op == t->reinterpret && e->call.rty.kind != TY_PTR &&
+		            e->call.nargs == 1 && dt_eq(e->call.args[0]->dt, e->dt));
+	return !t->found;
+}
+
+static int mt_stmt(Walker *w, Stmt *s)
+{
+	return !((Mt *)w->data)->found;
+}
+
+static void mt_buffer(Walker *w, Buffer *b)
+{
+	Mt *t = w->data;
+	t->found |= t->lz->match(b->dt);
+}
+
+static void mt_def(Walker *w, Var *v)
+{
+	Mt *t = w->data;
+	t->found |= mt_type(t, v->ty);
+}
+
+static int mentions_matched(Func *f, const Legalize *lz)
+{
+	Mt t = {lz, op_get("tirx.reinterpret"), 0};
+	Walker w = {.stmt = mt_stmt, .expr = mt_expr, .buffer = mt_buffer, .def = mt_def, .data = &t};
+	walk_func(&w, f);
+	return t.found;
+}
+
+/* A load rewritten by either legalizer: its buffer as mapped and its
+ * type following the buffer's; the node itself when nothing changed.
+ * A predicated load of a retyped buffer is refused (once: *failed). */
+static Expr *retyped_load(Mutator *m, Expr *e, int *failed)
+{
+	Buffer *b = mut_buffer(m, e->load.buf);
+	int k = e->load.nidx;
+	Expr **idx = e->load.idx;
+	for (int i = 0; i < k; i++) {
+		Expr *x = mut_expr(m, e->load.idx[i]);
+		if (x != e->load.idx[i] && idx == e->load.idx)
+			idx = ar_dup(m->a, idx, (size_t)k * sizeof *idx);
+		idx[i] = x;
+	}
+	Expr *pred = mut_expr(m, e->load.pred);
+	if (b == e->load.buf && idx == e->load.idx && pred == e->load.pred)
+		return e;
+	if (b != e->load.buf && e->load.pred && !(*failed)++)
+		diag_error(NOLOC, "Predicated buffer load is not currently supported in "
+		                  "data type legalizer pass.");
+	Expr *n = ar_alloc(m->a, sizeof *n);
+	*n = *e;
+	n->dt = dt_with_lanes(b->dt, e->dt.lanes);
+	n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
+	return n;
+}
+
 /* ---------------------------------------------------- compute legalize */
 
 /* Planner and legalizer state.  A buffer's storage is identified by a key:
@@ -516,26 +600,9 @@ static Expr *cl_expr(Mutator *m, Expr *e)
 		n->let.var = var, n->let.value = v, n->let.body = body;
 		return n;
 	}
-	case EX_LOAD: {
+	case EX_LOAD:
 		/* the load keeps its buffer's type; its consumer promotes it */
-		Buffer *b = mut_buffer(m, e->load.buf);
-		int k = e->load.nidx, changed = b != e->load.buf;
-		Expr **idx = ar_alloc(c->a, (size_t)(k + 1) * sizeof *idx);
-		for (int i = 0; i < k; i++) {
-			idx[i] = mut_expr(m, e->load.idx[i]);
-			changed |= idx[i] != e->load.idx[i];
-		}
-		Expr *pred = mut_expr(m, e->load.pred);
-		if (!changed && pred == e->load.pred)
-			return e;
-		if (b != e->load.buf && e->load.pred && !c->failed++)
-			diag_error(NOLOC, "Predicated buffer load is not currently supported in "
-			                  "data type legalizer pass.");
-		n = copy_e(c, e);
-		n->dt = dt_with_lanes(b->dt, e->dt.lanes);
-		n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
-		return n;
-	}
+		return retyped_load(m, e, &c->failed);
 	case EX_ADD: case EX_SUB: case EX_MUL: case EX_DIV: case EX_MIN: case EX_MAX:
 	case EX_LT: case EX_LE: case EX_GT: case EX_GE: case EX_EQ: case EX_NE: {
 		Expr *x = promote(c, mut_expr(m, e->bin.a)), *y = promote(c, mut_expr(m, e->bin.b));
@@ -646,7 +713,8 @@ static int compute_func(Module *m, Func *f, const Legalize *lz)
 int lz_compute(Module *m, const Legalize *lz)
 {
 	for (int i = 0; i < m->nfuncs; i++)
-		if (!lz_native(lz, m->funcs[i]) && compute_func(m, m->funcs[i], lz))
+		if (!lz_native(lz, m->funcs[i]) && mentions_matched(m->funcs[i], lz) &&
+		    compute_func(m, m->funcs[i], lz))
 			return 1;
 	return 0;
 }
@@ -693,26 +761,8 @@ static Expr *sl_expr(Mutator *m, Expr *e)
 {
 	Sl *c = m->data;
 	Expr *n;
-	if (e->kind == EX_LOAD) {
-		Buffer *b = mut_buffer(m, e->load.buf);
-		int k = e->load.nidx, changed = b != e->load.buf;
-		Expr **idx = ar_alloc(c->a, (size_t)(k + 1) * sizeof *idx);
-		for (int i = 0; i < k; i++) {
-			idx[i] = mut_expr(m, e->load.idx[i]);
-			changed |= idx[i] != e->load.idx[i];
-		}
-		Expr *pred = mut_expr(m, e->load.pred);
-		if (!changed && pred == e->load.pred)
-			return e;
-		if (b != e->load.buf && e->load.pred && !c->failed++)
-			diag_error(NOLOC, "Predicated buffer load is not currently supported in "
-			                  "data type legalizer pass.");
-		n = ar_alloc(c->a, sizeof *n);
-		*n = *e;
-		n->dt = dt_with_lanes(b->dt, e->dt.lanes);
-		n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
-		return n;
-	}
+	if (e->kind == EX_LOAD)
+		return retyped_load(m, e, &c->failed);
 	if (e->kind == EX_CALL && e->call.rty.kind == TY_PTR) {
 		/* a call returning a pointer to a matched type (MakePackedAPI's
 		 * reinterpret of a DLTensor's data) returns storage pointers */
@@ -849,6 +899,8 @@ int lz_storage(Module *m, const Legalize *lz)
 				return 1;
 			}
 		}
+		if (!mentions_matched(f, lz))
+			continue;
 		/* A function that compute legalize skipped because its target
 		 * was native (cuda sm_86 for bf16) but that MakePackedAPI then
 		 * moved to the host target still computes in the matched type.

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 static const char *const TAG_PDL = "tirx.use_programtic_dependent_launch"; /* sic */
 static const char *const TAG_COOP = "tirx.use_cooperative_launch";
@@ -50,6 +51,7 @@ typedef struct Collect {
 	int saw_dyn_alloc;
 	int head;
 	int err;
+	Sym dyn_key, extent_key, dyn_scope; /* interned once */
 } Collect;
 
 static int has_tag(const Info *in, Sym t)
@@ -90,7 +92,7 @@ static int collect_stmt(Walker *w, Stmt *s)
 	Arena *a = c->m->arena;
 	if (s->kind == ST_BIND) {
 		pmap_put(&c->binds, s->bind.var, inline_binds(c, s->bind.value));
-	} else if (s->kind == ST_ATTR && s->attr.key == sym("tirx.dyn_smem_bytes")) {
+	} else if (s->kind == ST_ATTR && s->attr.key == c->dyn_key) {
 		int64_t v;
 		if (c->dyn) {
 			diag_error(s->loc, "Only one tirx.dyn_smem_bytes declaration is allowed per kernel.");
@@ -101,7 +103,7 @@ static int collect_stmt(Walker *w, Stmt *s)
 		} else {
 			c->dyn = s->attr.value;
 		}
-	} else if (s->kind == ST_ATTR && s->attr.key == sym("thread_extent")) {
+	} else if (s->kind == ST_ATTR && s->attr.key == c->extent_key) {
 		Obj *node = s->attr.node;
 		Sym tag = NULL;
 		if (node && node->kind == OB_ITERVAR)
@@ -114,7 +116,7 @@ static int collect_stmt(Walker *w, Stmt *s)
 		} else if (!has_tag(c->info, tag)) {
 			add_tag(c, tag, inline_binds(c, s->attr.value), s->loc);
 		}
-	} else if (s->kind == ST_ALLOC && s->alloc.buf->scope == sym("shared.dyn")) {
+	} else if (s->kind == ST_ALLOC && s->alloc.buf->scope == c->dyn_scope) {
 		Buffer *b = s->alloc.buf;
 		if (c->saw_dyn_alloc) {
 			diag_error(s->loc, "Only one dynamic shared memory allocation is allowed.");
@@ -157,8 +159,9 @@ static int collect(Module *m, Func *f, Info *in, int head)
 		return 1;
 	}
 	in->target = target_without_host(m->arena, t);
-	Collect c = {m, f, in, {0}, NULL, NULL, 0, head, 0};
-	Walker w = {.stmt = collect_stmt, .data = &c};
+	Collect c = {m, f, in, {0}, NULL, NULL, 0, head, 0,
+	             sym("tirx.dyn_smem_bytes"), sym("thread_extent"), sym("shared.dyn")};
+	Walker w = {.stmt = collect_stmt, .expr = pu_skip_expr, .data = &c};
 	walk_stmt(&w, f->body);
 	if (requested(f, TAG_PDL))
 		add_tag(&c, sym(TAG_PDL), NULL, f->loc);
@@ -207,16 +210,9 @@ typedef struct Rewrite {
 	Obj *caller;       /* the caller's target without host */
 	Obj *caller_host;  /* its host target, NULL for a device caller */
 	Func *f;
+	const PtrMap *index; /* function name -> 1 + its index */
 	int err;
 } Rewrite;
-
-static int func_index(const Module *m, Sym name)
-{
-	for (int i = 0; i < m->nfuncs; i++)
-		if (m->funcs[i]->name == name)
-			return i;
-	return -1;
-}
 
 static Expr *rewrite_expr(Mutator *mu, Expr *e)
 {
@@ -238,7 +234,7 @@ static Expr *rewrite_expr(Mutator *mu, Expr *e)
 		*node = *e;
 		node->call.args = args;
 	}
-	int k = func_index(rw->m, e->call.fn);
+	int k = (int)(intptr_t)pmap_get(rw->index, e->call.fn) - 1;
 	if (k < 0) {
 		diag_error(rw->f->loc, "CallNode attempted subroutine call to %s, but %s did not appear within the IRModule",
 		           e->call.fn, e->call.fn);
@@ -298,6 +294,7 @@ static Expr *rewrite_expr(Mutator *mu, Expr *e)
 typedef struct Returns {
 	int keep; /* cuda at HEAD keeps `return 0` as an early exit */
 	int err;
+	Sym dyn_key; /* "tirx.dyn_smem_bytes" */
 } Returns;
 
 static int is_ret_call(const Expr *e)
@@ -313,7 +310,7 @@ static Stmt *returns_stmt(Mutator *mu, Stmt *s)
 		v = s->ret.value;
 	else if (s->kind == ST_EVAL && is_ret_call(s->eval.value))
 		v = s->eval.value->call.nargs == 1 ? s->eval.value->call.args[0] : NULL;
-	else if (s->kind == ST_ATTR && s->attr.key == sym("tirx.dyn_smem_bytes"))
+	else if (s->kind == ST_ATTR && s->attr.key == r->dyn_key)
 		/* consumed by the launch: no meaning inside the kernel */
 		return s->attr.body ? mut_stmt(mu, s->attr.body) : st_seq(mu->a, NULL, 0);
 	else
@@ -354,11 +351,20 @@ static void stat_launch(PassCtx *cx, const Info *in)
 	buf_free(&b);
 }
 
+/* The functions that calls name, and whether the function walked calls
+ * any: the call-site rewrite leaves a function without calls unchanged. */
+typedef struct Called {
+	PtrMap names;
+	int any;
+} Called;
+
 static int called_expr(Walker *w, Expr *e)
 {
-	PtrMap *called = w->data;
-	if (e->kind == EX_CALL && !e->call.op && e->call.fn)
-		pmap_put(called, e->call.fn, (void *)1);
+	Called *c = w->data;
+	if (e->kind == EX_CALL && !e->call.op && e->call.fn) {
+		pmap_put(&c->names, e->call.fn, (void *)1);
+		c->any = 1;
+	}
 	return 1;
 }
 
@@ -369,22 +375,31 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 	Info *infos = xcalloc((size_t)(n ? n : 1), sizeof *infos);
 
 	/* phase 0: the launch params of every called function */
-	PtrMap called = {0};
+	Called called = {{0}, 0};
 	Walker cw = {.expr = called_expr, .data = &called};
-	for (int i = 0; i < n; i++)
-		walk_stmt(&cw, m->funcs[i]->body);
+	char *calls = xcalloc((size_t)(n ? n : 1), 1); /* function i calls some */
+	PtrMap index = {0};
 	for (int i = 0; i < n; i++) {
-		infos[i].called = pmap_get(&called, m->funcs[i]->name) != NULL;
+		called.any = 0;
+		walk_stmt(&cw, m->funcs[i]->body);
+		calls[i] = (char)called.any;
+		if (!pmap_get(&index, m->funcs[i]->name))
+			pmap_put(&index, m->funcs[i]->name, (void *)(intptr_t)(i + 1));
+	}
+	for (int i = 0; i < n; i++) {
+		infos[i].called = pmap_get(&called.names, m->funcs[i]->name) != NULL;
 		if (infos[i].called)
 			err |= collect(m, m->funcs[i], &infos[i], head);
 	}
-	pmap_free(&called);
+	pmap_free(&called.names);
 
 	/* phase 1: call sites */
 	for (int i = 0; i < n && !err; i++) {
 		Func *f = m->funcs[i];
 		Obj *t = func_target(f);
-		Rewrite rw = {m, infos, NULL, NULL, f, 0};
+		if (!calls[i])
+			continue;
+		Rewrite rw = {m, infos, NULL, NULL, f, &index, 0};
 		if (t) {
 			rw.caller = target_without_host(a, t);
 			rw.caller_host = target_host(a, t);
@@ -392,27 +407,15 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 		Mutator mu = {.a = a, .expr = rewrite_expr, .data = &rw};
 		if (!t) {
 			/* a function without target may not call anything */
-			PtrMap calls = {0};
-			Walker w = {.expr = called_expr, .data = &calls};
-			walk_stmt(&w, f->body);
-			int any = calls.n > 0;
-			pmap_free(&calls);
-			if (any) {
-				diag_error(f->loc, "LowerDeviceKernelLaunch: function '%s' calls functions but has no target attribute",
-				           f->name);
-				err = 1;
-			}
+			diag_error(f->loc, "LowerDeviceKernelLaunch: function '%s' calls functions but has no target attribute",
+			           f->name);
+			err = 1;
 			continue;
 		}
 		Stmt *body = mut_stmt(&mu, f->body);
 		mut_done(&mu);
 		err |= rw.err;
-		if (body != f->body) {
-			Func *g = ar_alloc(a, sizeof *g);
-			*g = *f;
-			g->body = body;
-			m->funcs[i] = g;
-		}
+		pu_set_body(m, i, body);
 	}
 
 	/* phase 2: the callees' attributes */
@@ -433,8 +436,8 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 		g->attrs = obj_dict_set(a, g->attrs, "tirx.is_global_func", obj_bool(a, 1));
 		if (in->launched) {
 			g->ret = ty_void();
-			Returns r = {head && target_kind(in->target) == sym("cuda"), 0};
-			Mutator mu = {.a = a, .stmt = returns_stmt, .data = &r};
+			Returns r = {head && target_kind(in->target) == sym("cuda"), 0, sym("tirx.dyn_smem_bytes")};
+			Mutator mu = {.a = a, .expr = pu_keep_expr, .stmt = returns_stmt, .data = &r};
 			g->body = mut_stmt(&mu, g->body);
 			mut_done(&mu);
 			err |= r.err;
@@ -449,6 +452,8 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 		m->funcs[i] = g;
 	}
 	free(infos);
+	free(calls);
+	pmap_free(&index);
 	return err;
 }
 

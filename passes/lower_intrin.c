@@ -40,6 +40,8 @@ typedef struct LI {
 	PtrMap bounds; /* Var* -> Bnd* */
 	Vec aliases;   /* DeclBuffer stmts made by tvm_access_ptr lowering */
 	Stmt *skip;    /* the stmt whose hook call should recurse (see li_stmt) */
+	const Op *access_ptr; /* tirx.tvm_access_ptr */
+	PtrMap *ruled; /* Op -> 1 + may_lower's answer, shared by the functions */
 	int failed;
 	Loc loc;
 } LI;
@@ -496,9 +498,33 @@ static Expr *rule_default(LI *li, Expr *e)
 	return NULL;
 }
 
+/* Whether some rule above names the op (by its short name): the other ops,
+ * most calls of a module, skip the rule tables' string compares. */
+static int names_rule(const char *n)
+{
+	static const char *const also[] = {
+		"tan", "clz", "popcount", "tvm_warp_activemask", "tanh", "exp10", "asin", "acos",
+		"atanh", "rsqrt", "sigmoid", NULL};
+	for (int i = 0; llvm_ops[i][0]; i++)
+		if (!strcmp(n, llvm_ops[i][0]))
+			return 1;
+	return in_list(n, cuda_ops) || in_list(n, cuda_fast_ops) || in_list(n, default_ops) ||
+	       in_list(n, also) || !strncmp(n, "tvm_warp_shuffle", 16);
+}
+
+static int may_lower(LI *li, const Op *op)
+{
+	intptr_t k = (intptr_t)pmap_get(li->ruled, op);
+	if (!k) {
+		k = 1 + names_rule(op->name + 5);
+		pmap_put(li->ruled, op, (void *)k);
+	}
+	return k == 2;
+}
+
 static Expr *lower_call(LI *li, Expr *e)
 {
-	if (!e->call.op || strncmp(e->call.op->name, "tirx.", 5) != 0)
+	if (!e->call.op || strncmp(e->call.op->name, "tirx.", 5) != 0 || !may_lower(li, e->call.op))
 		return NULL;
 	Expr *r = NULL;
 	if (li->kind == T_CUDA)
@@ -716,7 +742,7 @@ static Expr *li_expr(Mutator *m, Expr *e)
 	LI *li = m->data;
 	switch (e->kind) {
 	case EX_CALL:
-		if (e->call.op == op_get("tirx.tvm_access_ptr")) {
+		if (e->call.op == li->access_ptr) {
 			Expr *r = lower_access_ptr(li, e);
 			return r ? mut_expr(m, r) : NULL;
 		}
@@ -862,9 +888,10 @@ static Stmt *li_stmt(Mutator *m, Stmt *s)
 	return r;
 }
 
-static Stmt *lower_func(Func *f, int kind, int fastmath, Arena *a, int *failed)
+static Stmt *lower_func(Func *f, int kind, int fastmath, Arena *a, PtrMap *ruled, int *failed)
 {
-	LI li = {.a = a, .kind = kind, .fastmath = fastmath, .loc = f->loc};
+	LI li = {.a = a, .kind = kind, .fastmath = fastmath, .loc = f->loc,
+	         .access_ptr = op_get("tirx.tvm_access_ptr"), .ruled = ruled};
 	Mutator m = {.a = a, .expr = li_expr, .stmt = li_stmt, .data = &li};
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].var && f->params[i].var->ty.kind == TY_PRIM)
@@ -886,20 +913,23 @@ int pass_lower_intrin(Module **m, PassCtx *cx)
 {
 	Module *mod = *m;
 	int fastmath = truthy(pass_config(cx, "tirx.enable_fast_math"));
-	for (int i = 0; i < mod->nfuncs; i++) {
+	Sym cuda = sym("cuda"), llvm = sym("llvm");
+	PtrMap ruled = {0};
+	int failed = 0;
+	for (int i = 0; i < mod->nfuncs && !failed; i++) {
 		Func *f = mod->funcs[i];
 		Obj *t = func_target(f);
 		if (!t) {
 			diag_error(f->loc, "LowerIntrin: Require the target attribute");
-			return 1;
+			failed = 1;
+			break;
 		}
 		Sym k = target_kind(t);
-		int kind = k == sym("cuda") ? T_CUDA : k == sym("llvm") ? T_LLVM : T_OTHER;
-		int failed = 0;
-		Stmt *body = lower_func(f, kind, fastmath, mod->arena, &failed);
-		if (failed)
-			return 1;
-		f->body = body;
+		int kind = k == cuda ? T_CUDA : k == llvm ? T_LLVM : T_OTHER;
+		Stmt *body = lower_func(f, kind, fastmath, mod->arena, &ruled, &failed);
+		if (!failed)
+			f->body = body;
 	}
-	return 0;
+	pmap_free(&ruled);
+	return failed;
 }

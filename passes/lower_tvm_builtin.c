@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 enum {
 	F_ADDR = 0, F_DATA = 1, F_SHAPE = 2, F_STRIDES = 3, F_NDIM = 4, F_CODE = 5,
@@ -64,20 +65,6 @@ static Stmt *lower_stmt(L *l, Stmt *s);
 
 /* ------------------------------------------------------------ helpers */
 
-static TType void_ptr(void)
-{
-	return ty_ptr(DT_VOID, sym("global"));
-}
-
-static Expr *i32(Arena *a, int64_t v)
-{
-	return ex_int(a, DT_I32, v);
-}
-
-static Expr *call(Arena *a, const char *op, TType rty, Expr **args, int n)
-{
-	return ex_call(a, op_get(op), rty, args, n);
-}
 
 static Stmt *mk_eval(Arena *a, Expr *e)
 {
@@ -97,19 +84,19 @@ static Stmt *mk_if(Arena *a, Expr *c, Stmt *then, Stmt *els)
 
 static Stmt *struct_set(Arena *a, Expr *h, int64_t index, int field, Expr *value)
 {
-	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
-	return mk_eval(a, call(a, "tirx.tvm_struct_set", ty_prim(DT_I32), args, 4));
+	Expr *args[4] = {h, pu_i32(a, index), pu_i32(a, field), value};
+	return mk_eval(a, pu_call(a, "tirx.tvm_struct_set", ty_prim(DT_I32), args, 4));
 }
 
 static Expr *isnullptr(Arena *a, Expr *x)
 {
-	return call(a, "tirx.isnullptr", ty_prim(DT_BOOL1), &x, 1);
+	return pu_call(a, "tirx.isnullptr", ty_prim(DT_BOOL1), &x, 1);
 }
 
 static Expr *const_handle0(Arena *a)
 {
 	Expr *z = ex_int(a, dt_make(DT_UINT, 64, 1), 0);
-	return call(a, "tirx.reinterpret", void_ptr(), &z, 1);
+	return pu_call(a, "tirx.reinterpret", pu_void_ptr(), &z, 1);
 }
 
 static int is_zero(const Expr *e)
@@ -153,14 +140,14 @@ static Expr *pack_buffer(Arena *a, Buffer *b)
 {
 	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
 	data->buf = b;
-	Expr *shape = call(a, "tirx.tvm_stack_make_shape", ty_ptr(DT_I64, sym("global")), b->shape, b->ndim);
+	Expr *shape = pu_call(a, "tirx.tvm_stack_make_shape", ty_ptr(DT_I64, sym("global")), b->shape, b->ndim);
 	Expr *strides = b->nstrides
-		? call(a, "tirx.tvm_stack_make_shape", ty_ptr(DT_I64, sym("global")), b->strides, b->nstrides)
-		: i32(a, 0);
+		? pu_call(a, "tirx.tvm_stack_make_shape", ty_ptr(DT_I64, sym("global")), b->strides, b->nstrides)
+		: pu_i32(a, 0);
 	Expr *zero = dt_is_float(b->dt) ? ex_float(a, b->dt, 0) : ex_int(a, b->dt, 0);
 	Expr *off = b->elem_offset ? b->elem_offset : ex_int(a, b->ndim ? b->shape[0]->dt : DT_I32, 0);
-	Expr *args[6] = {data, shape, strides, i32(a, b->ndim), zero, off};
-	return call(a, "tirx.tvm_stack_make_array", void_ptr(), args, 6);
+	Expr *args[6] = {data, shape, strides, pu_i32(a, b->ndim), zero, off};
+	return pu_call(a, "tirx.tvm_stack_make_array", pu_void_ptr(), args, 6);
 }
 
 static Expr **lower_args(L *l, Expr *e)
@@ -187,7 +174,7 @@ static Expr *make_shape(L *l, Expr *e)
 		Stmt *s = st_new(a, ST_STORE, NOLOC);
 		s->store.buf = b;
 		s->store.idx = ar_alloc(a, sizeof(Expr *));
-		s->store.idx[0] = i32(a, begin + i);
+		s->store.idx[0] = pu_i32(a, begin + i);
 		s->store.nidx = 1;
 		s->store.value = arith_cast(a, DT_I64, args[i]);
 		prep(l, s);
@@ -195,9 +182,9 @@ static Expr *make_shape(L *l, Expr *e)
 	Expr *ld = ex_new(a, EX_LOAD, DT_I64);
 	ld->load.buf = b;
 	ld->load.idx = ar_alloc(a, sizeof(Expr *));
-	ld->load.idx[0] = i32(a, begin);
+	ld->load.idx[0] = pu_i32(a, begin);
 	ld->load.nidx = 1;
-	return call(a, "tirx.address_of", buf_data_type(b), &ld, 1);
+	return pu_call(a, "tirx.address_of", buf_data_type(b), &ld, 1);
 }
 
 /* tvm_stack_make_array(data, shape, strides, ndim, dtype, elem_offset): a
@@ -235,8 +222,8 @@ static Expr *make_array(L *l, Expr *e)
 		prep(l, struct_set(a, arr, idx, F_DEVICE_ID, arith_cast(a, DT_I32, l->dev_id)));
 		prep(l, struct_set(a, arr, idx, F_DEVICE_TYPE, arith_cast(a, DT_I32, l->dev_type)));
 	}
-	Expr *get[3] = {arr, i32(a, idx), i32(a, F_ADDR)};
-	return call(a, "tirx.tvm_struct_get", void_ptr(), get, 3);
+	Expr *get[3] = {arr, pu_i32(a, idx), pu_i32(a, F_ADDR)};
+	return pu_call(a, "tirx.tvm_struct_get", pu_void_ptr(), get, 3);
 }
 
 /* SetPackedArg: type index, zero padding and value of one stack slot. */
@@ -246,7 +233,7 @@ static void set_arg(L *l, Expr *arg, Expr *stack, int64_t slot)
 	int ti;
 	if (arg->kind == EX_STR) {
 		ti = TI_RAW_STR;
-		arg = call(a, "tirx.reinterpret", void_ptr(), &arg, 1);
+		arg = pu_call(a, "tirx.reinterpret", pu_void_ptr(), &arg, 1);
 	} else if (arg->dt.code == DT_HANDLE) {
 		int64_t f;
 		int is_array = is_op(arg, "tirx.tvm_struct_get") && arg->call.nargs == 3 &&
@@ -268,11 +255,11 @@ static void set_arg(L *l, Expr *arg, Expr *stack, int64_t slot)
 		ti = api.code == DT_FLOAT ? TI_FLOAT : TI_INT;
 	}
 	if (ti == TI_OPAQUE_PTR)
-		prep(l, mk_if(a, isnullptr(a, arg), struct_set(a, stack, slot, F_ANY_TYPE_INDEX, i32(a, TI_NONE)),
-		              struct_set(a, stack, slot, F_ANY_TYPE_INDEX, i32(a, TI_OPAQUE_PTR))));
+		prep(l, mk_if(a, isnullptr(a, arg), struct_set(a, stack, slot, F_ANY_TYPE_INDEX, pu_i32(a, TI_NONE)),
+		              struct_set(a, stack, slot, F_ANY_TYPE_INDEX, pu_i32(a, TI_OPAQUE_PTR))));
 	else
-		prep(l, struct_set(a, stack, slot, F_ANY_TYPE_INDEX, i32(a, ti)));
-	prep(l, struct_set(a, stack, slot, F_ANY_PADDING, i32(a, 0)));
+		prep(l, struct_set(a, stack, slot, F_ANY_TYPE_INDEX, pu_i32(a, ti)));
+	prep(l, struct_set(a, stack, slot, F_ANY_PADDING, pu_i32(a, 0)));
 	prep(l, struct_set(a, stack, slot, F_ANY_VALUE, arg));
 }
 
@@ -307,8 +294,8 @@ static Expr *call_packed(L *l, Expr *e, const char *lowered, int traced)
 	Expr *stack = ex_var(a, sc->stack_ffi_any);
 	for (int i = 0; i < n; i++)
 		set_arg(l, args[i + 1], stack, begin + i);
-	prep(l, struct_set(a, stack, begin + n, F_ANY_TYPE_INDEX, i32(a, TI_NONE)));
-	prep(l, struct_set(a, stack, begin + n, F_ANY_PADDING, i32(a, 0)));
+	prep(l, struct_set(a, stack, begin + n, F_ANY_TYPE_INDEX, pu_i32(a, TI_NONE)));
+	prep(l, struct_set(a, stack, begin + n, F_ANY_PADDING, pu_i32(a, 0)));
 	prep(l, struct_set(a, stack, begin + n, F_ANY_VALUE, ex_int(a, DT_I64, 0)));
 	if (l->precheck) {
 		if (sc->run.shape > sc->max.shape)
@@ -321,7 +308,7 @@ static Expr *call_packed(L *l, Expr *e, const char *lowered, int traced)
 	sc->run.shape = saved.shape;
 	sc->run.array = saved.array;
 	sc->run.arg = begin;
-	Expr *out[5] = {args[0], stack, i32(a, begin), i32(a, begin + n), traced ? args[n] : NULL};
+	Expr *out[5] = {args[0], stack, pu_i32(a, begin), pu_i32(a, begin + n), traced ? args[n] : NULL};
 	return ex_call(a, op_get(lowered), e->call.rty, out, traced ? 5 : 4);
 }
 
@@ -442,15 +429,15 @@ static Stmt *lower_alloc(L *l, Stmt *s)
 		die("LowerTVMBuiltin: %s", err);
 	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
 	data->buf = b;
-	Expr *thr = call(a, "tirx.tvm_throw_last_error", ty_prim(DT_I32), NULL, 0);
+	Expr *thr = pu_call(a, "tirx.tvm_throw_last_error", ty_prim(DT_I32), NULL, 0);
 	Expr *fargs[3] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), data};
-	Expr *fr = call(a, "tirx.TVMBackendFreeWorkspace", ty_prim(DT_I32), fargs, 3);
-	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, i32(a, 0)), mk_eval(a, thr), NULL));
+	Expr *fr = pu_call(a, "tirx.TVMBackendFreeWorkspace", ty_prim(DT_I32), fargs, 3);
+	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, pu_i32(a, 0)), mk_eval(a, thr), NULL));
 	Expr *aargs[5] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), total,
-	                  i32(a, b->dt.code), i32(a, b->dt.bits)};
+	                  pu_i32(a, b->dt.code), pu_i32(a, b->dt.bits)};
 	Stmt *decl = st_new(a, ST_DECL, s->loc);
 	decl->decl.buf = b;
-	decl->decl.data = call(a, "tirx.TVMBackendAllocWorkspace", buf_data_type(b), aargs, 5);
+	decl->decl.data = pu_call(a, "tirx.TVMBackendAllocWorkspace", buf_data_type(b), aargs, 5);
 	Stmt *seq[2] = {decl, mk_if(a, isnullptr(a, data), mk_eval(a, thr), NULL)};
 	return st_seq(a, seq, 2);
 }
@@ -562,8 +549,8 @@ static Scope *push_scope(L *l)
 	Scope *sc = &l->scopes[l->nscopes++];
 	memset(sc, 0, sizeof *sc);
 	sc->max.shape = sc->run.shape = -1;
-	sc->stack_array = var_new(l->a, sym("stack_array"), void_ptr());
-	sc->stack_ffi_any = var_new(l->a, sym("stack_ffi_any"), void_ptr());
+	sc->stack_array = var_new(l->a, sym("stack_array"), pu_void_ptr());
+	sc->stack_ffi_any = var_new(l->a, sym("stack_ffi_any"), pu_void_ptr());
 	return sc;
 }
 
@@ -609,24 +596,24 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 	int n = 0;
 	if (max.arg) {
 		Stmt *s = st_new(a, ST_BIND, NOLOC);
-		Expr *args[2] = {ex_str(a, sym("tvm_ffi_any")), i32(a, max.arg)};
+		Expr *args[2] = {ex_str(a, sym("tvm_ffi_any")), pu_i32(a, max.arg)};
 		s->bind.var = sc->stack_ffi_any;
-		s->bind.value = call(a, "tirx.tvm_stack_alloca", void_ptr(), args, 2);
+		s->bind.value = pu_call(a, "tirx.tvm_stack_alloca", pu_void_ptr(), args, 2);
 		items[n++] = s;
 	}
 	if (max.array) {
 		Stmt *s = st_new(a, ST_BIND, NOLOC);
-		Expr *args[2] = {ex_str(a, sym("array")), i32(a, max.array)};
+		Expr *args[2] = {ex_str(a, sym("array")), pu_i32(a, max.array)};
 		s->bind.var = sc->stack_array;
-		s->bind.value = call(a, "tirx.tvm_stack_alloca", void_ptr(), args, 2);
+		s->bind.value = pu_call(a, "tirx.tvm_stack_alloca", pu_void_ptr(), args, 2);
 		items[n++] = s;
 	}
 	if (max.shape != -1) {
 		sc->stack_shape = shape_stack(a, max.shape);
 		Stmt *s = st_new(a, ST_DECL, NOLOC);
-		Expr *args[2] = {ex_str(a, sym("shape")), i32(a, max.shape)};
+		Expr *args[2] = {ex_str(a, sym("shape")), pu_i32(a, max.shape)};
 		s->decl.buf = sc->stack_shape;
-		s->decl.data = call(a, "tirx.tvm_stack_alloca", buf_data_type(sc->stack_shape), args, 2);
+		s->decl.data = pu_call(a, "tirx.tvm_stack_alloca", buf_data_type(sc->stack_shape), args, 2);
 		items[n++] = s;
 	} else {
 		sc->stack_shape = shape_stack(a, 0);
@@ -678,7 +665,7 @@ int pass_lower_tvm_builtin(Module **mp, PassCtx *cx)
 		l.em.data = &l;
 		Obj *t = func_target(f);
 		if (t)
-			l.dev_type = i32(l.a, target_device_type(t));
+			l.dev_type = pu_i32(l.a, target_device_type(t));
 		Vec frees = {0}, prepv = {0};
 		l.frees = &frees;
 		l.prep = &prepv;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 /* TVMStructFieldKind */
 enum {
@@ -58,25 +59,11 @@ static Sym symf(const char *fmt, ...)
 	return s;
 }
 
-static TType void_ptr(void)
-{
-	return ty_ptr(DT_VOID, sym("global"));
-}
-
-static Expr *i32(Arena *a, int64_t v)
-{
-	return ex_int(a, DT_I32, v);
-}
-
-static Expr *call(Arena *a, const char *op, TType rty, Expr **args, int n)
-{
-	return ex_call(a, op_get(op), rty, args, n);
-}
 
 static Expr *struct_get(Arena *a, TType ty, Expr *h, int index, int field)
 {
-	Expr *args[3] = {h, i32(a, index), i32(a, field)};
-	return call(a, "tirx.tvm_struct_get", ty, args, 3);
+	Expr *args[3] = {h, pu_i32(a, index), pu_i32(a, field)};
+	return pu_call(a, "tirx.tvm_struct_get", ty, args, 3);
 }
 
 static Expr *struct_get_v(Arena *a, TType ty, Var *h, int index, int field)
@@ -86,12 +73,12 @@ static Expr *struct_get_v(Arena *a, TType ty, Var *h, int index, int field)
 
 static Expr *isnullptr(Arena *a, Expr *x)
 {
-	return call(a, "tirx.isnullptr", ty_prim(DT_BOOL1), &x, 1);
+	return pu_call(a, "tirx.isnullptr", ty_prim(DT_BOOL1), &x, 1);
 }
 
 static Expr *reinterpret(Arena *a, TType ty, Expr *x)
 {
-	return call(a, "tirx.reinterpret", ty, &x, 1);
+	return pu_call(a, "tirx.reinterpret", ty, &x, 1);
 }
 
 /* The operators of TVM's C++ API (a == b, a && b, !a): typed and folded as
@@ -148,8 +135,8 @@ static Stmt *mk_return(Arena *a, Expr *v)
 
 static Stmt *struct_set(Arena *a, Expr *h, int index, int field, Expr *value)
 {
-	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
-	return mk_eval(a, call(a, "tirx.tvm_struct_set", ty_prim(DT_I32), args, 4));
+	Expr *args[4] = {h, pu_i32(a, index), pu_i32(a, field), value};
+	return mk_eval(a, pu_call(a, "tirx.tvm_struct_set", ty_prim(DT_I32), args, 4));
 }
 
 /* analyzer.Simplify(x == y) for the comparisons the binder builds: constant
@@ -494,7 +481,7 @@ static Expr *load_union(Binder *b, int i, DType t)
 
 static Expr *ti_is(Binder *b, Var *ti, int kind, int v)
 {
-	return op2(b->a, kind, ex_var(b->a, ti), i32(b->a, v));
+	return op2(b->a, kind, ex_var(b->a, ti), pu_i32(b->a, v));
 }
 
 /* A handle argument: None, an opaque pointer, a DLTensor* or any object;
@@ -507,11 +494,11 @@ static Expr *decode_handle(Binder *b, int i, Var *ti)
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_DLTENSOR_PTR));
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_GE, TI_STATIC_OBJECT_BEGIN));
 	type_check(b, i, c, b->f->params[i].buf ? "Tensor" : "pointer");
-	Expr *v = struct_get_v(a, void_ptr(), b->args, i, F_ANY_VALUE);
-	Expr *off[2] = {v, i32(a, 24)};
-	Expr *cell = call(a, "tirx.handle_add_byte_offset", void_ptr(), off, 2);
+	Expr *v = struct_get_v(a, pu_void_ptr(), b->args, i, F_ANY_VALUE);
+	Expr *off[2] = {v, pu_i32(a, 24)};
+	Expr *cell = pu_call(a, "tirx.handle_add_byte_offset", pu_void_ptr(), off, 2);
 	Expr *ite[3] = {ti_is(b, ti, EX_EQ, TI_TENSOR), cell, v};
-	return call(a, "tirx.if_then_else", void_ptr(), ite, 3);
+	return pu_call(a, "tirx.if_then_else", pu_void_ptr(), ite, 3);
 }
 
 static Expr *decode_scalar(Binder *b, int i, Var *ti, DType t)
@@ -545,7 +532,7 @@ static void decode_param(Binder *b, int i)
 	vec_push(&b->init, mk_bind(a, ti, struct_get_v(a, ty_prim(DT_I32), b->args, i, F_ANY_TYPE_INDEX)));
 	Path path = {i, b->names[i]};
 	if (p->buf) {
-		Var *h = var_new(a, symf("%s.handle", b->names[i]), void_ptr());
+		Var *h = var_new(a, symf("%s.handle", b->names[i]), pu_void_ptr());
 		bind_pointer(b, h, decode_handle(b, i, ti), path);
 		b->handles[i] = h;
 		return;
@@ -601,7 +588,7 @@ static void compact_strides(Binder *b, int i, Buffer *buf, Var *strides, Expr *i
 	Expr **conds = xmalloc((size_t)buf->ndim * sizeof *conds);
 	for (int k = buf->ndim - 1, j = 0; k >= 0; k--, j++) {
 		Expr *sv = arith_cast(a, st, struct_get_v(a, ty_prim(DT_I64), strides, k, F_INT64_ELEM));
-		Expr *one = op2(a, EX_EQ, buf->shape[k], i32(a, 1));
+		Expr *one = op2(a, EX_EQ, buf->shape[k], pu_i32(a, 1));
 		conds[j] = op2(a, EX_OR, one, op2(a, EX_EQ, expect, sv));
 		expect = op2(a, EX_MUL, expect, buf->shape[k]);
 	}
@@ -623,7 +610,7 @@ static void compact_strides(Binder *b, int i, Buffer *buf, Var *strides, Expr *i
 static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *strides, Expr *is_null)
 {
 	Arena *a = b->a;
-	Expr *from_shape = i32(a, 1);
+	Expr *from_shape = pu_i32(a, 1);
 	for (int k = buf->nstrides - 1; k >= 0; k--) {
 		DType t = k < buf->ndim ? buf->shape[k]->dt : DT_I64;
 		Expr *given = arith_cast(a, t, struct_get_v(a, ty_prim(DT_I64), strides, k, F_INT64_ELEM));
@@ -632,7 +619,7 @@ static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *stri
 		if (!arith_match_types(a, &x, &y, &err))
 			die("MakePackedAPI: %s", err);
 		Expr *ite[3] = {is_null, x, y};
-		Expr *v = call(a, "tirx.if_then_else", ty_prim(x->dt), ite, 3);
+		Expr *v = pu_call(a, "tirx.if_then_else", ty_prim(x->dt), ite, 3);
 		Path p = {i, symf("%s.strides[%d]", buf->name, k)};
 		Expr *sk = buf->strides[k];
 		if (!dt_eq(sk->dt, v->dt))
@@ -653,7 +640,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 	char d[32];
 
 	type_check(b, i, op_not(a, isnullptr(a, ex_var(a, h))), "Tensor");
-	emit_assert(b, op2(a, EX_EQ, i32(a, buf->ndim), struct_get_v(a, ty_prim(DT_I32), h, 0, F_NDIM)),
+	emit_assert(b, op2(a, EX_EQ, pu_i32(a, buf->ndim), struct_get_v(a, ty_prim(DT_I32), h, 0, F_NDIM)),
 	            "ValueError", "Mismatched ", bn, ".ndim on argument #", idx, WHEN_CALLING, b->sig,
 	            "`,\n  expected ", symf("%d", buf->ndim), NULL);
 	if (!skips_dtype_check(buf->dt)) {
@@ -709,18 +696,18 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 
 	int64_t dt = b->dev_type->i;
 	Expr *got = struct_get_v(a, ty_prim(DT_I32), h, 0, F_DEVICE_TYPE);
-	Expr *same = simplify_eq(a, i32(a, dt), got);
+	Expr *same = simplify_eq(a, pu_i32(a, dt), got);
 	if (!is_const(same, 1))
 		emit_assert(b, same, "ValueError", "Mismatched ", bn, ".device_type on argument #", idx,
 		            WHEN_CALLING, b->sig, "`,\n  expected ", device_name((int)dt), NULL);
 	Path dp = {i, symf("%s.device_id", bn)};
 	bind_scalar(b, ex_var(a, b->dev_id), struct_get_v(a, ty_prim(DT_I32), h, 0, F_DEVICE_ID), dp);
 
-	Expr *data = reinterpret(a, buf_data_type(buf), struct_get_v(a, void_ptr(), h, 0, F_DATA));
+	Expr *data = reinterpret(a, buf_data_type(buf), struct_get_v(a, pu_void_ptr(), h, 0, F_DATA));
 	Expr *size = ex_int(a, index_type(buf), 1);
 	for (int k = 0; k < buf->ndim; k++)
 		size = op2(a, EX_MUL, size, buf->shape[k]);
-	Expr *empty = arith_cast(a, DT_BOOL1, op2(a, EX_EQ, size, i32(a, 0)));
+	Expr *empty = arith_cast(a, DT_BOOL1, op2(a, EX_EQ, size, pu_i32(a, 0)));
 	Expr *ok = op2(a, EX_OR, empty, op_not(a, isnullptr(a, data)));
 	const char *parts[] = {bn, " data pointer is NULL on argument #", idx, WHEN_CALLING, b->sig,
 	                       "`,\n  expected non-NULL data pointer"};
@@ -736,7 +723,7 @@ static void decode_all(Binder *b)
 	Arena *a = b->a;
 	Func *f = b->f;
 	Sym n = symf("%d", f->nparams);
-	emit_assert(b, op2(a, EX_EQ, ex_var(a, b->num_args), i32(a, f->nparams)), "TypeError",
+	emit_assert(b, op2(a, EX_EQ, ex_var(a, b->num_args), pu_i32(a, f->nparams)), "TypeError",
 	            "Expected ", n, " arguments", WHEN_CALLING, b->sig, "`", NULL);
 	if (f->nparams > 0)
 		emit_assert(b, op_not(a, isnullptr(a, ex_var(a, b->args))), "TypeError",
@@ -754,7 +741,7 @@ static void decode_all(Binder *b)
 		vec_push(&b->decls, decl);
 		Obj *node = obj_new(a, OB_BUFFER);
 		node->buf = buf;
-		vec_push(&b->decls, mk_attr(a, node, "storage_alignment", i32(a, buf->align)));
+		vec_push(&b->decls, mk_attr(a, node, "storage_alignment", pu_i32(a, buf->align)));
 	}
 	render_pending(b);
 }
@@ -853,10 +840,10 @@ static Stmt *ret_stmt(Mutator *m, Stmt *s)
 	}
 	Expr *res = ex_var(a, r->result);
 	Stmt *seq[4] = {
-		struct_set(a, res, 0, F_ANY_TYPE_INDEX, i32(a, ti)),
-		struct_set(a, res, 0, F_ANY_PADDING, i32(a, 0)),
+		struct_set(a, res, 0, F_ANY_TYPE_INDEX, pu_i32(a, ti)),
+		struct_set(a, res, 0, F_ANY_PADDING, pu_i32(a, 0)),
 		struct_set(a, res, 0, F_ANY_VALUE, v),
-		mk_return(a, i32(a, 0)),
+		mk_return(a, pu_i32(a, 0)),
 	};
 	for (int i = 0; i < 4; i++)
 		seq[i]->loc = s->loc;
@@ -883,8 +870,8 @@ static Expr *cpacked_expr(Mutator *m, Expr *e)
 	Expr *r = e;
 	if (symbol) {
 		args[0] = ex_str(m->a, symbol);
-		args[n + 1] = reinterpret(m->a, void_ptr(), ex_int(m->a, dt_make(DT_UINT, 64, 1), 0));
-		r = call(m->a, "tirx.tvm_call_cpacked", e->call.rty, args, n + 2);
+		args[n + 1] = reinterpret(m->a, pu_void_ptr(), ex_int(m->a, dt_make(DT_UINT, 64, 1), 0));
+		r = pu_call(m->a, "tirx.tvm_call_cpacked", e->call.rty, args, n + 2);
 	} else if (changed) {
 		r = ex_new(m->a, EX_CALL, e->dt);
 		*r = *e;
@@ -944,17 +931,17 @@ static int lower_func(Module *m, Func *f, Sym name)
 	b.a = a;
 	b.f = f;
 	b.fname = name;
-	b.args = var_new(a, sym("args"), void_ptr());
+	b.args = var_new(a, sym("args"), pu_void_ptr());
 	b.num_args = var_new(a, sym("num_args"), ty_prim(DT_I32));
-	b.dev_type = i32(a, dev_type);
+	b.dev_type = pu_i32(a, dev_type);
 	b.dev_id = var_new(a, sym("dev_id"), ty_prim(DT_I32));
 	b.names = xcalloc((size_t)f->nparams + 1, sizeof *b.names);
 	b.handles = xcalloc((size_t)f->nparams + 1, sizeof *b.handles);
 	for (int i = 0; i < f->nparams; i++)
 		b.names[i] = f->params[i].buf ? f->params[i].buf->name : f->params[i].var->name;
 	b.sig = signature(&b);
-	Var *self = var_new(a, sym("self_handle"), void_ptr());
-	Var *result = var_new(a, sym("result"), void_ptr());
+	Var *self = var_new(a, sym("self_handle"), pu_void_ptr());
+	Var *result = var_new(a, sym("result"), pu_void_ptr());
 
 	decode_all(&b);
 	int failed = b.failed;
@@ -975,14 +962,14 @@ static int lower_func(Module *m, Func *f, Sym name)
 		int nt = 0;
 		if (need_set_device) {
 			vec_push(&seq_check, mk_attr(a, obj_str(a, sym("default")), "device_id", ex_var(a, b.dev_id)));
-			vec_push(&seq_check, mk_attr(a, obj_str(a, sym("default")), "device_type", i32(a, dev_type)));
+			vec_push(&seq_check, mk_attr(a, obj_str(a, sym("default")), "device_type", pu_i32(a, dev_type)));
 			if (dev_type != DL_CPU) {
-				Expr *args[3] = {ex_str(a, sym("__tvm_set_device")), i32(a, dev_type), ex_var(a, b.dev_id)};
-				tail[nt++] = mk_eval(a, call(a, "tirx.tvm_call_packed", ty_prim(DT_I32), args, 3));
+				Expr *args[3] = {ex_str(a, sym("__tvm_set_device")), pu_i32(a, dev_type), ex_var(a, b.dev_id)};
+				tail[nt++] = mk_eval(a, pu_call(a, "tirx.tvm_call_packed", ty_prim(DT_I32), args, 3));
 			}
 		}
 		tail[nt++] = cs;
-		tail[nt++] = mk_return(a, i32(a, 0));
+		tail[nt++] = mk_return(a, pu_i32(a, 0));
 		body = st_seq(a, tail, nt);
 		body = merge_nest(a, &b.decls, body);
 		body = merge_nest(a, &b.asserts, body);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 /* ------------------------------------------------------ shared helpers */
 
@@ -40,16 +41,24 @@ Sym fresh_func_name(const Module *m, PtrMap *counters, const char *base)
 		if (s[i] == '.')
 			s[i] = '_';
 	Sym b = sym(s);
-	/* counters: name -> 1 + the last suffix tried for it; names made here
-	 * are added to the module by the caller before the next request */
+	/* counters: name -> 1 + the last suffix tried for it.  The first
+	 * request enters the module's names (as tried once, with no suffix),
+	 * so a name is taken exactly when it is a key: names made here are
+	 * keys, and the caller adds them to the module before the next
+	 * request, which adds no other names.  One look-up per candidate,
+	 * not a scan of the module's functions. */
+	if (!counters->n)
+		for (int i = 0; i < m->nfuncs; i++)
+			if (!pmap_get(counters, m->funcs[i]->name))
+				pmap_put(counters, m->funcs[i]->name, (void *)1);
 	intptr_t k = (intptr_t)pmap_get(counters, b);
 	Sym r = b;
-	if (k || mod_find(m, b)) {
-		k = k ? k - 1 : 0;
+	if (k) {
+		k--;
 		do {
 			snprintf(s + n, 24, "_%ld", (long)++k);
 			r = sym(s);
-		} while (mod_find(m, r) || pmap_get(counters, r));
+		} while (pmap_get(counters, r));
 		pmap_put(counters, b, (void *)(k + 1));
 	}
 	pmap_put(counters, r, pmap_get(counters, r) ? pmap_get(counters, r) : (void *)1);
@@ -182,6 +191,7 @@ static const char *const bound_keys[3] = {
 };
 
 typedef struct Bounds {
+	Sym key[3]; /* bound_keys, interned */
 	int64_t val[3];
 	int has[3];
 	int err;
@@ -193,7 +203,7 @@ static Stmt *bounds_stmt(Mutator *mu, Stmt *s)
 	if (s->kind != ST_ATTR)
 		return NULL;
 	int k = 0;
-	while (k < 3 && s->attr.key != sym(bound_keys[k]))
+	while (k < 3 && s->attr.key != b->key[k])
 		k++;
 	if (k == 3)
 		return NULL;
@@ -218,7 +228,9 @@ static Stmt *bounds_stmt(Mutator *mu, Stmt *s)
 /* Removes the launch-bounds attrs from a kernel body into *b; 1 on error. */
 static Stmt *extract_bounds(Arena *a, Stmt *body, Bounds *b, Loc loc)
 {
-	Mutator mu = {.a = a, .stmt = bounds_stmt, .data = b};
+	for (int k = 0; k < 3; k++)
+		b->key[k] = sym(bound_keys[k]);
+	Mutator mu = {.a = a, .expr = pu_keep_expr, .stmt = bounds_stmt, .data = b};
 	body = mut_stmt(&mu, body);
 	mut_done(&mu);
 	if (b->has[1] && !b->has[0]) {
@@ -241,6 +253,7 @@ typedef struct Split {
 	PtrMap *names;
 	int head;
 	int err;
+	Sym target_key; /* "target" */
 } Split;
 
 /* Device targets whose codegen (CodeGenCPU) returns an int32 status. */
@@ -333,7 +346,7 @@ static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 	mut_done(&mu);
 	pmap_free(&map);
 
-	Bounds bounds = {{0}, {0}, 0};
+	Bounds bounds = {{0}, {0}, {0}, 0};
 	kbody = extract_bounds(a, kbody, &bounds, loc);
 	sp->err |= bounds.err;
 
@@ -391,7 +404,7 @@ static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 static Stmt *split_stmt(Mutator *mu, Stmt *s)
 {
 	Split *sp = mu->data;
-	if (s->kind != ST_ATTR || s->attr.key != sym("target"))
+	if (s->kind != ST_ATTR || s->attr.key != sp->target_key)
 		return NULL;
 	Obj *t = s->attr.node;
 	if (!t || t->kind != OB_TARGET) {
@@ -406,7 +419,7 @@ static Stmt *split_stmt(Mutator *mu, Stmt *s)
 int shd_split(Module *m, int head)
 {
 	PtrMap names = {0};
-	Split sp = {m, NULL, NULL, &names, head, 0};
+	Split sp = {m, NULL, NULL, &names, head, 0, sym("target")};
 	int n = m->nfuncs; /* kernels are appended; they hold no regions */
 	for (int i = 0; i < n; i++) {
 		Func *f = m->funcs[i];
@@ -416,15 +429,10 @@ int shd_split(Module *m, int head)
 		sp.host = f;
 		sp.kernel_name = sym(kn.s);
 		buf_free(&kn);
-		Mutator mu = {.a = m->arena, .stmt = split_stmt, .data = &sp};
+		Mutator mu = {.a = m->arena, .expr = pu_keep_expr, .stmt = split_stmt, .data = &sp};
 		Stmt *body = mut_stmt(&mu, f->body);
 		mut_done(&mu);
-		if (body != f->body) {
-			Func *g = ar_alloc(m->arena, sizeof *g);
-			*g = *f;
-			g->body = body;
-			m->funcs[i] = g;
-		}
+		pu_set_body(m, i, body);
 	}
 	if (m->nfuncs > n)
 		m->is_module = 1;

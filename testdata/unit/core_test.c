@@ -58,6 +58,13 @@ UNIT_TEST(dtype_names)
 	CHECK(parses_as("u8", "uint8"));
 	CHECK(parses_as("int", "int32"));
 	CHECK(parses_as("float", "float32"));
+	/* as TVM: a missing width is the default, and x32 is the lanes */
+	CHECK(parses_as("floatx4", "float32x4"));
+	CHECK(parses_as("floatx32", "float32x32"));
+	CHECK(parses_as("intx4", "int32x4"));
+	CHECK(parses_as("bfloatx2", "bfloat16x2"));
+	CHECK(parses_as("ix4", NULL));
+	CHECK(parses_as("floatx", NULL));
 	CHECK(parses_as("float24", NULL));
 	CHECK(parses_as("int65", NULL));
 	CHECK(parses_as("int0", NULL));

@@ -136,6 +136,14 @@ static Func *func(Module *m, const char *name, Param *params, int n, Stmt *body)
 	return f;
 }
 
+/* One param: A, a buffer of 16 float32. */
+static Param *param_A(Arena *a, Buffer **pa)
+{
+	Param *ps = ar_alloc(a, sizeof *ps);
+	ps[0].buf = *pa = buf1(a, "A", DT_F32, ex_int(a, DT_I32, 16));
+	return ps;
+}
+
 /* main(A: Buffer((n,), "float32"), x: float32): for i in range(n): A[i] = A[i] + x */
 static Module *good_module(Buffer **pa, Var **pn, Var **px)
 {
@@ -360,9 +368,8 @@ UNIT_TEST(verify_threads)
 	/* main(A): target llvm; launch threadIdx.x: A[tx] = 0 */
 	Module *m = mod_new();
 	Arena *a = m->arena;
-	Buffer *A = buf1(a, "A", DT_F32, ex_int(a, DT_I32, 16));
-	Param *ps = ar_alloc(a, sizeof *ps);
-	ps[0].buf = A;
+	Buffer *A;
+	Param *ps = param_A(a, &A);
 	Var *tx = var_new(a, sym("tx"), ty_prim(DT_I32));
 	Stmt *st = store1(a, A, ex_var(a, tx), ex_float(a, DT_F32, 0.0));
 	Stmt *l1 = launch(a, tx, "threadIdx.x", 16, st);
@@ -397,9 +404,8 @@ UNIT_TEST(verify_thread_vars)
 	/* two sibling launches of one var are fine; two vars for one tag are not */
 	Module *m = mod_new();
 	Arena *a = m->arena;
-	Buffer *A = buf1(a, "A", DT_F32, ex_int(a, DT_I32, 16));
-	Param *ps = ar_alloc(a, sizeof *ps);
-	ps[0].buf = A;
+	Buffer *A;
+	Param *ps = param_A(a, &A);
 	Var *tx = var_new(a, sym("tx"), ty_prim(DT_I32));
 	Stmt **it = items(a, 2);
 	it[0] = launch(a, tx, "threadIdx.x", 16, store1(a, A, ex_var(a, tx), ex_float(a, DT_F32, 0.0)));
@@ -472,5 +478,76 @@ UNIT_TEST(verify_shape_vars)
 	it[1] = st;
 	m->funcs[0]->body = st_seq(a, it, 2);
 	CHECK(verify_says(m, NULL, "variable 'm' used before definition"));
+	mod_free(m);
+}
+
+UNIT_TEST(verify_state_per_function)
+{
+	/* f(A, x) uses its params; g uses the same var and buffer objects
+	 * without defining them: the state of f must not leak into g, also
+	 * after a function large enough to grow the tables. */
+	Module *m = mod_new();
+	Arena *a = m->arena;
+	Buffer *A;
+	Param *ps = param_A(a, &A);
+	Var *x = var_new(a, sym("x"), ty_prim(DT_F32));
+	Param *fps = ar_alloc(a, 2 * sizeof *fps);
+	fps[0] = ps[0];
+	fps[1].var = x;
+	enum { NBIG = 3000 };
+	Stmt **big = items(a, NBIG + 1);
+	for (int i = 0; i < NBIG; i++)
+		big[i] = bind(a, var_new(a, sym("t"), ty_prim(DT_I32)), ex_int(a, DT_I32, i));
+	big[NBIG] = store1(a, A, ex_int(a, DT_I32, 0), ex_var(a, x));
+	func(m, "f", fps, 2, st_seq(a, big, NBIG + 1));
+	CHECK(verify_says(m, NULL, NULL));
+	func(m, "g", NULL, 0, store1(a, A, ex_int(a, DT_I32, 0), ex_var(a, x)));
+	CHECK(verify_says(m, NULL, "in function 'g': variable 'x' used before definition"));
+	CHECK(verify_says(m, NULL, "in function 'g': buffer 'A' used without a declaration"));
+	char *msgs;
+	CHECK(verify_capture(m, NULL, &msgs) == 2);
+	free(msgs);
+	/* g with its own params is fine after f, and f after g */
+	Param *gps = ar_alloc(a, 2 * sizeof *gps);
+	gps[0] = fps[0];
+	gps[1] = fps[1];
+	m->funcs[1]->params = gps;
+	m->funcs[1]->nparams = 2;
+	CHECK(verify_says(m, NULL, NULL));
+	Func *f = m->funcs[0];
+	m->funcs[0] = m->funcs[1];
+	m->funcs[1] = f;
+	CHECK(verify_says(m, NULL, NULL));
+	mod_free(m);
+}
+
+UNIT_TEST(verify_shape_patterns)
+{
+	/* shape (T.max(n, 1) * 2, select(c, k, 4)): n, c and k are defined by
+	 * the shape; a load in a shape is a use of the buffer it reads */
+	Module *m = mod_new();
+	Arena *a = m->arena;
+	Var *n = var_new(a, sym("n"), ty_prim(DT_I32));
+	Var *k = var_new(a, sym("k"), ty_prim(DT_I32));
+	Var *c = var_new(a, sym("c"), ty_prim(DT_BOOL1));
+	Expr *d0 = ex_bin(a, EX_MUL, ex_bin(a, EX_MAX, ex_var(a, n), ex_int(a, DT_I32, 1)),
+			  ex_int(a, DT_I32, 2));
+	Expr *d1 = ex_new(a, EX_SELECT, DT_I32);
+	d1->sel.c = ex_var(a, c);
+	d1->sel.t = ex_var(a, k);
+	d1->sel.f = ex_int(a, DT_I32, 4);
+	Expr **shape = ar_alloc(a, 2 * sizeof *shape);
+	shape[0] = d0;
+	shape[1] = d1;
+	Buffer *A = buf_new(a, sym("A"), DT_F32, shape, 2);
+	Param *ps = ar_alloc(a, sizeof *ps);
+	ps[0].buf = A;
+	Stmt *ev = st_new(a, ST_EVAL, NOLOC);
+	ev->eval.value = ex_bin(a, EX_ADD, ex_var(a, n), ex_var(a, k));
+	func(m, "main", ps, 1, ev);
+	CHECK(verify_says(m, NULL, NULL));
+	Buffer *B = buf1(a, "B", DT_I32, ex_int(a, DT_I32, 4));
+	shape[1] = load1(a, B, ex_var(a, k));
+	CHECK(verify_says(m, NULL, "buffer 'B' used without a declaration"));
 	mod_free(m);
 }

@@ -72,3 +72,88 @@ UNIT_TEST(walk_subst_copy_on_write)
 	pmap_free(&vmap);
 	mod_free(m);
 }
+
+/* pmap_ref: one slot per key, kept across growth; NULL for a new key. */
+UNIT_TEST(walk_pmap_ref)
+{
+	PtrMap m = {0};
+	static int keys[1000];
+	for (int i = 0; i < 1000; i++) {
+		void **slot = pmap_ref(&m, &keys[i]);
+		CHECK(*slot == NULL);
+		*slot = (void *)(intptr_t)(i + 1);
+	}
+	CHECK(m.n == 1000);
+	int ok = 1;
+	for (int i = 0; i < 1000; i++)
+		ok &= pmap_get(&m, &keys[i]) == (void *)(intptr_t)(i + 1) &&
+		      *pmap_ref(&m, &keys[i]) == (void *)(intptr_t)(i + 1);
+	CHECK(ok && m.n == 1000);
+	pmap_clear(&m);
+	CHECK(m.n == 0 && pmap_get(&m, &keys[0]) == NULL);
+	pmap_free(&m);
+}
+
+/* Identity mutation returns every node as is; one changed item makes a
+ * new sequence that shares the unchanged items and leaves the old one. */
+static Var *rename_n(Mutator *mu, Var *v)
+{
+	return v == mu->data ? var_new(mu->a, sym("n2"), v->ty) : v;
+}
+
+UNIT_TEST(walk_mutate_sequence)
+{
+	Module *m = parse(kernel);
+	if (!m) {
+		CHECK(0);
+		return;
+	}
+	Func *f = m->funcs[0];
+	Mutator id = {.a = m->arena};
+	CHECK(mut_stmt(&id, f->body) == f->body);
+	mut_done(&id);
+	/* body: [x = n + 1, launch]; only the bind mentions n */
+	Stmt *old0 = f->body->seq.items[0], *old1 = f->body->seq.items[1];
+	Mutator mu = {.a = m->arena, .var = rename_n, .data = f->params[1].var};
+	Stmt *body = mut_stmt(&mu, f->body);
+	mut_done(&mu);
+	CHECK(body != f->body && body->kind == ST_SEQ && body->seq.n == 2);
+	CHECK(body->seq.items[0] != old0 && body->seq.items[1] != old1);
+	CHECK(f->body->seq.items[0] == old0 && f->body->seq.items[1] == old1);
+	/* a sequence whose first item is unchanged keeps sharing it */
+	Stmt **two = ar_alloc(m->arena, 2 * sizeof *two);
+	two[0] = old1->attr.body->seq.items[0];
+	two[1] = old0;
+	Stmt *seq = st_seq(m->arena, two, 2);
+	Mutator mu2 = {.a = m->arena, .var = rename_n, .data = f->params[1].var};
+	Stmt *seq2 = mut_stmt(&mu2, seq);
+	mut_done(&mu2);
+	CHECK(seq2 != seq && seq2->seq.items[0] == seq->seq.items[0]);
+	CHECK(seq2->seq.items[1] != old0 && seq->seq.items[1] == old0);
+	mod_free(m);
+}
+
+/* A reducer whose vars are unchanged is returned as is. */
+UNIT_TEST(walk_mutate_reducer)
+{
+	Module *m = mod_new();
+	Arena *a = m->arena;
+	Var *x = var_new(a, sym("x"), ty_prim(DT_F32)), *y = var_new(a, sym("y"), ty_prim(DT_F32));
+	Obj *r = obj_new(a, OB_REDUCER);
+	r->red.n = 1;
+	r->red.lhs = ar_alloc(a, sizeof(Var *));
+	r->red.rhs = ar_alloc(a, sizeof(Var *));
+	r->red.result = ar_alloc(a, sizeof(Expr *));
+	r->red.identity = ar_alloc(a, sizeof(Expr *));
+	r->red.lhs[0] = x;
+	r->red.rhs[0] = y;
+	r->red.result[0] = ex_bin(a, EX_ADD, ex_var(a, x), ex_var(a, y));
+	r->red.identity[0] = ex_float(a, DT_F32, 0.0);
+	Mutator id = {.a = a};
+	CHECK(mut_obj(&id, r) == r);
+	Mutator mu = {.a = a, .var = rename_n, .data = y};
+	Obj *r2 = mut_obj(&mu, r);
+	CHECK(r2 != r && r2->red.lhs[0] == x && r2->red.rhs[0] != y);
+	CHECK(r->red.rhs[0] == y && r2->red.rhs != r->red.rhs);
+	mod_free(m);
+}

@@ -1,0 +1,41 @@
+/* passutil.c: helpers shared by several passes (see passutil.h). */
+#include "passutil.h"
+
+Expr *pu_keep_expr(Mutator *m, Expr *e)
+{
+	(void)m;
+	return e;
+}
+
+int pu_skip_expr(Walker *w, Expr *e)
+{
+	(void)w;
+	(void)e;
+	return 0;
+}
+
+void pu_set_body(Module *m, int i, Stmt *body)
+{
+	Func *f = m->funcs[i];
+	if (body == f->body)
+		return;
+	Func *g = ar_alloc(m->arena, sizeof *g);
+	*g = *f;
+	g->body = body;
+	m->funcs[i] = g;
+}
+
+TType pu_void_ptr(void)
+{
+	return ty_ptr(DT_VOID, sym("global"));
+}
+
+Expr *pu_i32(Arena *a, int64_t v)
+{
+	return ex_int(a, DT_I32, v);
+}
+
+Expr *pu_call(Arena *a, const char *op, TType rty, Expr **args, int n)
+{
+	return ex_call(a, op_get(op), rty, args, n);
+}

@@ -1,0 +1,27 @@
+/* passutil.h: small helpers that several passes share (private to passes/;
+ * passutil.c implements them). */
+#ifndef PASSUTIL_H
+#define PASSUTIL_H
+
+#include "tir.h"
+
+/* A Mutator expr hook that keeps every expression as it is, without
+ * visiting it: for rewrites that change statements only, so that the
+ * Mutator does not descend into the expressions of every statement. */
+Expr *pu_keep_expr(Mutator *m, Expr *e);
+
+/* A Walker expr hook that skips every expression (statements only). */
+int pu_skip_expr(Walker *w, Expr *e);
+
+/* Stores a rewritten body as function i of m: a copy of the function with
+ * that body (functions are not changed in place), or nothing when the body
+ * is the one it has. */
+void pu_set_body(Module *m, int i, Stmt *body);
+
+/* Builders several passes use: `T.handle("void", "global")`'s type, an
+ * int32 constant, and a call of an op by canonical name. */
+TType pu_void_ptr(void);
+Expr *pu_i32(Arena *a, int64_t v);
+Expr *pu_call(Arena *a, const char *op, TType rty, Expr **args, int n);
+
+#endif
