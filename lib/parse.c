@@ -1980,7 +1980,9 @@ static Module *parse_one_pass(int file, const char *text, size_t len)
 	P *p = xmalloc(sizeof *p);
 	jmp_buf bail;
 	p_init(p, file);
-	p->lx = lx_open(file, text, len, 0, 0, 1);
+	/* kept here too: a bail-out from inside a quoted shape leaves p->lx
+	 * swapped out (px_str_expr parses with a lexer of its own) */
+	Lx *lx = p->lx = lx_open(file, text, len, 0, 0, 1);
 	Module *m = NULL;
 	p->bail = &bail;
 	if (!setjmp(bail)) {
@@ -1990,6 +1992,7 @@ static Module *parse_one_pass(int file, const char *text, size_t len)
 	}
 	if (!m)
 		mod_free(p->m);
+	p->lx = lx;
 	p_free(p);
 	free(p);
 	return m;

@@ -594,6 +594,10 @@ Node *px_str_expr(P *p, const Tok *str)
 			pwarn(p);
 	}
 	Lexed lx = lex_text(p->file, str->s, sym_len(str->s), str->line - 1, str->col);
+	/* the tokens live in the scratch arena: an abandoned one-pass attempt
+	 * unwinds past this frame, and nothing here may need freeing then */
+	Tok *toks = ar_dup(p->tmp, lx.toks, (size_t)lx.ntoks * sizeof *lx.toks);
+	free(lx.toks);
 	Tok *st = p->t;
 	int snt = p->nt, spos = p->pos;
 	Lx *slx = p->lx;
@@ -601,7 +605,7 @@ Node *px_str_expr(P *p, const Tok *str)
 	Node *n = NULL;
 	p->jb = &jb;
 	if (setjmp(jb) == 0) {
-		p->t = lx.toks;
+		p->t = toks;
 		p->nt = lx.ntoks;
 		p->pos = 0;
 		p->lx = NULL;
@@ -616,7 +620,6 @@ Node *px_str_expr(P *p, const Tok *str)
 	p->pos = spos;
 	p->lx = slx;
 	p->jb = outer;
-	free(lx.toks);
 	if (!n)
 		pquiet(p);
 	return n;
@@ -1359,8 +1362,8 @@ static Expr *typed_lit(P *p, Node *call, DType dt)
 		if (dt_is_int(el) && el.bits < 64) {
 			/* int1 holds 0 and 1, as TVM's IntImm allows */
 			int u = el.code == DT_UINT || el.bits == 1;
-			int64_t lo = u ? 0 : -((int64_t)1 << (el.bits - 1));
-			int64_t hi = u ? ((int64_t)1 << el.bits) - 1 : ((int64_t)1 << (el.bits - 1)) - 1;
+			int64_t lo = u ? 0 : -(int64_t)(UINT64_C(1) << (el.bits - 1));
+			int64_t hi = (int64_t)((UINT64_C(1) << (u ? el.bits : el.bits - 1)) - 1);
 			if (v < lo || v > hi)
 				perr(p, a->loc, "literal %lld is out of range for %s", (long long)v,
 				     dt_str(el, (char[32]){0}));
