@@ -58,10 +58,14 @@ $(BUILD)/cmd/tirxc.o: CFLAGS_ALL += $(CONFIG_DEFS)
 deps:
 	@sh mk/deps.sh
 
-demo: deps all
+# deps first, then a fresh make: the toolchain probes above (llvm-config)
+# must see what deps installed.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	$(BUILD)/tirxc --verify-each --pipeline=default testdata/examples/vecadd.tx --emit=tir -o -
 
-test: deps all $(BUILD)/unittest
+test: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/unittest
 	@sh mk/test.sh $(BUILD)
 
 check-asan:
