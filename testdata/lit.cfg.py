@@ -22,11 +22,3 @@ for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "CUDA_HOME", "HOME"):
         config.environment[k] = os.environ[k]
 config.environment["NO_COLOR"] = "1"
 
-# Tests of the mission pipeline run once its passes are in the pass table.
-import subprocess
-try:
-    listed = subprocess.run([tirxc, "--list-passes"], capture_output=True, text=True).stdout
-except OSError:
-    listed = ""
-if "SplitHostDevice" in listed and "MakePackedAPI" in listed:
-    config.available_features.add("mission-passes")
