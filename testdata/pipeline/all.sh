@@ -3,6 +3,7 @@
 # in testdata (functions without a target get --target=cuda --host=llvm).
 # Inputs of expected-failure tests (RUN lines with `not %tirxc` or an exit
 # status of 1) and deliberately ill-formed modules (--no-verify) are left out.
+# Each module is lowered twice and the outputs must be the same bytes.
 # usage: all.sh TIRXC TESTDATA OUTDIR
 tirxc=$1 dir=$2 out=$3
 mkdir -p "$out"
@@ -44,6 +45,13 @@ for f in $(find "$dir" -name '*.tx' ! -path '*/errors/*' ! -path '*/verify/*' | 
 	if ! "$tirxc" --pipeline=default --verify-each --target=cuda --host=llvm "$f" \
 		-o "$out/out.tx" 2>"$out/err.txt"; then
 		echo "FAIL: $f: $(head -n 1 "$out/err.txt")"
+		fail=1
+		continue
+	fi
+	# same input and flags, same bytes (no pointer-order leaks into output)
+	"$tirxc" --pipeline=default --target=cuda --host=llvm "$f" -o "$out/again.tx" 2>/dev/null
+	if ! cmp -s "$out/out.tx" "$out/again.tx"; then
+		echo "FAIL: $f: a second run printed different bytes"
 		fail=1
 	fi
 done
