@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 enum { A_READ, A_WRITE, A_SYNC };
 
@@ -686,16 +687,18 @@ static Stmt *wait_stmt(Mutator *m, Stmt *s)
 	return no;
 }
 
-static int sync_func(Func *f, Arena *a, Sym scope)
+/* plan: 0 when the function mentions nothing of the scope (see Mention):
+ * only the async-wait rewrite of "shared" can then change it. */
+static int sync_func(Func *f, Arena *a, Sym scope, int plan)
 {
 	TS t = {.a = a, .scope = scope};
 	Stmt *body = f->body;
 	if (scope == sym("shared")) {
-		Mutator w = {.a = a, .stmt = wait_stmt, .data = &t};
+		Mutator w = {.a = a, .expr = pu_keep_expr, .stmt = wait_stmt, .data = &t};
 		body = mut_stmt(&w, body);
 		mut_done(&w);
 	}
-	if (!t.failed) {
+	if (!t.failed && plan) {
 		open_scope(&t);
 		visit_stmt(&t, body);
 		Accs r = close_scope(&t, 0);
@@ -708,7 +711,7 @@ static int sync_func(Func *f, Arena *a, Sym scope)
 		diag_error(t.failloc, "async_wait_queue_scope must directly enclose async_wait_inflight_count");
 	if (!failed && t.syncs.n) {
 		Ins in = {&t, NULL};
-		Mutator m = {.a = a, .stmt = ins_stmt, .data = &in};
+		Mutator m = {.a = a, .expr = pu_keep_expr, .stmt = ins_stmt, .data = &in};
 		body = mut_stmt(&m, body);
 		mut_done(&m);
 	}
@@ -721,14 +724,57 @@ static int sync_func(Func *f, Arena *a, Sym scope)
 	return failed != 0;
 }
 
+/* Which of the two sync scopes a function can access: the planner records
+ * an access only for a buffer of the scope or a pointer var typed with it,
+ * and inserts a barrier only between recorded accesses, so a function that
+ * mentions neither has nothing to plan for that scope (bit k: scopes[k]). */
+typedef struct Mention {
+	Sym scopes[2];
+	int bits;
+} Mention;
+
+static void mention(Mention *mn, Sym scope)
+{
+	for (int k = 0; k < 2; k++)
+		if (scope == mn->scopes[k])
+			mn->bits |= 1 << k;
+}
+
+static void mention_buffer(Walker *w, Buffer *b)
+{
+	mention(w->data, b->scope);
+}
+
+static void mention_var(Walker *w, Var *v)
+{
+	if (v->ty.kind == TY_PTR)
+		mention(w->data, v->ty.scope);
+}
+
+static int mention_expr(Walker *w, Expr *e)
+{
+	if (e->kind == EX_VAR)
+		mention_var(w, e->var);
+	return 1;
+}
+
 int pass_thread_sync(Module **m, PassCtx *cx)
 {
 	(void)cx;
 	Module *mod = *m;
 	static const char *const scopes[] = {"shared", "shared.dyn"};
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < mod->nfuncs; i++)
-			if (sync_func(mod->funcs[i], mod->arena, sym(scopes[k])))
-				return 1;
-	return 0;
+	Mention mn = {{sym(scopes[0]), sym(scopes[1])}, 0};
+	int *bits = xcalloc((size_t)mod->nfuncs + 1, sizeof *bits);
+	for (int i = 0; i < mod->nfuncs; i++) {
+		Walker w = {.expr = mention_expr, .buffer = mention_buffer, .def = mention_var, .data = &mn};
+		mn.bits = 0;
+		walk_func(&w, mod->funcs[i]);
+		bits[i] = mn.bits;
+	}
+	int failed = 0;
+	for (int k = 0; k < 2 && !failed; k++)
+		for (int i = 0; i < mod->nfuncs && !failed; i++)
+			failed = sync_func(mod->funcs[i], mod->arena, sym(scopes[k]), bits[i] >> k & 1);
+	free(bits);
+	return failed;
 }
