@@ -41,7 +41,7 @@ $(BUILD)/tirxc: $(CMD_OBJ) $(BUILD)/libtirxc.a
 
 $(BUILD)/libtirxc.a: $(LIB_OBJ)
 	rm -f $@
-	ar rcs $@ $(LIB_OBJ)
+	$(AR) rcs $@ $(LIB_OBJ)
 
 $(BUILD)/unittest: $(UNIT_OBJ) $(BUILD)/libtirxc.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
