@@ -23,7 +23,7 @@
 /* Keep rows in pipeline order; Pass.after names must be rows of this table. */
 static const Pass passes[] = {
 	{"Identity", "identity",
-	 "leaves the module unchanged (a placeholder until the lowering passes land)",
+	 "leaves the module unchanged (for testing the instruments; in no pipeline)",
 	 pass_identity, {NULL}},
 	/* The lowering passes, one row each, in the order of the default
 	 * pipeline (see docs/passes.md); `after` lists passes that must have

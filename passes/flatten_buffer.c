@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 typedef struct Flat {
 	Buffer *fold; /* the original geometry, expressions rewritten */
@@ -277,7 +278,8 @@ static Buffer *fb_buffer(Mutator *m, Buffer *b)
 	return define(fb, b)->flat;
 }
 
-static void flatten_func(Func *f, Arena *a)
+/* Returns f's flattened body. */
+static Stmt *flatten_func(Func *f, Arena *a)
 {
 	FB fb = {.a = a, .f = f};
 	Mutator m = {.a = a, .expr = fb_expr, .stmt = fb_stmt, .buffer = fb_buffer, .data = &fb};
@@ -307,18 +309,18 @@ static void flatten_func(Func *f, Arena *a)
 		body = st_seq(a, items, k);
 	}
 	free(items);
-	f->body = body;
 	mut_done(&m);
 	pmap_free(&fb.info);
 	pmap_free(&fb.params);
 	pmap_free(&fb.usedset);
 	vec_free(&fb.used);
+	return body;
 }
 
 int pass_flatten_buffer(Module **m, PassCtx *cx)
 {
 	(void)cx;
 	for (int i = 0; i < (*m)->nfuncs; i++)
-		flatten_func((*m)->funcs[i], (*m)->arena);
+		pu_set_body(*m, i, flatten_func((*m)->funcs[i], (*m)->arena));
 	return 0;
 }

@@ -4,9 +4,9 @@
  * IR left:     the same module, untouched (same pointer, same nodes).
  * Runs after:  nothing; it may run anywhere in a pipeline.
  *
- * It holds the place of the lowering pipeline until the real passes land,
- * and gives the pass manager and its instruments (--print-after, --dump-dir,
- * --time-passes, --verify-each) a pass to wrap in tests. */
+ * It is in no pipeline: it gives the pass manager and its instruments
+ * (--print-after, --dump-dir, --time-passes, --verify-each) a pass that
+ * changes nothing, to wrap in tests. */
 #include "tir.h"
 
 int pass_identity(Module **m, PassCtx *cx)

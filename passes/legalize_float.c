@@ -14,6 +14,7 @@
  * in a Let. */
 #include <string.h>
 #include "legalize.h"
+#include "passutil.h"
 
 /* ------------------------------------------------------------- formats */
 
@@ -688,8 +689,9 @@ static Stmt *cl_stmt(Mutator *m, Stmt *s)
 }
 
 /* Legalizes the computation of one function; 0, or 1 after a diagnostic. */
-static int compute_func(Module *m, Func *f, const Legalize *lz)
+static int compute_func(Module *m, int i, const Legalize *lz)
 {
+	Func *f = m->funcs[i];
 	{
 		Cl c = {.lz = lz, .a = m->arena};
 		Walker w = {.stmt = plan_stmt, .expr = plan_expr, .data = &c};
@@ -705,7 +707,7 @@ static int compute_func(Module *m, Func *f, const Legalize *lz)
 		pmap_free(&c.vars);
 		if (c.failed)
 			return 1;
-		f->body = body;
+		pu_set_body(m, i, body);
 	}
 	return 0;
 }
@@ -714,7 +716,7 @@ int lz_compute(Module *m, const Legalize *lz)
 {
 	for (int i = 0; i < m->nfuncs; i++)
 		if (!lz_native(lz, m->funcs[i]) && mentions_matched(m->funcs[i], lz) &&
-		    compute_func(m, m->funcs[i], lz))
+		    compute_func(m, i, lz))
 			return 1;
 	return 0;
 }
@@ -907,8 +909,11 @@ int lz_storage(Module *m, const Legalize *lz)
 		 * TVM's storage legalizer turns that arithmetic into integer
 		 * arithmetic on the stored bits, a wrong result; we compute it in
 		 * the compute legalizer's type first. */
-		if (computes_matched(f, lz) && compute_func(m, f, lz))
-			return 1;
+		if (computes_matched(f, lz)) {
+			if (compute_func(m, i, lz))
+				return 1;
+			f = m->funcs[i];
+		}
 		Sl c = {.lz = lz, .a = m->arena};
 		Mutator mu = {.a = m->arena, .expr = sl_expr, .stmt = sl_stmt, .var = sl_var,
 		              .buffer = sl_buffer, .data = &c};
@@ -926,8 +931,12 @@ int lz_storage(Module *m, const Legalize *lz)
 		pmap_free(&c.vars);
 		if (c.failed)
 			return 1;
-		f->params = ps;
-		f->body = body;
+		if (ps != f->params || body != f->body) {
+			Func *g = ar_dup(m->arena, f, sizeof *g);
+			g->params = ps;
+			g->body = body;
+			m->funcs[i] = g;
+		}
 	}
 	return 0;
 }

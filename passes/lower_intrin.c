@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 enum { T_OTHER, T_CUDA, T_LLVM };
 
@@ -928,7 +929,7 @@ int pass_lower_intrin(Module **m, PassCtx *cx)
 		int kind = k == cuda ? T_CUDA : k == llvm ? T_LLVM : T_OTHER;
 		Stmt *body = lower_func(f, kind, fastmath, mod->arena, &ruled, &failed);
 		if (!failed)
-			f->body = body;
+			pu_set_body(mod, i, body);
 	}
 	pmap_free(&ruled);
 	return failed;

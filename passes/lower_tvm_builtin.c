@@ -671,7 +671,7 @@ int pass_lower_tvm_builtin(Module **mp, PassCtx *cx)
 		l.prep = &prepv;
 		Stmt *body = realize_alloca(&l, f->body);
 		if (!l.failed)
-			f->body = body;
+			pu_set_body(m, i, body);
 		failed |= l.failed;
 		mut_done(&l.em);
 		free(l.scopes);

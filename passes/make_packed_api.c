@@ -1033,7 +1033,8 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 	}
 	int failed = 0;
 	for (int i = 0; i < m->nfuncs; i++) {
-		Func *f = m->funcs[i];
+		/* a copy: functions, like nodes, are not changed in place */
+		Func *f = m->funcs[i] = ar_dup(m->arena, m->funcs[i], sizeof *f);
 		Mutator cm = {.a = m->arena, .expr = cpacked_expr, .data = &packed};
 		f->body = mut_stmt(&cm, f->body);
 		mut_done(&cm);
