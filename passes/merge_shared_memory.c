@@ -1254,7 +1254,9 @@ int pass_merge_shared_memory(Module **m, PassCtx *cx)
 	}
 	Merger M = {.a = (*m)->arena, .cx = cx};
 	for (int i = 0; i < (*m)->nfuncs; i++) {
-		Func *f = (*m)->funcs[i];
+		/* a copy, whose body merge_func replaces: functions, like nodes,
+		 * are not changed in place */
+		Func *f = (*m)->funcs[i] = ar_dup(M.a, (*m)->funcs[i], sizeof *f);
 		/* the dynamic merge runs first; the static one sees its result */
 		if (merge_func(&M, f, 1))
 			return 1;

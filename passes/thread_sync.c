@@ -772,6 +772,10 @@ int pass_thread_sync(Module **m, PassCtx *cx)
 		bits[i] = mn.bits;
 	}
 	int failed = 0;
+	/* copies, whose bodies sync_func replaces: functions, like nodes, are
+	 * not changed in place */
+	for (int i = 0; i < mod->nfuncs; i++)
+		mod->funcs[i] = ar_dup(mod->arena, mod->funcs[i], sizeof *mod->funcs[i]);
 	for (int k = 0; k < 2 && !failed; k++)
 		for (int i = 0; i < mod->nfuncs && !failed; i++)
 			failed = sync_func(mod->funcs[i], mod->arena, sym(scopes[k]), bits[i] >> k & 1);

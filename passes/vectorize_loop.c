@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 typedef struct VZ {
 	Arena *a;
@@ -434,7 +435,7 @@ int pass_vectorize_loop(Module **m, PassCtx *cx)
 		mut_done(&mu);
 		if (lv.failed)
 			return 1;
-		f->body = body;
+		pu_set_body(*m, i, body);
 	}
 	return 0;
 }
