@@ -43,22 +43,15 @@ static const char WHEN_CALLING[] = " when calling:\n  `";
 static Sym symf(const char *fmt, ...) TIR_PRINTF(1, 2);
 static Sym symf(const char *fmt, ...)
 {
-	char tmp[256];
+	Buf b = {0};
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof tmp)
-		return sym(tmp);
-	char *big = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	Sym s = sym(big);
-	free(big);
+	Sym s = symn(b.s ? b.s : "", b.n);
+	buf_free(&b);
 	return s;
 }
-
 
 static Expr *struct_get(Arena *a, TType ty, Expr *h, int index, int field)
 {
