@@ -60,6 +60,7 @@ void mod_free(Module *m)
 	if (!m)
 		return;
 	free(m->funcs);
+	pmap_free(&m->facts);
 	ar_free(m->arena);
 }
 

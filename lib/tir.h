@@ -433,6 +433,11 @@ struct Module {
 	int nfuncs;
 	Obj *attrs;        /* I.module_attrs, or NULL */
 	Obj *global_infos; /* I.module_global_infos, or NULL */
+	/* What analyses found in a function, for passes that would otherwise
+	 * repeat a whole-function scan: Func* -> a pass-defined non-NULL word.
+	 * Functions are immutable, so an entry stays true for its Func*; a
+	 * rewritten function is a new Func* and gets its own entry. */
+	PtrMap facts;
 };
 
 /* ------------------------------------------------------------------ ir.c */

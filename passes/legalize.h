@@ -12,8 +12,13 @@
 
 #include "tir.h"
 
+/* The narrow float families, as bits: what the four legalizers match. */
+enum { LZ_BF16 = 1, LZ_FP8 = 2 };
+int lz_family(DType t); /* LZ_BF16, LZ_FP8 or 0 */
+
 typedef struct Legalize {
 	int (*match)(DType t); /* the narrow types this pass handles */
+	int family;            /* LZ_BF16 or LZ_FP8: the family match() accepts */
 	int native_sm;         /* cuda targets from this sm_XY keep them */
 	DType promote;         /* compute legalize: the type computed in (lanes 1) */
 } Legalize;

@@ -22,10 +22,10 @@
 
 static int is_bf16(DType t)
 {
-	return t.code == DT_BFLOAT;
+	return lz_family(t) == LZ_BF16;
 }
 
-static const Legalize bf16 = {is_bf16, 80, {DT_FLOAT, 32, 1}};
+static const Legalize bf16 = {is_bf16, LZ_BF16, 80, {DT_FLOAT, 32, 1}};
 
 int pass_bf16_compute_legalize(Module **m, PassCtx *cx)
 {

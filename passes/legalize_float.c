@@ -305,59 +305,78 @@ int lz_native(const Legalize *lz, const Func *f)
 
 /* -------------------------------------------------------- early exit */
 
-/* Whether a function gives either legalizer anything to do: a value,
- * buffer, var or pointer of a matched type, or a reinterpret of a value
- * to its own type (the storage legalizer drops it).  Both legalizers
- * leave a function without any of these unchanged, so it is skipped after
- * this cheap scan; most modules have no bf16 or fp8 at all. */
+int lz_family(DType t)
+{
+	if (t.code == DT_BFLOAT)
+		return LZ_BF16;
+	if (t.bits == 8 && t.code >= DT_F8_E3M4 && t.code <= DT_F8_E8M0FNU)
+		return LZ_FP8;
+	return 0;
+}
+
+/* Whether a function gives a legalizer anything to do: a value, buffer,
+ * var or pointer of a matched type, or a reinterpret of a value to its own
+ * type (the storage legalizer drops it).  Both legalizers leave a function
+ * without any of these unchanged, so it is skipped; most modules have no
+ * bf16 or fp8 at all.  One scan finds the families a function mentions for
+ * all four passes: the result is kept in the module's facts, keyed by the
+ * (immutable) function, so a function no pass rewrote in between is not
+ * scanned again. */
+enum { MT_SELF_REINTERPRET = 4, MT_ALL = LZ_BF16 | LZ_FP8 | MT_SELF_REINTERPRET,
+       MT_FACT = 0x100 /* the facts word is never 0 */ };
+
 typedef struct Mt {
-	const Legalize *lz;
 	const Op *reinterpret;
-	int found;
+	int found; /* LZ_* and MT_SELF_REINTERPRET bits */
 } Mt;
 
-static int mt_type(const Mt *t, TType ty)
+static int mt_type(TType ty)
 {
-	return (ty.kind == TY_PRIM || ty.kind == TY_PTR) && t->lz->match(ty.dt);
+	return ty.kind == TY_PRIM || ty.kind == TY_PTR ? lz_family(ty.dt) : 0;
 }
 
 static int mt_expr(Walker *w, Expr *e)
 {
 	Mt *t = w->data;
-	if (t->found)
-		return 0;
-	if (t->lz->match(e->dt) || (e->kind == EX_VAR && mt_type(t, e->var->ty)))
-		t->found = 1;
-	else if (e->kind == EX_CALL)
-		t->found = mt_type(t, e->call.rty) ||
-		           (e->call.op == t->reinterpret && e->call.rty.kind != TY_PTR &&
-		            e->call.nargs == 1 && dt_eq(e->call.args[0]->dt, e->dt));
-	return !t->found;
+	t->found |= lz_family(e->dt);
+	if (e->kind == EX_VAR)
+		t->found |= mt_type(e->var->ty);
+	else if (e->kind == EX_CALL) {
+		t->found |= mt_type(e->call.rty);
+		if (e->call.op == t->reinterpret && e->call.rty.kind != TY_PTR &&
+		    e->call.nargs == 1 && dt_eq(e->call.args[0]->dt, e->dt))
+			t->found |= MT_SELF_REINTERPRET;
+	}
+	return t->found != MT_ALL;
 }
 
 static int mt_stmt(Walker *w, Stmt *s)
 {
-	return !((Mt *)w->data)->found;
+	return ((Mt *)w->data)->found != MT_ALL;
 }
 
 static void mt_buffer(Walker *w, Buffer *b)
 {
-	Mt *t = w->data;
-	t->found |= t->lz->match(b->dt);
+	((Mt *)w->data)->found |= lz_family(b->dt);
 }
 
 static void mt_def(Walker *w, Var *v)
 {
-	Mt *t = w->data;
-	t->found |= mt_type(t, v->ty);
+	((Mt *)w->data)->found |= mt_type(v->ty);
 }
 
-static int mentions_matched(Func *f, const Legalize *lz)
+static int mentions_matched(Module *m, Func *f, const Legalize *lz)
 {
-	Mt t = {lz, op_get("tirx.reinterpret"), 0};
-	Walker w = {.stmt = mt_stmt, .expr = mt_expr, .buffer = mt_buffer, .def = mt_def, .data = &t};
-	walk_func(&w, f);
-	return t.found;
+	uintptr_t fact = (uintptr_t)pmap_get(&m->facts, f);
+	if (!fact) {
+		Mt t = {op_get("tirx.reinterpret"), 0};
+		Walker w = {.stmt = mt_stmt, .expr = mt_expr, .buffer = mt_buffer, .def = mt_def,
+		            .data = &t};
+		walk_func(&w, f);
+		fact = MT_FACT | (uintptr_t)t.found;
+		pmap_put(&m->facts, f, (void *)fact);
+	}
+	return (fact & (uintptr_t)(lz->family | MT_SELF_REINTERPRET)) != 0;
 }
 
 /* A load rewritten by either legalizer: its buffer as mapped and its
@@ -715,7 +734,7 @@ static int compute_func(Module *m, int i, const Legalize *lz)
 int lz_compute(Module *m, const Legalize *lz)
 {
 	for (int i = 0; i < m->nfuncs; i++)
-		if (!lz_native(lz, m->funcs[i]) && mentions_matched(m->funcs[i], lz) &&
+		if (!lz_native(lz, m->funcs[i]) && mentions_matched(m, m->funcs[i], lz) &&
 		    compute_func(m, i, lz))
 			return 1;
 	return 0;
@@ -901,7 +920,7 @@ int lz_storage(Module *m, const Legalize *lz)
 				return 1;
 			}
 		}
-		if (!mentions_matched(f, lz))
+		if (!mentions_matched(m, f, lz))
 			continue;
 		/* A function that compute legalize skipped because its target
 		 * was native (cuda sm_86 for bf16) but that MakePackedAPI then

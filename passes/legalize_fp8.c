@@ -19,14 +19,14 @@
 
 static int is_fp8(DType t)
 {
-	return t.bits == 8 && t.code >= DT_F8_E3M4 && t.code <= DT_F8_E8M0FNU;
+	return lz_family(t) == LZ_FP8;
 }
 
 /* The fp8 legalizer, computing in the type --pass-config chose; 0, or 1
  * after a diagnostic. */
 static int fp8_legalize(const PassCtx *cx, Legalize *lz)
 {
-	*lz = (Legalize){is_fp8, 89, DT_F32};
+	*lz = (Legalize){is_fp8, LZ_FP8, 89, DT_F32};
 	const char *p = pass_config(cx, "tirx.fp8_promote_dtype");
 	if (p && !strcmp(p, "float16")) {
 		lz->promote = dt_make(DT_FLOAT, 16, 1);

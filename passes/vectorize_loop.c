@@ -430,7 +430,7 @@ int pass_vectorize_loop(Module **m, PassCtx *cx)
 	LV lv = {.disable = truthy(pass_config(cx, "tirx.disable_vectorize"))};
 	for (int i = 0; i < (*m)->nfuncs; i++) {
 		Func *f = (*m)->funcs[i];
-		Mutator mu = {.a = (*m)->arena, .stmt = lv_stmt, .data = &lv};
+		Mutator mu = {.a = (*m)->arena, .expr = pu_keep_expr, .stmt = lv_stmt, .data = &lv};
 		Stmt *body = mut_stmt(&mu, f->body);
 		mut_done(&mu);
 		if (lv.failed)

@@ -18,7 +18,7 @@
 
 typedef struct VM {
 	Func *f;
-	int in_env;   /* below the first thread_extent */
+	Sym thread_extent;
 	Buf errs;     /* one "    Variable ..." line per offending access */
 	int nerrs;
 	Loc first;    /* where the first offending access is */
@@ -47,7 +47,7 @@ static int from_args(VM *v, Buffer *b)
 
 static void access(VM *v, Buffer *b, Loc loc)
 {
-	if (v->in_env || !from_args(v, b))
+	if (!from_args(v, b))
 		return;
 	if (!v->nerrs)
 		v->first = loc;
@@ -66,28 +66,16 @@ static int vm_expr(Walker *w, Expr *e)
 	return 1;
 }
 
+/* Nothing below the first thread_extent can be reported (every access
+ * there is in a thread environment), so the walk stops at it. */
 static int vm_stmt(Walker *w, Stmt *s)
 {
 	VM *v = w->data;
 	if (s->loc.file >= 0)
 		v->cur = s->loc;
-	switch (s->kind) {
-	case ST_STORE:
+	if (s->kind == ST_STORE)
 		access(v, s->store.buf, s->loc);
-		return 1;
-	case ST_ATTR:
-		if (!v->in_env && s->attr.key == sym("thread_extent")) {
-			v->in_env = 1;
-			walk_obj(w, s->attr.node);
-			walk_expr(w, s->attr.value);
-			walk_stmt(w, s->attr.body);
-			v->in_env = 0;
-			return 0;
-		}
-		return 1;
-	default:
-		return 1;
-	}
+	return !(s->kind == ST_ATTR && s->attr.key == v->thread_extent);
 }
 
 static int verify_func(Func *f)
@@ -98,7 +86,7 @@ static int verify_func(Func *f)
 	Obj *cc = obj_dict_get(f->attrs, "calling_conv");
 	if (cc && (cc->kind == OB_INT || cc->kind == OB_BOOL) && cc->i != 0)
 		return 0;
-	VM v = {.f = f, .cur = f->loc};
+	VM v = {.f = f, .cur = f->loc, .thread_extent = sym("thread_extent")};
 	Walker w = {.stmt = vm_stmt, .expr = vm_expr, .data = &v};
 	walk_stmt(&w, f->body);
 	int bad = v.nerrs;
