@@ -433,10 +433,12 @@ struct Module {
 	int nfuncs;
 	Obj *attrs;        /* I.module_attrs, or NULL */
 	Obj *global_infos; /* I.module_global_infos, or NULL */
-	/* What analyses found in a function, for passes that would otherwise
-	 * repeat a whole-function scan: Func* -> a pass-defined non-NULL word.
-	 * Functions are immutable, so an entry stays true for its Func*; a
-	 * rewritten function is a new Func* and gets its own entry. */
+	/* What analyses found, for passes that would otherwise repeat a
+	 * whole-module scan: Func* -> a pass-defined non-NULL word.  Functions
+	 * are immutable, so an entry stays true for its Func*; a rewritten
+	 * function is a new Func* and gets its own entry.  The key m itself
+	 * holds module-wide facts, which the pass manager drops after a pass
+	 * that does not preserve them (Pass.preserves). */
 	PtrMap facts;
 };
 
@@ -586,7 +588,15 @@ typedef struct Pass {
 	 * and returns 1.  The module may be changed in place or replaced. */
 	int (*run)(Module **m, PassCtx *cx);
 	const char *after[4]; /* passes that must have run before, when present */
+	unsigned preserves;   /* PRESERVES_* : module-wide facts left valid */
 } Pass;
+
+/* Module-wide facts (Module.facts keyed by the Module itself) survive a pass
+ * only when it declares that it keeps them true; the pass manager drops
+ * them after any other pass.  PRESERVES_NARROW: the pass adds no bf16 or
+ * fp8 type (value, var, buffer, pointer) and no reinterpret of a value to
+ * its own type that the module did not already have. */
+enum { PRESERVES_NARROW = 1 };
 
 /* Pass configuration (--pass-config KEY=VALUE), readable by passes. */
 const char *pass_config(const PassCtx *cx, const char *key);

@@ -365,7 +365,7 @@ static void mt_def(Walker *w, Var *v)
 	((Mt *)w->data)->found |= mt_type(v->ty);
 }
 
-static int mentions_matched(Module *m, Func *f, const Legalize *lz)
+static uintptr_t func_fact(Module *m, Func *f)
 {
 	uintptr_t fact = (uintptr_t)pmap_get(&m->facts, f);
 	if (!fact) {
@@ -376,7 +376,25 @@ static int mentions_matched(Module *m, Func *f, const Legalize *lz)
 		fact = MT_FACT | (uintptr_t)t.found;
 		pmap_put(&m->facts, f, (void *)fact);
 	}
-	return (fact & (uintptr_t)(lz->family | MT_SELF_REINTERPRET)) != 0;
+	return fact;
+}
+
+/* The module-wide word is the union over all functions, native ones
+ * included (MakePackedAPI may move a native function's code to the host).
+ * Passes that add no narrow type keep it (PRESERVES_NARROW), so the
+ * storage legalizers usually learn from it, without any scan, that the
+ * module had no bf16 or fp8 when the compute legalizers looked. */
+static int mentions_matched(Module *m, Func *f, const Legalize *lz)
+{
+	uintptr_t want = (uintptr_t)(lz->family | MT_SELF_REINTERPRET);
+	uintptr_t all = (uintptr_t)pmap_get(&m->facts, m);
+	if (!all) {
+		all = MT_FACT;
+		for (int i = 0; i < m->nfuncs; i++)
+			all |= func_fact(m, m->funcs[i]);
+		pmap_put(&m->facts, m, (void *)all);
+	}
+	return (all & want) && (func_fact(m, f) & want);
 }
 
 /* A load rewritten by either legalizer: its buffer as mapped and its

@@ -1,6 +1,7 @@
 /* passmgr_test.c: the pass manager with passes made up for the test: hook
  * order, execution numbers, verification failure after a pass, a failing
- * pass, and a pass that replaces the module. */
+ * pass, a pass that replaces the module, and module-wide facts dropped
+ * after a pass that does not preserve them. */
 #include <string.h>
 #include "tir.h"
 #include "unit.h"
@@ -58,10 +59,10 @@ static int replace(Module **m, PassCtx *cx)
 	return 0;
 }
 
-static const Pass id = {"TestId", "test-id", "", pass_identity, {NULL}};
-static const Pass brk = {"TestBreak", "test-break", "", break_ir, {NULL}};
-static const Pass bad = {"TestFail", "test-fail", "", fail_pass, {NULL}};
-static const Pass rep = {"TestReplace", "test-replace", "", replace, {NULL}};
+static const Pass id = {"TestId", "test-id", "", pass_identity, {NULL}, 0};
+static const Pass brk = {"TestBreak", "test-break", "", break_ir, {NULL}, 0};
+static const Pass bad = {"TestFail", "test-fail", "", fail_pass, {NULL}, 0};
+static const Pass rep = {"TestReplace", "test-replace", "", replace, {NULL}, 0};
 
 UNIT_TEST(pm_hook_order)
 {
@@ -122,6 +123,49 @@ UNIT_TEST(pm_failing_pass_and_replaced_module)
 	mod_free(m);
 	pm_free(cx);
 	buf_free(&err);
+}
+
+/* Module-wide facts: the bf16 compute legalizer records that the module
+ * has no bf16; a pass then brings in a bf16 function.  When that pass does
+ * not declare PRESERVES_NARROW, the storage legalizer must scan again and
+ * legalize the new function; when it (wrongly) declares it, the stale fact
+ * is used and the function is left alone, which shows the fact is what
+ * decides. */
+static const char *bf16_src =
+	"# from tvm.script import tirx as T\n"
+	"@T.prim_func\n"
+	"def main():\n"
+	"    A = T.alloc_buffer((4,), \"bfloat16\")\n"
+	"    A[0] = T.bfloat16(1.0)\n";
+static Module *bf16_mod;
+
+static int bring_bf16(Module **m, PassCtx *cx)
+{
+	(*m)->funcs[0] = bf16_mod->funcs[0];
+	return 0;
+}
+
+UNIT_TEST(pm_module_facts_dropped_unless_preserved)
+{
+	const Pass *cl = pass_find("BF16ComputeLegalize"), *sl = pass_find("BF16StorageLegalize");
+	for (int keep = 0; keep < 2; keep++) {
+		Pass bring = {"TestBring", "test-bring", "", bring_bf16, {NULL}, keep ? PRESERVES_NARROW : 0};
+		const char *f32 = "# from tvm.script import tirx as T\n@T.prim_func\ndef main():\n"
+		                  "    A = T.alloc_buffer((4,), \"float32\")\n    A[0] = T.float32(1.0)\n";
+		Buf err = {0};
+		PassCtx *cx = pm_new(&(PmOptions){0}, &err);
+		Module *m = tir_parse("f32.tx", f32, strlen(f32));
+		bf16_mod = tir_parse("bf16.tx", bf16_src, strlen(bf16_src));
+		CHECK(cx && m && bf16_mod && cl && sl);
+		const Pass *plan[] = {cl, &bring, sl};
+		pm_set_passes(cx, plan, 3);
+		CHECK(pm_run(cx, &m) == 0);
+		CHECK((m->funcs[0] == bf16_mod->funcs[0]) == keep);
+		mod_free(m);
+		mod_free(bf16_mod);
+		pm_free(cx);
+		buf_free(&err);
+	}
 }
 
 UNIT_TEST(pm_plan_and_suggest)
