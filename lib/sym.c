@@ -76,9 +76,25 @@ Sym symn(const char *s, size_t n)
 	return e->s;
 }
 
+/* Passes intern the same literal keys ("thread_extent", "global_symbol")
+ * hundreds of thousands of times: a small cache keyed by the string's
+ * address answers those without hashing.  The text is compared too, so a
+ * buffer reused with other contents at the same address is safe. */
+enum { LITCACHE = 512 };
+static struct {
+	const char *p;
+	Sym s;
+} lit[LITCACHE];
+
 Sym sym(const char *s)
 {
-	return symn(s, strlen(s));
+	size_t h = ((uintptr_t)s >> 3 ^ (uintptr_t)s >> 12) & (LITCACHE - 1);
+	if (lit[h].p == s && strcmp(lit[h].s, s) == 0)
+		return lit[h].s;
+	Sym r = symn(s, strlen(s));
+	lit[h].p = s;
+	lit[h].s = r;
+	return r;
 }
 
 size_t sym_len(Sym s)
@@ -97,4 +113,5 @@ void sym_free_all(void)
 	free(tab);
 	tab = NULL;
 	cap = count = 0;
+	memset(lit, 0, sizeof lit);
 }

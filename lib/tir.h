@@ -519,6 +519,7 @@ struct Mutator {
 	Buffer *(*buffer)(Mutator *m, Buffer *b);
 	void *data;
 	PtrMap bufmemo; /* internal: old buffer -> rewritten buffer */
+	Vec stk;        /* internal: scratch stack of rewritten sequence items */
 };
 Expr *mut_expr(Mutator *m, Expr *e);
 Stmt *mut_stmt(Mutator *m, Stmt *s);

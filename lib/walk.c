@@ -518,23 +518,25 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	case ST_SEQ: {
-		/* a scratch copy from the first change on: st_seq copies and
-		 * flattens it (an item rewritten to an empty sequence vanishes) */
-		int k = s->seq.n;
-		Stmt **items = NULL;
+		/* From the first change on, the items are collected on the
+		 * mutator's scratch stack (nested sequences push above them and
+		 * pop before returning); st_seq copies and flattens them (an item
+		 * rewritten to an empty sequence vanishes). */
+		int k = s->seq.n, base = -1;
 		for (int i = 0; i < k; i++) {
 			Stmt *y = mut_stmt(m, s->seq.items[i]);
-			if (y != s->seq.items[i] && !items) {
-				items = xmalloc((size_t)k * sizeof *items);
-				memcpy(items, s->seq.items, (size_t)i * sizeof *items);
+			if (base < 0 && y != s->seq.items[i]) {
+				base = m->stk.n;
+				for (int j = 0; j < i; j++)
+					vec_push(&m->stk, s->seq.items[j]);
 			}
-			if (items)
-				items[i] = y;
+			if (base >= 0)
+				vec_push(&m->stk, y);
 		}
-		if (!items)
+		if (base < 0)
 			return s;
-		n = st_seq(m->a, items, k);
-		free(items);
+		n = st_seq(m->a, (Stmt **)m->stk.v + base, k);
+		m->stk.n = base;
 		return n;
 	}
 	case ST_EVAL: {
@@ -569,6 +571,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 void mut_done(Mutator *m)
 {
 	pmap_free(&m->bufmemo);
+	vec_free(&m->stk);
 }
 
 /* ---------------------------------------------------------- substitution */
