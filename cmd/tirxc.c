@@ -64,7 +64,8 @@ static const struct Option {
 	{"--print-changed", O_PRINT_CHANGED, NULL, "print the IR after a pass only when it changed"},
 	{"--dump-dir", O_DUMP_DIR, "DIR", "write the IR before the first pass and after each\n"
 	                                  "pass into DIR: 00-input.tx, 01-NAME.tx, ..."},
-	{"--verify-each", O_VERIFY_EACH, NULL, "verify the input and after each pass (default)"},
+	{"--verify-each", O_VERIFY_EACH, NULL, "verify the input and after each pass (default:\n"
+	                                         "the input and after the last pass)"},
 	{"--no-verify", O_NO_VERIFY, NULL, "do not verify"},
 	{"--time-passes", O_TIME_PASSES, NULL, "print the wall time of each phase and pass"},
 	{"--stats", O_STATS, NULL, "print function and statement counts on stderr"},
@@ -333,7 +334,7 @@ static void parse_args(int argc, char **argv)
 	Buf err = {0};
 	int done_opts = 0;
 	o->emit = "tir";
-	o->pm.verify_each = 1;
+	o->pm.verify_output = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
 		if (done_opts || a[0] != '-' || !a[1]) {
@@ -389,7 +390,7 @@ static void parse_args(int argc, char **argv)
 		case O_PRINT_CHANGED: o->pm.print_changed = 1; break;
 		case O_DUMP_DIR: o->pm.dump_dir = val; break;
 		case O_VERIFY_EACH: o->pm.verify_each = 1; break;
-		case O_NO_VERIFY: o->pm.verify_each = 0; break;
+		case O_NO_VERIFY: o->pm.verify_each = o->pm.verify_output = 0; break;
 		case O_TIME_PASSES: o->pm.time_passes = 1; break;
 		case O_STATS: o->pm.stats = 1; break;
 		case O_COMPARE: o->compare = 1; break;
@@ -540,7 +541,7 @@ static Module *load(int k)
 	if (!D.mod[k] || diag_errors())
 		return NULL;
 
-	if (D.o.pm.verify_each) {
+	if (D.o.pm.verify_each || D.o.pm.verify_output) {
 		t = pm_now();
 		phase = "verify";
 		say("verifying %s", name);

@@ -794,7 +794,25 @@ static void dump_free(Instrument *in)
 	free(d);
 }
 
-/* ---------------------------------------------------------- --verify-each */
+/* ------------------------------------------------ verification instruments */
+
+/* The default: the output once, which costs one verifier run instead of one
+ * per pass; --verify-each then finds the pass that broke the IR. */
+static int verify_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
+{
+	if (!cx->done)
+		return 0; /* no pass ran: the input was verified */
+	const Pass *last = cx->plan[cx->nplan - 1];
+	double t0 = pm_now();
+	int bad = tir_verify(m, last->name);
+	pm_time(cx, "verify", pm_now() - t0);
+	if (bad) {
+		diag_error(NOLOC, "the IR is invalid after the passes (the last: %s, pass %d); "
+		           "--verify-each finds the pass that broke it", last->name, cx->done);
+		return 1;
+	}
+	return 0;
+}
 
 static int verify_after_pass(Instrument *in, PassCtx *cx, const Pass *p, int n, const Module *m)
 {
@@ -938,6 +956,9 @@ PassCtx *pm_new(const PmOptions *o, Buf *err)
 	 * that failed verification before the run stops. */
 	if (o->verify_each)
 		pm_add_instrument(cx, &(Instrument){.name = "verify", .after_pass = verify_after_pass});
+	else if (o->verify_output)
+		pm_add_instrument(cx, &(Instrument){.name = "verify-output",
+		                                    .after_pipeline = verify_after_pipeline});
 	if (o->verbose)
 		pm_add_instrument(cx, &(Instrument){.name = "verbose",
 		                                    .before_pipeline = verbose_before_pipeline,

@@ -636,6 +636,7 @@ typedef struct PmOptions {
 	int print_changed;    /* print after a pass only when the text changed */
 	const char *dump_dir; /* NULL: no dumps */
 	int verify_each;      /* tir_verify after every pass */
+	int verify_output;    /* tir_verify after the last pass (implied by verify_each) */
 	int time_passes;      /* the table on stderr at pm_finish */
 	int verbose;          /* say on stderr which pass runs */
 	int stats;            /* module counts on stderr after the pipeline */

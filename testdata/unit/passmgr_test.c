@@ -109,6 +109,25 @@ UNIT_TEST(pm_verify_each_stops_after_the_breaking_pass)
 	buf_free(&err);
 }
 
+UNIT_TEST(pm_verify_output_runs_every_pass_then_rejects)
+{
+	Buf err = {0};
+	PassCtx *cx = pm_new(&(PmOptions){.verify_output = 1}, &err);
+	Module *m = load();
+	pm_add_instrument(cx, &(Instrument){.data = "x", .before_pass = rec_before, .after_pass = rec_after});
+	const Pass *plan[] = {&id, &brk, &id};
+	pm_set_passes(cx, plan, 3);
+	trace[0] = 0;
+	diag_reset();
+	CHECK(pm_run(cx, &m) == 1);
+	CHECK(diag_errors() > 0);
+	CHECK(strcmp(trace, "x<1 x>1 x<2 x>2 x<3 x>3 ") == 0);
+	diag_reset();
+	mod_free(m);
+	pm_free(cx);
+	buf_free(&err);
+}
+
 UNIT_TEST(pm_failing_pass_and_replaced_module)
 {
 	Buf err = {0};
