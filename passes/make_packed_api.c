@@ -36,27 +36,138 @@ enum {
 
 enum { DL_CPU = 1 };
 
-static const char WHEN_CALLING[] = " when calling:\n  `";
+/* ------------------------------------------------- per-run constants */
+
+/* Every constant string the pass puts into the IR (message parts, names,
+ * attr keys), interned once per run: the binder emits about forty checks
+ * per function, each with a handful of parts. */
+#define MPA_SYMS(X) \
+	X(when_calling, " when calling:\n  `") \
+	X(type_error, "TypeError") \
+	X(value_error, "ValueError") \
+	X(mismatched_type, "Mismatched type on argument #") \
+	X(expected, "`,\n  expected ") \
+	X(mismatched, "Mismatched ") \
+	X(on_argument, " on argument #") \
+	X(expected_to_match, "`,\n  expected to match ") \
+	X(expected_matching, "`,\n  expected matching value") \
+	X(invalid, "Invalid ") \
+	X(ndim_on, ".ndim on argument #") \
+	X(dtype_on, ".dtype on argument #") \
+	X(misaligned, "Misaligned Tensor data on argument #") \
+	X(expected_alignment, "`,\n  expected data alignment=") \
+	X(bytes, " bytes") \
+	X(device_type_on, ".device_type on argument #") \
+	X(null_data, " data pointer is NULL on argument #") \
+	X(expected_non_null, "`,\n  expected non-NULL data pointer") \
+	X(expected_count, "Expected ") \
+	X(arguments, " arguments") \
+	X(backquote, "`") \
+	X(null_args, "args pointer is NULL") \
+	X(strides_on, ".strides on argument #") \
+	X(expected_compact, "`,\n  expected to be compact array") \
+	X(tensor, "Tensor") \
+	X(pointer, "pointer") \
+	X(boolean, "boolean") \
+	X(int_kind, "int") \
+	X(float_kind, "float") \
+	X(storage_alignment, "storage_alignment") \
+	X(compute_scope, "compute_scope") \
+	X(device_id, "device_id") \
+	X(device_type, "device_type") \
+	X(dflt, "default") \
+	X(set_device, "__tvm_set_device") \
+	X(global, "global") \
+	X(args, "args") \
+	X(num_args, "num_args") \
+	X(dev_id, "dev_id") \
+	X(self_handle, "self_handle") \
+	X(result, "result")
+
+/* The ops the pass builds, looked up once per run. */
+#define MPA_OPS(X) \
+	X(struct_get, "tirx.tvm_struct_get") \
+	X(struct_set, "tirx.tvm_struct_set") \
+	X(isnullptr, "tirx.isnullptr") \
+	X(reinterpret, "tirx.reinterpret") \
+	X(add_byte_offset, "tirx.handle_add_byte_offset") \
+	X(if_then_else, "tirx.if_then_else") \
+	X(call_cpacked, "tirx.tvm_call_cpacked") \
+	X(call_packed, "tirx.tvm_call_packed")
+
+enum { NUM_SYMS = 64 }; /* "0" .. "63" are kept once interned */
+
+static struct {
+#define X(field, text) Sym field;
+	MPA_SYMS(X)
+#undef X
+#define X(field, name) const Op *field;
+	MPA_OPS(X)
+#undef X
+	TType void_ptr, i64_ptr; /* T.handle, T.handle("int64") */
+	Sym nums[NUM_SYMS];      /* decimal Syms, filled in on first use */
+	Buf scratch;             /* symcat's buffer */
+} K;
+
+static void consts_init(void)
+{
+	memset(&K.nums, 0, sizeof K.nums);
+#define X(field, text) K.field = sym(text);
+	MPA_SYMS(X)
+#undef X
+#define X(field, name) K.field = op_get(name);
+	MPA_OPS(X)
+#undef X
+	K.void_ptr = ty_ptr(DT_VOID, K.global);
+	K.i64_ptr = ty_ptr(DT_I64, K.global);
+}
 
 /* ------------------------------------------------------------ helpers */
 
-static Sym symf(const char *fmt, ...) TIR_PRINTF(1, 2);
-static Sym symf(const char *fmt, ...)
+/* v in decimal into tmp (24 bytes); returns the first character. */
+static char *fmt_int(char tmp[24], int64_t v)
 {
-	Buf b = {0};
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	Sym s = symn(b.s ? b.s : "", b.n);
-	buf_free(&b);
+	char *e = tmp + 23, *s = e;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	*e = 0;
+	do
+		*--s = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--s = '-';
 	return s;
+}
+
+/* The decimal Sym of v (argument indexes, counts: "%d" in the messages). */
+static Sym num_sym(int64_t v)
+{
+	if (v >= 0 && v < NUM_SYMS && K.nums[v])
+		return K.nums[v];
+	char tmp[24];
+	Sym s = sym(fmt_int(tmp, v));
+	if (v >= 0 && v < NUM_SYMS)
+		K.nums[v] = s;
+	return s;
+}
+
+/* Interns the concatenation of the NULL-terminated strings (names made
+ * from names: no printf on this path). */
+static Sym symcat(const char *s, ...)
+{
+	Buf *o = &K.scratch;
+	va_list ap;
+	o->n = 0;
+	va_start(ap, s);
+	for (; s; s = va_arg(ap, const char *))
+		buf_puts(o, s);
+	va_end(ap);
+	return symn(o->s ? o->s : "", o->n);
 }
 
 static Expr *struct_get(Arena *a, TType ty, Expr *h, int index, int field)
 {
 	Expr *args[3] = {h, pu_i32(a, index), pu_i32(a, field)};
-	return pu_call(a, "tirx.tvm_struct_get", ty, args, 3);
+	return ex_call(a, K.struct_get, ty, args, 3);
 }
 
 static Expr *struct_get_v(Arena *a, TType ty, Var *h, int index, int field)
@@ -66,12 +177,12 @@ static Expr *struct_get_v(Arena *a, TType ty, Var *h, int index, int field)
 
 static Expr *isnullptr(Arena *a, Expr *x)
 {
-	return pu_call(a, "tirx.isnullptr", ty_prim(DT_BOOL1), &x, 1);
+	return ex_call(a, K.isnullptr, ty_prim(DT_BOOL1), &x, 1);
 }
 
 static Expr *reinterpret(Arena *a, TType ty, Expr *x)
 {
-	return pu_call(a, "tirx.reinterpret", ty, &x, 1);
+	return ex_call(a, K.reinterpret, ty, &x, 1);
 }
 
 /* The operators of TVM's C++ API (a == b, a && b, !a): typed and folded as
@@ -110,11 +221,11 @@ static Stmt *mk_eval(Arena *a, Expr *e)
 }
 
 /* An AttrStmt whose body is filled in later (merge_nest). */
-static Stmt *mk_attr(Arena *a, Obj *node, const char *key, Expr *value)
+static Stmt *mk_attr(Arena *a, Obj *node, Sym key, Expr *value)
 {
 	Stmt *s = st_new(a, ST_ATTR, NOLOC);
 	s->attr.node = node;
-	s->attr.key = sym(key);
+	s->attr.key = key;
 	s->attr.value = value;
 	return s;
 }
@@ -129,7 +240,7 @@ static Stmt *mk_return(Arena *a, Expr *v)
 static Stmt *struct_set(Arena *a, Expr *h, int index, int field, Expr *value)
 {
 	Expr *args[4] = {h, pu_i32(a, index), pu_i32(a, field), value};
-	return mk_eval(a, pu_call(a, "tirx.tvm_struct_set", ty_prim(DT_I32), args, 4));
+	return mk_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
 }
 
 /* analyzer.Simplify(x == y) for the comparisons the binder builds: constant
@@ -200,6 +311,9 @@ typedef struct Pending {
 	Path path;
 } Pending;
 
+/* One Binder serves every function of a run: its arrays, vectors and map
+ * are reset per function (lower_func), not freed, so that decoding a
+ * function costs no malloc once they have grown. */
 typedef struct Binder {
 	Arena *a;
 	Func *f;
@@ -207,56 +321,72 @@ typedef struct Binder {
 	Var *args;    /* the packed args */
 	Var *num_args;
 	Expr *dev_type; /* int32 constant */
+	Sym dev_name;   /* its DLDeviceType2Str */
 	Var *dev_id;
 	Sym sig;      /* "main(A: Tensor([1024], float32), n: int32)" */
 	Sym *names;   /* per parameter: its var or buffer name */
 	Var **handles; /* per buffer parameter: the DLTensor handle */
-	Vec init, asserts, decls;
-	PtrMap defs;  /* Var -> Def */
-	Vec pending;  /* Pending */
-	Vec owned;    /* Def and Pending records, freed at the end */
+	Sym **tensor_check; /* per parameter: the parts of its "expected Tensor" check */
+	int cap_params;
+	Vec init, asserts, decls, nest;
+	PtrMap defs;  /* Var -> 1 + index into defv */
+	Def *defv;
+	int ndefs, cap_defs;
+	Pending *pending;
+	int npending, cap_pending;
 	int failed;
 } Binder;
 
-/* An AssertStmt with message parts; the variadic parts end with NULL. */
-static Stmt *mk_assert(Binder *b, Expr *cond, const char *kind, const char **parts, int n)
+/* An AssertStmt with the message parts given (Syms, copied). */
+static Stmt *mk_assert_arr(Binder *b, Expr *cond, Sym kind, Sym *parts, int n)
 {
 	Stmt *s = st_new(b->a, ST_ASSERT, NOLOC);
 	s->assert.cond = cond;
-	s->assert.kind = sym(kind);
-	s->assert.parts = ar_alloc(b->a, (size_t)(n ? n : 1) * sizeof(Sym));
-	for (int i = 0; i < n; i++)
-		s->assert.parts[i] = sym(parts[i]);
+	s->assert.kind = kind;
+	s->assert.parts = parts;
 	s->assert.nparts = n;
 	return s;
 }
 
-static Stmt *assertv(Binder *b, Expr *cond, const char *kind, va_list ap)
+static Stmt *mk_assert(Binder *b, Expr *cond, Sym kind, const Sym *parts, int n)
 {
-	const char *parts[16];
+	Sym *p = ar_alloc(b->a, (size_t)(n ? n : 1) * sizeof(Sym));
+	memcpy(p, parts, (size_t)n * sizeof(Sym));
+	return mk_assert_arr(b, cond, kind, p, n);
+}
+
+/* EmitAssert: a check that must run before later loads (into init_nest).
+ * The parts are Syms, ending with NULL. */
+static void emit_assert(Binder *b, Expr *cond, Sym kind, ...)
+{
+	Sym parts[16];
 	int n = 0;
-	const char *p;
-	while ((p = va_arg(ap, const char *)) != NULL) {
+	Sym p;
+	va_list ap;
+	va_start(ap, kind);
+	while ((p = va_arg(ap, Sym)) != NULL) {
 		if (n == 16)
 			die("MakePackedAPI: too many message parts");
 		parts[n++] = p;
 	}
-	return mk_assert(b, cond, kind, parts, n);
-}
-
-/* EmitAssert: a check that must run before later loads (into init_nest). */
-static void emit_assert(Binder *b, Expr *cond, const char *kind, ...)
-{
-	va_list ap;
-	va_start(ap, kind);
-	vec_push(&b->init, assertv(b, cond, kind, ap));
 	va_end(ap);
+	vec_push(&b->init, mk_assert(b, cond, kind, parts, n));
 }
 
-static void type_check(Binder *b, int i, Expr *cond, const char *expected)
+/* The type check of argument i; the two "expected Tensor" checks of a
+ * buffer parameter share their (immutable) parts. */
+static void type_check(Binder *b, int i, Expr *cond, Sym expected)
 {
-	emit_assert(b, cond, "TypeError", "Mismatched type on argument #", symf("%d", i),
-	            WHEN_CALLING, b->sig, "`,\n  expected ", expected, NULL);
+	Sym parts[6] = {K.mismatched_type, num_sym(i), K.when_calling, b->sig, K.expected, expected};
+	if (expected != K.tensor) {
+		vec_push(&b->init, mk_assert(b, cond, K.type_error, parts, 6));
+		return;
+	}
+	if (!b->tensor_check[i]) {
+		b->tensor_check[i] = ar_alloc(b->a, sizeof parts);
+		memcpy(b->tensor_check[i], parts, sizeof parts);
+	}
+	vec_push(&b->init, mk_assert_arr(b, cond, K.type_error, b->tensor_check[i], 6));
 }
 
 /* The signature TVM prints in every message. */
@@ -265,12 +395,19 @@ static void type_str(Buf *o, TType t)
 	char d[32];
 	if (t.kind == TY_PTR) {
 		if (dt_is_void(t.dt)) {
-			if (t.scope == sym("global"))
+			if (t.scope == K.global) {
 				buf_puts(o, "T.handle");
-			else
-				buf_printf(o, "T.handle(storage_scope=\"%s\")", t.scope);
+			} else {
+				buf_puts(o, "T.handle(storage_scope=\"");
+				buf_puts(o, t.scope);
+				buf_puts(o, "\")");
+			}
 		} else {
-			buf_printf(o, "T.handle(\"%s\", \"%s\")", dt_str(t.dt, d), t.scope);
+			buf_puts(o, "T.handle(\"");
+			buf_puts(o, dt_str(t.dt, d));
+			buf_puts(o, "\", \"");
+			buf_puts(o, t.scope);
+			buf_puts(o, "\")");
 		}
 	} else if (t.kind == TY_TENSORMAP) {
 		buf_puts(o, "T.TensorMap()");
@@ -281,48 +418,56 @@ static void type_str(Buf *o, TType t)
 
 static Sym signature(Binder *b)
 {
-	Buf o = {0};
-	char d[32];
-	buf_printf(&o, "%s(", b->fname);
+	Buf *o = &K.scratch;
+	char d[32], tmp[24];
+	o->n = 0;
+	buf_puts(o, b->fname);
+	buf_putc(o, '(');
 	for (int i = 0; i < b->f->nparams; i++) {
 		Param *p = &b->f->params[i];
 		if (i)
-			buf_puts(&o, ", ");
+			buf_puts(o, ", ");
 		if (p->buf) {
-			buf_printf(&o, "%s: Tensor([", p->buf->name);
+			buf_puts(o, p->buf->name);
+			buf_puts(o, ": Tensor([");
 			for (int k = 0; k < p->buf->ndim; k++) {
 				Expr *e = p->buf->shape[k];
 				if (k)
-					buf_puts(&o, ", ");
+					buf_puts(o, ", ");
 				if (e->kind == EX_VAR)
-					buf_puts(&o, *e->var->name ? e->var->name : "v");
+					buf_puts(o, *e->var->name ? e->var->name : "v");
+				else if (e->kind == EX_INT && dt_eq(e->dt, DT_I32))
+					buf_puts(o, fmt_int(tmp, e->i)); /* as the printer prints it */
 				else
-					tir_print_expr(&o, e);
+					tir_print_expr(o, e);
 			}
-			buf_printf(&o, "], %s)", dt_str(p->buf->dt, d));
+			buf_puts(o, "], ");
+			buf_puts(o, dt_str(p->buf->dt, d));
+			buf_putc(o, ')');
 		} else {
-			buf_printf(&o, "%s: ", p->var->name);
-			type_str(&o, p->var->ty);
+			buf_puts(o, p->var->name);
+			buf_puts(o, ": ");
+			type_str(o, p->var->ty);
 		}
 	}
-	buf_putc(&o, ')');
-	Sym s = symn(o.s, o.n);
-	buf_free(&o);
-	return s;
+	buf_putc(o, ')');
+	return symn(o->s, o->n);
 }
 
 static Def *def_get(Binder *b, Var *v)
 {
-	return pmap_get(&b->defs, v);
+	intptr_t k = (intptr_t)pmap_get(&b->defs, v);
+	return k ? &b->defv[k - 1] : NULL;
 }
 
 static void def_put(Binder *b, Var *v, Expr *value, Path path)
 {
-	Def *d = xmalloc(sizeof *d);
-	d->value = value;
-	d->path = path;
-	vec_push(&b->owned, d);
-	pmap_put(&b->defs, v, d);
+	if (b->ndefs == b->cap_defs) {
+		b->cap_defs = b->cap_defs ? 2 * b->cap_defs : 16;
+		b->defv = xrealloc(b->defv, (size_t)b->cap_defs * sizeof *b->defv);
+	}
+	b->defv[b->ndefs] = (Def){value, path};
+	pmap_put(&b->defs, v, (void *)(intptr_t)++b->ndefs);
 }
 
 /* BindScalar(arg, value, path, with_lets = true): defines a var on its first
@@ -346,23 +491,23 @@ static int bind_scalar(Binder *b, Expr *arg, Expr *value, Path path)
 			diag_error(b->f->loc, "Bind have an unmet assertion at %s", path.text);
 			b->failed = 1;
 		} else if (!is_const(c, 1)) {
-			const char *parts[12];
+			Sym parts[12];
 			int n = 0;
-			parts[n++] = "Mismatched ";
+			parts[n++] = K.mismatched;
 			parts[n++] = path.text;
 			if (path.index >= 0) {
-				parts[n++] = " on argument #";
-				parts[n++] = symf("%d", path.index);
+				parts[n++] = K.on_argument;
+				parts[n++] = num_sym(path.index);
 			}
-			parts[n++] = WHEN_CALLING;
+			parts[n++] = K.when_calling;
 			parts[n++] = b->sig;
 			if (*d->path.text && d->path.text != path.text) {
-				parts[n++] = "`,\n  expected to match ";
+				parts[n++] = K.expected_to_match;
 				parts[n++] = d->path.text;
 			} else {
-				parts[n++] = "`,\n  expected matching value";
+				parts[n++] = K.expected_matching;
 			}
-			vec_push(&b->asserts, mk_assert(b, c, "ValueError", parts, n));
+			vec_push(&b->asserts, mk_assert(b, c, K.value_error, parts, n));
 		}
 		return 0;
 	}
@@ -371,12 +516,11 @@ static int bind_scalar(Binder *b, Expr *arg, Expr *value, Path path)
 		diag_error(b->f->loc, "Bind have an unmet assertion at %s", path.text);
 		b->failed = 1;
 	} else if (!is_const(c, 1)) {
-		Pending *p = xmalloc(sizeof *p);
-		p->cond = c;
-		p->arg = arg;
-		p->path = path;
-		vec_push(&b->owned, p);
-		vec_push(&b->pending, p);
+		if (b->npending == b->cap_pending) {
+			b->cap_pending = b->cap_pending ? 2 * b->cap_pending : 16;
+			b->pending = xrealloc(b->pending, (size_t)b->cap_pending * sizeof *b->pending);
+		}
+		b->pending[b->npending++] = (Pending){c, arg, path};
 	}
 	return 0;
 }
@@ -398,6 +542,7 @@ static void render(Binder *b, Buf *o, Expr *e)
 	static const char *const func[] = {
 		[EX_FLOORDIV] = "floordiv", [EX_FLOORMOD] = "floormod", [EX_MIN] = "min", [EX_MAX] = "max",
 	};
+	char tmp[24];
 	switch (e->kind) {
 	case EX_VAR: {
 		Def *d = def_get(b, e->var);
@@ -408,7 +553,7 @@ static void render(Binder *b, Buf *o, Expr *e)
 		if (e->dt.code == DT_UINT)
 			buf_printf(o, "%llu", (unsigned long long)e->i);
 		else
-			buf_printf(o, "%lld", (long long)e->i);
+			buf_puts(o, fmt_int(tmp, e->i));
 		return;
 	case EX_FLOAT:
 		buf_printf(o, "%g", e->f);
@@ -422,7 +567,8 @@ static void render(Binder *b, Buf *o, Expr *e)
 		render(b, o, e->bin.b);
 		return;
 	case EX_FLOORDIV: case EX_FLOORMOD: case EX_MIN: case EX_MAX:
-		buf_printf(o, "%s(", func[e->kind]);
+		buf_puts(o, func[e->kind]);
+		buf_putc(o, '(');
 		render(b, o, e->bin.a);
 		buf_puts(o, ", ");
 		render(b, o, e->bin.b);
@@ -436,24 +582,24 @@ static void render(Binder *b, Buf *o, Expr *e)
 /* RenderPendingAsserts, at Finalize: after every definition. */
 static void render_pending(Binder *b)
 {
-	for (int i = 0; i < b->pending.n; i++) {
-		Pending *p = b->pending.v[i];
-		Buf o = {0};
-		render(b, &o, p->arg);
-		const char *parts[12];
+	for (int i = 0; i < b->npending; i++) {
+		Pending *p = &b->pending[i];
+		Buf *o = &K.scratch;
+		o->n = 0;
+		render(b, o, p->arg);
+		Sym parts[12];
 		int n = 0;
-		parts[n++] = "Invalid ";
+		parts[n++] = K.invalid;
 		parts[n++] = p->path.text;
 		if (p->path.index >= 0) {
-			parts[n++] = " on argument #";
-			parts[n++] = symf("%d", p->path.index);
+			parts[n++] = K.on_argument;
+			parts[n++] = num_sym(p->path.index);
 		}
-		parts[n++] = WHEN_CALLING;
+		parts[n++] = K.when_calling;
 		parts[n++] = b->sig;
-		parts[n++] = "`,\n  expected ";
-		parts[n++] = symn(o.s ? o.s : "", o.n);
-		buf_free(&o);
-		vec_push(&b->asserts, mk_assert(b, p->cond, "ValueError", parts, n));
+		parts[n++] = K.expected;
+		parts[n++] = symn(o->s ? o->s : "", o->n);
+		vec_push(&b->asserts, mk_assert(b, p->cond, K.value_error, parts, n));
 	}
 }
 
@@ -486,12 +632,12 @@ static Expr *decode_handle(Binder *b, int i, Var *ti)
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_OPAQUE_PTR));
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_DLTENSOR_PTR));
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_GE, TI_STATIC_OBJECT_BEGIN));
-	type_check(b, i, c, b->f->params[i].buf ? "Tensor" : "pointer");
-	Expr *v = struct_get_v(a, pu_void_ptr(), b->args, i, F_ANY_VALUE);
+	type_check(b, i, c, b->f->params[i].buf ? K.tensor : K.pointer);
+	Expr *v = struct_get_v(a, K.void_ptr, b->args, i, F_ANY_VALUE);
 	Expr *off[2] = {v, pu_i32(a, 24)};
-	Expr *cell = pu_call(a, "tirx.handle_add_byte_offset", pu_void_ptr(), off, 2);
+	Expr *cell = ex_call(a, K.add_byte_offset, K.void_ptr, off, 2);
 	Expr *ite[3] = {ti_is(b, ti, EX_EQ, TI_TENSOR), cell, v};
-	return pu_call(a, "tirx.if_then_else", pu_void_ptr(), ite, 3);
+	return ex_call(a, K.if_then_else, K.void_ptr, ite, 3);
 }
 
 static Expr *decode_scalar(Binder *b, int i, Var *ti, DType t)
@@ -499,18 +645,20 @@ static Expr *decode_scalar(Binder *b, int i, Var *ti, DType t)
 	Arena *a = b->a;
 	if (t.code == DT_BOOL) {
 		type_check(b, i, op2(a, EX_OR, ti_is(b, ti, EX_EQ, TI_BOOL), ti_is(b, ti, EX_EQ, TI_INT)),
-		           "boolean");
+		           K.boolean);
 		return ex_cast(a, t, load_union(b, i, DT_I64));
 	}
 	if (dt_is_int(t)) {
 		type_check(b, i, op2(a, EX_OR, ti_is(b, ti, EX_EQ, TI_INT), ti_is(b, ti, EX_EQ, TI_BOOL)),
-		           "int");
+		           K.int_kind);
 		return load_union(b, i, t);
 	}
-	Expr *c = op2(a, EX_OR, ti_is(b, ti, EX_EQ, TI_FLOAT), ti_is(b, ti, EX_EQ, TI_INT));
-	type_check(b, i, op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_BOOL)), "float");
+	/* the float check and the select share their `type_index == 3` */
+	Expr *is_float = ti_is(b, ti, EX_EQ, TI_FLOAT);
+	Expr *c = op2(a, EX_OR, is_float, ti_is(b, ti, EX_EQ, TI_INT));
+	type_check(b, i, op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_BOOL)), K.float_kind);
 	Expr *e = ex_new(a, EX_SELECT, t);
-	e->sel.c = ti_is(b, ti, EX_EQ, TI_FLOAT);
+	e->sel.c = is_float;
 	e->sel.t = load_union(b, i, t);
 	e->sel.f = ex_cast(a, t, load_union(b, i, DT_I64));
 	return e;
@@ -521,11 +669,11 @@ static void decode_param(Binder *b, int i)
 {
 	Arena *a = b->a;
 	Param *p = &b->f->params[i];
-	Var *ti = var_new(a, symf("%s.type_index", b->names[i]), ty_prim(DT_I32));
+	Var *ti = var_new(a, symcat(b->names[i], ".type_index", NULL), ty_prim(DT_I32));
 	vec_push(&b->init, mk_bind(a, ti, struct_get_v(a, ty_prim(DT_I32), b->args, i, F_ANY_TYPE_INDEX)));
 	Path path = {i, b->names[i]};
 	if (p->buf) {
-		Var *h = var_new(a, symf("%s.handle", b->names[i]), pu_void_ptr());
+		Var *h = var_new(a, symcat(b->names[i], ".handle", NULL), K.void_ptr);
 		bind_pointer(b, h, decode_handle(b, i, ti), path);
 		b->handles[i] = h;
 		return;
@@ -578,7 +726,8 @@ static void compact_strides(Binder *b, int i, Buffer *buf, Var *strides, Expr *i
 	Expr *cond = ex_int(a, DT_BOOL1, 1);
 	if (buf->ndim == 0)
 		return;
-	Expr **conds = xmalloc((size_t)buf->ndim * sizeof *conds);
+	Expr *small[8];
+	Expr **conds = buf->ndim <= 8 ? small : xmalloc((size_t)buf->ndim * sizeof *conds);
 	for (int k = buf->ndim - 1, j = 0; k >= 0; k--, j++) {
 		Expr *sv = arith_cast(a, st, struct_get_v(a, ty_prim(DT_I64), strides, k, F_INT64_ELEM));
 		Expr *one = op2(a, EX_EQ, buf->shape[k], pu_i32(a, 1));
@@ -587,14 +736,15 @@ static void compact_strides(Binder *b, int i, Buffer *buf, Var *strides, Expr *i
 	}
 	for (int j = 0; j < buf->ndim; j++)
 		cond = op2(a, EX_AND, cond, conds[j]);
-	free(conds);
-	const char *parts[] = {"Mismatched ", buf->name, ".strides on argument #", symf("%d", i),
-	                       WHEN_CALLING, b->sig, "`,\n  expected to be compact array"};
+	if (conds != small)
+		free(conds);
+	Sym parts[] = {K.mismatched, buf->name, K.strides_on, num_sym(i),
+	               K.when_calling, b->sig, K.expected_compact};
 	Stmt *check = st_new(a, ST_IF, NOLOC);
 	Expr *nn = ex_new(a, EX_NOT, is_null->dt);
 	nn->bin.a = is_null;
 	check->ifs.cond = nn;
-	check->ifs.then = mk_assert(b, cond, "ValueError", parts, 7);
+	check->ifs.then = mk_assert(b, cond, K.value_error, parts, 7);
 	vec_push(&b->asserts, check);
 }
 
@@ -612,8 +762,8 @@ static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *stri
 		if (!arith_match_types(a, &x, &y, &err))
 			die("MakePackedAPI: %s", err);
 		Expr *ite[3] = {is_null, x, y};
-		Expr *v = pu_call(a, "tirx.if_then_else", ty_prim(x->dt), ite, 3);
-		Path p = {i, symf("%s.strides[%d]", buf->name, k)};
+		Expr *v = ex_call(a, K.if_then_else, ty_prim(x->dt), ite, 3);
+		Path p = {i, symcat(buf->name, ".strides[", num_sym(k), "]", NULL)};
 		Expr *sk = buf->strides[k];
 		if (!dt_eq(sk->dt, v->dt))
 			v = arith_cast(a, sk->dt, v);
@@ -628,14 +778,14 @@ static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *stri
 static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 {
 	Arena *a = b->a;
-	const char *bn = buf->name;
-	Sym idx = symf("%d", i);
+	Sym bn = buf->name;
+	Sym idx = num_sym(i);
 	char d[32];
 
-	type_check(b, i, op_not(a, isnullptr(a, ex_var(a, h))), "Tensor");
+	type_check(b, i, op_not(a, isnullptr(a, ex_var(a, h))), K.tensor);
 	emit_assert(b, op2(a, EX_EQ, pu_i32(a, buf->ndim), struct_get_v(a, ty_prim(DT_I32), h, 0, F_NDIM)),
-	            "ValueError", "Mismatched ", bn, ".ndim on argument #", idx, WHEN_CALLING, b->sig,
-	            "`,\n  expected ", symf("%d", buf->ndim), NULL);
+	            K.value_error, K.mismatched, bn, K.ndim_on, idx, K.when_calling, b->sig,
+	            K.expected, num_sym(buf->ndim), NULL);
 	if (!skips_dtype_check(buf->dt)) {
 		DType u8 = DT_U8, u16 = dt_make(DT_UINT, 16, 1);
 		Expr *c = op2(a, EX_EQ, struct_get_v(a, ty_prim(u8), h, 0, F_CODE), ex_int(a, u8, buf->dt.code));
@@ -643,20 +793,20 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 		        op2(a, EX_EQ, struct_get_v(a, ty_prim(u8), h, 0, F_BITS), ex_int(a, u8, buf->dt.bits)));
 		c = op2(a, EX_AND, c,
 		        op2(a, EX_EQ, struct_get_v(a, ty_prim(u16), h, 0, F_LANES), ex_int(a, u16, buf->dt.lanes)));
-		emit_assert(b, c, "TypeError", "Mismatched ", bn, ".dtype on argument #", idx, WHEN_CALLING,
-		            b->sig, "`,\n  expected ", dt_str(buf->dt, d), NULL);
+		emit_assert(b, c, K.type_error, K.mismatched, bn, K.dtype_on, idx, K.when_calling,
+		            b->sig, K.expected, sym(dt_str(buf->dt, d)), NULL);
 	}
 
-	TType i64p = ty_ptr(DT_I64, sym("global"));
-	Var *shape = var_new(a, symf("%s.%s_shape", b->fname, b->names[i]), i64p);
+	TType i64p = K.i64_ptr;
+	Var *shape = var_new(a, symcat(b->fname, ".", b->names[i], "_shape", NULL), i64p);
 	vec_push(&b->init, mk_bind(a, shape, struct_get_v(a, i64p, h, 0, F_SHAPE)));
 	for (int k = 0; k < buf->ndim && !skips_dtype_check(buf->dt); k++) {
 		Expr *v = struct_get_v(a, ty_prim(DT_I64), shape, k, F_INT64_ELEM);
-		Path p = {i, symf("%s.shape[%d]", bn, k)};
+		Path p = {i, symcat(bn, ".shape[", num_sym(k), "]", NULL)};
 		bind_scalar(b, buf->shape[k], arith_cast(a, buf->shape[k]->dt, v), p);
 	}
 
-	Var *strides = var_new(a, symf("%s.%s_strides", b->fname, b->names[i]), i64p);
+	Var *strides = var_new(a, symcat(b->fname, ".", b->names[i], "_strides", NULL), i64p);
 	vec_push(&b->init, mk_bind(a, strides, struct_get_v(a, i64p, h, 0, F_STRIDES)));
 	Expr *is_null = isnullptr(a, ex_var(a, strides));
 	if (buf->nstrides == 0)
@@ -665,7 +815,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 		regular_strides(b, i, buf, shape, strides, is_null);
 
 	int bytes = dt_bytes(buf->dt);
-	Path bo = {i, symf("%s.byte_offset", bn)};
+	Path bo = {i, symcat(bn, ".byte_offset", NULL)};
 	DType u64 = dt_make(DT_UINT, 64, 1);
 	Expr *off = buf->elem_offset ? buf->elem_offset : ex_int(a, index_type(buf), 0);
 	int64_t c;
@@ -680,9 +830,9 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 				diag_error(b->f->loc, "Bind have an unmet assertion at %s", bo.text);
 				b->failed = 1;
 			} else if (!is_const(ok, 1)) {
-				emit_assert(b, ok, "ValueError", "Misaligned Tensor data on argument #", idx,
-				            WHEN_CALLING, b->sig, "`,\n  expected data alignment=",
-				            symf("%d", buf->offset_factor * bytes), " bytes", NULL);
+				emit_assert(b, ok, K.value_error, K.misaligned, idx, K.when_calling, b->sig,
+				            K.expected_alignment, num_sym((int64_t)buf->offset_factor * bytes),
+				            K.bytes, NULL);
 			}
 		}
 	}
@@ -691,20 +841,19 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 	Expr *got = struct_get_v(a, ty_prim(DT_I32), h, 0, F_DEVICE_TYPE);
 	Expr *same = simplify_eq(a, pu_i32(a, dt), got);
 	if (!is_const(same, 1))
-		emit_assert(b, same, "ValueError", "Mismatched ", bn, ".device_type on argument #", idx,
-		            WHEN_CALLING, b->sig, "`,\n  expected ", device_name((int)dt), NULL);
-	Path dp = {i, symf("%s.device_id", bn)};
+		emit_assert(b, same, K.value_error, K.mismatched, bn, K.device_type_on, idx,
+		            K.when_calling, b->sig, K.expected, b->dev_name, NULL);
+	Path dp = {i, symcat(bn, ".device_id", NULL)};
 	bind_scalar(b, ex_var(a, b->dev_id), struct_get_v(a, ty_prim(DT_I32), h, 0, F_DEVICE_ID), dp);
 
-	Expr *data = reinterpret(a, buf_data_type(buf), struct_get_v(a, pu_void_ptr(), h, 0, F_DATA));
+	Expr *data = reinterpret(a, buf_data_type(buf), struct_get_v(a, K.void_ptr, h, 0, F_DATA));
 	Expr *size = ex_int(a, index_type(buf), 1);
 	for (int k = 0; k < buf->ndim; k++)
 		size = op2(a, EX_MUL, size, buf->shape[k]);
 	Expr *empty = arith_cast(a, DT_BOOL1, op2(a, EX_EQ, size, pu_i32(a, 0)));
 	Expr *ok = op2(a, EX_OR, empty, op_not(a, isnullptr(a, data)));
-	const char *parts[] = {bn, " data pointer is NULL on argument #", idx, WHEN_CALLING, b->sig,
-	                       "`,\n  expected non-NULL data pointer"};
-	vec_push(&b->asserts, mk_assert(b, ok, "ValueError", parts, 6));
+	Sym parts[] = {bn, K.null_data, idx, K.when_calling, b->sig, K.expected_non_null};
+	vec_push(&b->asserts, mk_assert(b, ok, K.value_error, parts, 6));
 	return data;
 }
 
@@ -715,12 +864,12 @@ static void decode_all(Binder *b)
 {
 	Arena *a = b->a;
 	Func *f = b->f;
-	Sym n = symf("%d", f->nparams);
-	emit_assert(b, op2(a, EX_EQ, ex_var(a, b->num_args), pu_i32(a, f->nparams)), "TypeError",
-	            "Expected ", n, " arguments", WHEN_CALLING, b->sig, "`", NULL);
+	emit_assert(b, op2(a, EX_EQ, ex_var(a, b->num_args), pu_i32(a, f->nparams)), K.type_error,
+	            K.expected_count, num_sym(f->nparams), K.arguments, K.when_calling, b->sig,
+	            K.backquote, NULL);
 	if (f->nparams > 0)
-		emit_assert(b, op_not(a, isnullptr(a, ex_var(a, b->args))), "TypeError",
-		            "args pointer is NULL", WHEN_CALLING, b->sig, "`", NULL);
+		emit_assert(b, op_not(a, isnullptr(a, ex_var(a, b->args))), K.type_error,
+		            K.null_args, K.when_calling, b->sig, K.backquote, NULL);
 	for (int i = 0; i < f->nparams && !b->failed; i++)
 		decode_param(b, i);
 	for (int i = 0; i < f->nparams && !b->failed; i++) {
@@ -734,29 +883,28 @@ static void decode_all(Binder *b)
 		vec_push(&b->decls, decl);
 		Obj *node = obj_new(a, OB_BUFFER);
 		node->buf = buf;
-		vec_push(&b->decls, mk_attr(a, node, "storage_alignment", pu_i32(a, buf->align)));
+		vec_push(&b->decls, mk_attr(a, node, K.storage_alignment, pu_i32(a, buf->align)));
 	}
 	render_pending(b);
 }
 
-/* MergeNest: flat statements go first in a sequence, attrs (with no body
- * yet) take the rest as their body. */
+/* MergeNest over the statements in items followed by inner: flat
+ * statements go first in a sequence, attrs (with no body yet) take the
+ * rest as their body.  Pushes inner onto items: at every attr the body
+ * built so far is then the item right after the flat ones before it, so
+ * each sequence is one slice of items (one st_seq, no copies). */
 static Stmt *merge_nest(Arena *a, Vec *items, Stmt *inner)
 {
-	Stmt *body = inner;
 	int end = items->n;
-	for (int i = items->n - 1; i >= -1; i--) {
+	vec_push(items, inner);
+	Stmt *body = inner;
+	for (int i = end - 1; i >= -1; i--) {
 		Stmt *s = i >= 0 ? items->v[i] : NULL;
 		if (s && s->kind != ST_ATTR)
 			continue;
 		int nflat = end - (i + 1);
-		if (nflat > 0) {
-			Stmt **seq = xmalloc((size_t)(nflat + 1) * sizeof *seq);
-			memcpy(seq, items->v + i + 1, (size_t)nflat * sizeof *seq);
-			seq[nflat] = body;
-			body = st_seq(a, seq, nflat + 1);
-			free(seq);
-		}
+		if (nflat > 0)
+			body = st_seq(a, (Stmt **)items->v + i + 1, nflat + 1); /* items->v[end] == body */
 		if (s) {
 			s->attr.body = body;
 			body = s;
@@ -799,6 +947,8 @@ static int ffi_value(Arena *a, Expr *v, Expr **out, int *type_index)
 	return 1;
 }
 
+/* A statement hook only: the Mutator runs with pu_keep_expr, so that it
+ * does not descend into the expressions of every statement. */
 static Stmt *ret_stmt(Mutator *m, Stmt *s)
 {
 	Ret *r = m->data;
@@ -863,8 +1013,8 @@ static Expr *cpacked_expr(Mutator *m, Expr *e)
 	Expr *r = e;
 	if (symbol) {
 		args[0] = ex_str(m->a, symbol);
-		args[n + 1] = reinterpret(m->a, pu_void_ptr(), ex_int(m->a, dt_make(DT_UINT, 64, 1), 0));
-		r = pu_call(m->a, "tirx.tvm_call_cpacked", e->call.rty, args, n + 2);
+		args[n + 1] = reinterpret(m->a, K.void_ptr, ex_int(m->a, dt_make(DT_UINT, 64, 1), 0));
+		r = ex_call(m->a, K.call_cpacked, e->call.rty, args, n + 2);
 	} else if (changed) {
 		r = ex_new(m->a, EX_CALL, e->dt);
 		*r = *e;
@@ -872,6 +1022,44 @@ static Expr *cpacked_expr(Mutator *m, Expr *e)
 	}
 	free(args);
 	return r;
+}
+
+/* What a function holds that the rewrites care about, found in one
+ * read-only walk: a call of a packed function (else the call rewriter has
+ * nothing to do) and a return (else the return rewriter has nothing to
+ * do).  The walk sees what the Mutator would: buffer fields included. */
+typedef struct Scan {
+	const PtrMap *packed; /* NULL: calls need not be looked for */
+	int calls, returns;
+} Scan;
+
+static int scan_expr(Walker *w, Expr *e)
+{
+	Scan *sc = w->data;
+	if (!sc->packed || sc->calls)
+		return 0;
+	if (e->kind == EX_CALL && !e->call.op && pmap_get(sc->packed, e->call.fn)) {
+		sc->calls = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void scan_buffer(Walker *w, Buffer *b)
+{
+	for (int k = 0; k < b->ndim; k++)
+		walk_expr(w, b->shape[k]);
+	for (int k = 0; k < b->nstrides; k++)
+		walk_expr(w, b->strides[k]);
+	walk_expr(w, b->elem_offset);
+}
+
+static int scan_stmt(Walker *w, Stmt *s)
+{
+	Scan *sc = w->data;
+	if (s->kind == ST_RETURN)
+		sc->returns = 1;
+	return 1;
 }
 
 /* ------------------------------------------------------------ the pass */
@@ -903,9 +1091,54 @@ static void attrs_str(Buf *o, const Obj *d)
 	buf_putc(o, '}');
 }
 
-static int lower_func(Module *m, Func *f, Sym name)
+/* Vars in the fields of parameter buffers (and of buffers those mention)
+ * that the prologue does not define. */
+typedef struct Unbound {
+	Binder *b;
+	int found;
+} Unbound;
+
+static int unbound_expr(Walker *w, Expr *e)
+{
+	Unbound *u = w->data;
+	if (e->kind == EX_VAR && !def_get(u->b, e->var))
+		u->found = 1;
+	return !u->found;
+}
+
+/* Whether the new body may use a var that is neither an API argument nor
+ * defined in it; when it may, lower_func runs free_vars over the whole
+ * body for the exact list.  The binder's invariant makes the prologue
+ * cheap to judge: every statement it builds uses only vars it binds in
+ * init_nest before that statement (type indexes, handles, shape and
+ * strides arrays, dev_id, the parameters) and the fields (shape, strides,
+ * elem_offset) of the parameter buffers; every var it binds from a value
+ * is in defs.  So nothing is free when every var of those fields is in
+ * defs, and every var free in the rewritten old body is in defs or an API
+ * argument (result). */
+static int may_have_free_vars(Binder *b, Stmt *old_body, Var *result)
+{
+	Unbound u = {b, 0};
+	Walker w = {.expr = unbound_expr, .buffer = scan_buffer, .data = &u};
+	for (int i = 0; i < b->f->nparams && !u.found; i++)
+		if (b->f->params[i].buf)
+			scan_buffer(&w, b->f->params[i].buf);
+	if (u.found)
+		return 1;
+	Vec vars = {0};
+	free_vars(old_body, &vars, NULL);
+	for (int i = 0; i < vars.n && !u.found; i++)
+		if (vars.v[i] != result && !def_get(b, vars.v[i]))
+			u.found = 1;
+	vec_free(&vars);
+	return u.found;
+}
+
+/* Lowers function i (a copy of it replaces m->funcs[i]). */
+static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 {
 	Arena *a = m->arena;
+	Func *f = m->funcs[fi];
 	Obj *target = func_target(f);
 	if (!target) {
 		Buf o = {0};
@@ -920,96 +1153,110 @@ static int lower_func(Module *m, Func *f, Sym name)
 		return 0; /* already lowered */
 	int dev_type = target_device_type(target);
 
-	Binder b = {0};
-	b.a = a;
-	b.f = f;
-	b.fname = name;
-	b.args = var_new(a, sym("args"), pu_void_ptr());
-	b.num_args = var_new(a, sym("num_args"), ty_prim(DT_I32));
-	b.dev_type = pu_i32(a, dev_type);
-	b.dev_id = var_new(a, sym("dev_id"), ty_prim(DT_I32));
-	b.names = xcalloc((size_t)f->nparams + 1, sizeof *b.names);
-	b.handles = xcalloc((size_t)f->nparams + 1, sizeof *b.handles);
-	for (int i = 0; i < f->nparams; i++)
-		b.names[i] = f->params[i].buf ? f->params[i].buf->name : f->params[i].var->name;
-	b.sig = signature(&b);
-	Var *self = var_new(a, sym("self_handle"), pu_void_ptr());
-	Var *result = var_new(a, sym("result"), pu_void_ptr());
+	/* reset the binder for this function */
+	Binder *b = bp;
+	b->f = f;
+	b->fname = name;
+	b->failed = 0;
+	b->init.n = b->asserts.n = b->decls.n = b->nest.n = 0;
+	b->ndefs = b->npending = 0;
+	pmap_clear(&b->defs);
+	if (f->nparams > b->cap_params) {
+		b->cap_params = f->nparams;
+		b->names = xrealloc(b->names, (size_t)f->nparams * sizeof *b->names);
+		b->handles = xrealloc(b->handles, (size_t)f->nparams * sizeof *b->handles);
+		b->tensor_check = xrealloc(b->tensor_check, (size_t)f->nparams * sizeof *b->tensor_check);
+	}
+	for (int i = 0; i < f->nparams; i++) {
+		b->names[i] = f->params[i].buf ? f->params[i].buf->name : f->params[i].var->name;
+		b->handles[i] = NULL;
+		b->tensor_check[i] = NULL;
+	}
+	b->args = var_new(a, K.args, K.void_ptr);
+	b->num_args = var_new(a, K.num_args, ty_prim(DT_I32));
+	b->dev_type = pu_i32(a, dev_type);
+	b->dev_name = sym(device_name(dev_type));
+	b->dev_id = var_new(a, K.dev_id, ty_prim(DT_I32));
+	b->sig = signature(b);
+	Var *self = var_new(a, K.self_handle, K.void_ptr);
+	Var *result = var_new(a, K.result, K.void_ptr);
 
-	decode_all(&b);
-	int failed = b.failed;
-	int need_set_device = def_get(&b, b.dev_id) != NULL;
+	decode_all(b);
+	int failed = b->failed;
+	int need_set_device = def_get(b, b->dev_id) != NULL;
 
-	Ret r = {result, 0, 0};
-	Mutator rm = {.a = a, .stmt = ret_stmt, .data = &r};
-	Stmt *body = failed ? NULL : mut_stmt(&rm, f->body);
-	mut_done(&rm);
-	failed |= r.failed;
+	Stmt *body = f->body;
+	if (!failed && has_return) {
+		Ret r = {result, 0, 0};
+		Mutator rm = {.a = a, .stmt = ret_stmt, .expr = pu_keep_expr, .data = &r};
+		body = mut_stmt(&rm, f->body);
+		mut_done(&rm);
+		failed |= r.failed;
+	}
 
 	if (!failed) {
-		Stmt *cs = mk_attr(a, obj_int(a, 0), "compute_scope", ex_str(a, symf("%s_compute_", name)));
+		Stmt *cs = mk_attr(a, obj_int(a, 0), K.compute_scope,
+		                   ex_str(a, symcat(name, "_compute_", NULL)));
 		cs->attr.body = body;
 		cs->loc = f->body ? f->body->loc : f->loc;
-		Vec seq_check = {0};
 		Stmt *tail[3];
 		int nt = 0;
+		/* init_nest, seq_check, asserts and the buffer decls: one nest */
+		Vec *nest = &b->nest;
+		for (int i = 0; i < b->init.n; i++)
+			vec_push(nest, b->init.v[i]);
 		if (need_set_device) {
-			vec_push(&seq_check, mk_attr(a, obj_str(a, sym("default")), "device_id", ex_var(a, b.dev_id)));
-			vec_push(&seq_check, mk_attr(a, obj_str(a, sym("default")), "device_type", pu_i32(a, dev_type)));
+			vec_push(nest, mk_attr(a, obj_str(a, K.dflt), K.device_id, ex_var(a, b->dev_id)));
+			vec_push(nest, mk_attr(a, obj_str(a, K.dflt), K.device_type, pu_i32(a, dev_type)));
 			if (dev_type != DL_CPU) {
-				Expr *args[3] = {ex_str(a, sym("__tvm_set_device")), pu_i32(a, dev_type), ex_var(a, b.dev_id)};
-				tail[nt++] = mk_eval(a, pu_call(a, "tirx.tvm_call_packed", ty_prim(DT_I32), args, 3));
+				Expr *args[3] = {ex_str(a, K.set_device), pu_i32(a, dev_type), ex_var(a, b->dev_id)};
+				tail[nt++] = mk_eval(a, ex_call(a, K.call_packed, ty_prim(DT_I32), args, 3));
 			}
 		}
+		for (int i = 0; i < b->asserts.n; i++)
+			vec_push(nest, b->asserts.v[i]);
+		for (int i = 0; i < b->decls.n; i++)
+			vec_push(nest, b->decls.v[i]);
 		tail[nt++] = cs;
 		tail[nt++] = mk_return(a, pu_i32(a, 0));
-		body = st_seq(a, tail, nt);
-		body = merge_nest(a, &b.decls, body);
-		body = merge_nest(a, &b.asserts, body);
-		body = merge_nest(a, &seq_check, body);
-		body = merge_nest(a, &b.init, body);
-		vec_free(&seq_check);
+		Stmt *old_body = body;
+		body = merge_nest(a, nest, st_seq(a, tail, nt));
 
 		/* Anything still free was neither a parameter nor decoded. */
-		Vec vars = {0};
-		Buf o = {0};
-		free_vars(body, &vars, NULL);
-		for (int i = 0; i < vars.n; i++) {
-			Var *v = vars.v[i];
-			if (v != self && v != b.args && v != b.num_args && v != result)
-				buf_printf(&o, "%s%s", o.n ? ", " : "", v->name);
+		if (may_have_free_vars(b, old_body, result)) {
+			Vec vars = {0};
+			Buf o = {0};
+			free_vars(body, &vars, NULL);
+			for (int i = 0; i < vars.n; i++) {
+				Var *v = vars.v[i];
+				if (v != self && v != b->args && v != b->num_args && v != result)
+					buf_printf(&o, "%s%s", o.n ? ", " : "", v->name);
+			}
+			if (o.n) {
+				diag_error(f->loc, "In PrimFunc %s variables [%s] are used, but are not passed in "
+				           "as API arguments", name, o.s);
+				failed = 1;
+			}
+			buf_free(&o);
+			vec_free(&vars);
 		}
-		if (o.n) {
-			diag_error(f->loc, "In PrimFunc %s variables [%s] are used, but are not passed in "
-			           "as API arguments", name, o.s);
-			failed = 1;
-		}
-		buf_free(&o);
-		vec_free(&vars);
 	}
 
 	if (!failed) {
+		Func *g = ar_alloc(a, sizeof *g);
+		*g = *f;
 		Param *ps = ar_alloc(a, 4 * sizeof *ps);
-		ps[0].var = self, ps[1].var = b.args, ps[2].var = b.num_args, ps[3].var = result;
-		f->params = ps;
-		f->nparams = 4;
-		f->body = body;
-		f->ret = ty_prim(DT_I32);
+		ps[0].var = self, ps[1].var = b->args, ps[2].var = b->num_args, ps[3].var = result;
+		g->params = ps;
+		g->nparams = 4;
+		g->body = body;
+		g->ret = ty_prim(DT_I32);
 		Obj *attrs = obj_dict_set(a, f->attrs, "calling_conv", obj_int(a, 1));
 		attrs = obj_dict_set(a, attrs, "target", host);
-		f->attrs = obj_dict_set(a, attrs, "global_symbol", obj_str(a, symf("__tvm_ffi_%s", name)));
+		g->attrs = obj_dict_set(a, attrs, "global_symbol",
+		                        obj_str(a, symcat("__tvm_ffi_", name, NULL)));
+		m->funcs[fi] = g;
 	}
-
-	for (int i = 0; i < b.owned.n; i++)
-		free(b.owned.v[i]);
-	vec_free(&b.owned);
-	vec_free(&b.pending);
-	vec_free(&b.init);
-	vec_free(&b.asserts);
-	vec_free(&b.decls);
-	pmap_free(&b.defs);
-	free(b.names);
-	free(b.handles);
 	return failed;
 }
 
@@ -1017,6 +1264,7 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 {
 	Module *m = *mp;
 	(void)cx;
+	consts_init();
 	PtrMap packed = {0}; /* function name -> symbol */
 	Sym *symbols = xcalloc((size_t)m->nfuncs + 1, sizeof *symbols);
 	for (int i = 0; i < m->nfuncs; i++) {
@@ -1024,16 +1272,35 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 		if (symbols[i])
 			pmap_put(&packed, m->funcs[i]->name, (void *)symbols[i]);
 	}
+	Binder b = {.a = m->arena};
 	int failed = 0;
 	for (int i = 0; i < m->nfuncs; i++) {
-		/* a copy: functions, like nodes, are not changed in place */
-		Func *f = m->funcs[i] = ar_dup(m->arena, m->funcs[i], sizeof *f);
-		Mutator cm = {.a = m->arena, .expr = cpacked_expr, .data = &packed};
-		f->body = mut_stmt(&cm, f->body);
-		mut_done(&cm);
+		if (!packed.n && !symbols[i])
+			continue; /* no call to rewrite, nothing to lower */
+		Scan sc = {packed.n ? &packed : NULL, 0, 0};
+		Walker w = {.stmt = scan_stmt, .expr = scan_expr, .buffer = scan_buffer, .data = &sc};
+		if (!symbols[i])
+			w.stmt = NULL; /* returns matter only to lower_func */
+		walk_stmt(&w, m->funcs[i]->body);
+		if (sc.calls) {
+			Mutator cm = {.a = m->arena, .expr = cpacked_expr, .data = &packed};
+			pu_set_body(m, i, mut_stmt(&cm, m->funcs[i]->body));
+			mut_done(&cm);
+		}
 		if (symbols[i])
-			failed |= lower_func(m, f, symbols[i]);
+			failed |= lower_func(m, i, symbols[i], &b, sc.returns);
 	}
+	vec_free(&b.init);
+	vec_free(&b.asserts);
+	vec_free(&b.decls);
+	vec_free(&b.nest);
+	pmap_free(&b.defs);
+	free(b.defv);
+	free(b.pending);
+	free(b.names);
+	free(b.handles);
+	free(b.tensor_check);
+	buf_free(&K.scratch);
 	pmap_free(&packed);
 	free(symbols);
 	return failed;
