@@ -82,7 +82,10 @@ enum { DL_CPU = 1 };
 	X(num_args, "num_args") \
 	X(dev_id, "dev_id") \
 	X(self_handle, "self_handle") \
-	X(result, "result")
+	X(result, "result") \
+	X(calling_conv, "calling_conv") \
+	X(target, "target") \
+	X(global_symbol, "global_symbol")
 
 /* The ops the pass builds, looked up once per run. */
 #define MPA_OPS(X) \
@@ -95,7 +98,11 @@ enum { DL_CPU = 1 };
 	X(call_cpacked, "tirx.tvm_call_cpacked") \
 	X(call_packed, "tirx.tvm_call_packed")
 
-enum { NUM_SYMS = 64 }; /* "0" .. "63" are kept once interned */
+enum {
+	NUM_SYMS = 64,  /* "0" .. "63" are kept once interned */
+	NUM_I32 = 64,   /* and the int32 constants 0 .. 63 once looked up */
+	NUM_DTYPES = 16, /* dtype names kept */
+};
 
 static struct {
 #define X(field, text) Sym field;
@@ -106,12 +113,20 @@ static struct {
 #undef X
 	TType void_ptr, i64_ptr; /* T.handle, T.handle("int64") */
 	Sym nums[NUM_SYMS];      /* decimal Syms, filled in on first use */
+	Arena *arena;            /* the module's: i32s are its constants */
+	Expr *i32s[NUM_I32];     /* int32 constants, filled in on first use */
+	DType dtypes[NUM_DTYPES]; /* dtype -> its name (dt_str formats with snprintf) */
+	Sym dtype_names[NUM_DTYPES];
+	int ndtypes;
 	Buf scratch;             /* symcat's buffer */
 } K;
 
-static void consts_init(void)
+static void consts_init(Arena *a)
 {
 	memset(&K.nums, 0, sizeof K.nums);
+	memset(&K.i32s, 0, sizeof K.i32s);
+	K.arena = a;
+	K.ndtypes = 0;
 #define X(field, text) K.field = sym(text);
 	MPA_SYMS(X)
 #undef X
@@ -150,6 +165,32 @@ static Sym num_sym(int64_t v)
 	return s;
 }
 
+/* The int32 constant v of the module's arena (pu_i32, without its lookup
+ * for the small values every check uses). */
+static Expr *i32(Arena *a, int64_t v)
+{
+	if (a != K.arena || v < 0 || v >= NUM_I32)
+		return pu_i32(a, v);
+	if (!K.i32s[v])
+		K.i32s[v] = pu_i32(a, v);
+	return K.i32s[v];
+}
+
+/* dt_str's name of t, interned. */
+static Sym dt_sym(DType t)
+{
+	for (int i = 0; i < K.ndtypes; i++)
+		if (dt_eq(K.dtypes[i], t))
+			return K.dtype_names[i];
+	char d[32];
+	Sym s = sym(dt_str(t, d));
+	if (K.ndtypes < NUM_DTYPES) {
+		K.dtypes[K.ndtypes] = t;
+		K.dtype_names[K.ndtypes++] = s;
+	}
+	return s;
+}
+
 /* Interns the concatenation of the NULL-terminated strings (names made
  * from names: no printf on this path). */
 static Sym symcat(const char *s, ...)
@@ -166,7 +207,7 @@ static Sym symcat(const char *s, ...)
 
 static Expr *struct_get(Arena *a, TType ty, Expr *h, int index, int field)
 {
-	Expr *args[3] = {h, pu_i32(a, index), pu_i32(a, field)};
+	Expr *args[3] = {h, i32(a, index), i32(a, field)};
 	return ex_call(a, K.struct_get, ty, args, 3);
 }
 
@@ -189,6 +230,17 @@ static Expr *reinterpret(Arena *a, TType ty, Expr *x)
  * the parser folds them.  Operands built here always type-check. */
 static Expr *op2(Arena *a, int kind, Expr *x, Expr *y)
 {
+	/* The common case without arith_binary's checks: a comparison or a
+	 * logical op of operands of one dtype that do not fold (a comparison
+	 * folds two constants, and/or fold any constant) is the plain node. */
+	int cx = x->kind == EX_INT || x->kind == EX_FLOAT, cy = y->kind == EX_INT || y->kind == EX_FLOAT;
+	if (dt_eq(x->dt, y->dt) && !dt_is_void(x->dt)) {
+		if (kind >= EX_EQ && kind <= EX_GE && !(cx && cy) &&
+		    (x->dt.code != DT_HANDLE || kind == EX_EQ || kind == EX_NE))
+			return ex_bin(a, kind, x, y);
+		if ((kind == EX_AND || kind == EX_OR) && !cx && !cy && x->dt.code == DT_BOOL)
+			return ex_bin(a, kind, x, y);
+	}
 	const char *err = NULL;
 	Expr *e = arith_binary(a, kind, x, y, &err);
 	if (!e)
@@ -239,7 +291,7 @@ static Stmt *mk_return(Arena *a, Expr *v)
 
 static Stmt *struct_set(Arena *a, Expr *h, int index, int field, Expr *value)
 {
-	Expr *args[4] = {h, pu_i32(a, index), pu_i32(a, field), value};
+	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
 	return mk_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
 }
 
@@ -392,7 +444,6 @@ static void type_check(Binder *b, int i, Expr *cond, Sym expected)
 /* The signature TVM prints in every message. */
 static void type_str(Buf *o, TType t)
 {
-	char d[32];
 	if (t.kind == TY_PTR) {
 		if (dt_is_void(t.dt)) {
 			if (t.scope == K.global) {
@@ -404,7 +455,7 @@ static void type_str(Buf *o, TType t)
 			}
 		} else {
 			buf_puts(o, "T.handle(\"");
-			buf_puts(o, dt_str(t.dt, d));
+			buf_puts(o, dt_sym(t.dt));
 			buf_puts(o, "\", \"");
 			buf_puts(o, t.scope);
 			buf_puts(o, "\")");
@@ -412,14 +463,14 @@ static void type_str(Buf *o, TType t)
 	} else if (t.kind == TY_TENSORMAP) {
 		buf_puts(o, "T.TensorMap()");
 	} else {
-		buf_puts(o, dt_str(ty_dtype(t), d));
+		buf_puts(o, dt_sym(ty_dtype(t)));
 	}
 }
 
 static Sym signature(Binder *b)
 {
 	Buf *o = &K.scratch;
-	char d[32], tmp[24];
+	char tmp[24];
 	o->n = 0;
 	buf_puts(o, b->fname);
 	buf_putc(o, '(');
@@ -442,7 +493,7 @@ static Sym signature(Binder *b)
 					tir_print_expr(o, e);
 			}
 			buf_puts(o, "], ");
-			buf_puts(o, dt_str(p->buf->dt, d));
+			buf_puts(o, dt_sym(p->buf->dt));
 			buf_putc(o, ')');
 		} else {
 			buf_puts(o, p->var->name);
@@ -620,7 +671,7 @@ static Expr *load_union(Binder *b, int i, DType t)
 
 static Expr *ti_is(Binder *b, Var *ti, int kind, int v)
 {
-	return op2(b->a, kind, ex_var(b->a, ti), pu_i32(b->a, v));
+	return op2(b->a, kind, ex_var(b->a, ti), i32(b->a, v));
 }
 
 /* A handle argument: None, an opaque pointer, a DLTensor* or any object;
@@ -634,7 +685,7 @@ static Expr *decode_handle(Binder *b, int i, Var *ti)
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_GE, TI_STATIC_OBJECT_BEGIN));
 	type_check(b, i, c, b->f->params[i].buf ? K.tensor : K.pointer);
 	Expr *v = struct_get_v(a, K.void_ptr, b->args, i, F_ANY_VALUE);
-	Expr *off[2] = {v, pu_i32(a, 24)};
+	Expr *off[2] = {v, i32(a, 24)};
 	Expr *cell = ex_call(a, K.add_byte_offset, K.void_ptr, off, 2);
 	Expr *ite[3] = {ti_is(b, ti, EX_EQ, TI_TENSOR), cell, v};
 	return ex_call(a, K.if_then_else, K.void_ptr, ite, 3);
@@ -730,7 +781,7 @@ static void compact_strides(Binder *b, int i, Buffer *buf, Var *strides, Expr *i
 	Expr **conds = buf->ndim <= 8 ? small : xmalloc((size_t)buf->ndim * sizeof *conds);
 	for (int k = buf->ndim - 1, j = 0; k >= 0; k--, j++) {
 		Expr *sv = arith_cast(a, st, struct_get_v(a, ty_prim(DT_I64), strides, k, F_INT64_ELEM));
-		Expr *one = op2(a, EX_EQ, buf->shape[k], pu_i32(a, 1));
+		Expr *one = op2(a, EX_EQ, buf->shape[k], i32(a, 1));
 		conds[j] = op2(a, EX_OR, one, op2(a, EX_EQ, expect, sv));
 		expect = op2(a, EX_MUL, expect, buf->shape[k]);
 	}
@@ -753,7 +804,7 @@ static void compact_strides(Binder *b, int i, Buffer *buf, Var *strides, Expr *i
 static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *strides, Expr *is_null)
 {
 	Arena *a = b->a;
-	Expr *from_shape = pu_i32(a, 1);
+	Expr *from_shape = i32(a, 1);
 	for (int k = buf->nstrides - 1; k >= 0; k--) {
 		DType t = k < buf->ndim ? buf->shape[k]->dt : DT_I64;
 		Expr *given = arith_cast(a, t, struct_get_v(a, ty_prim(DT_I64), strides, k, F_INT64_ELEM));
@@ -780,10 +831,9 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 	Arena *a = b->a;
 	Sym bn = buf->name;
 	Sym idx = num_sym(i);
-	char d[32];
 
 	type_check(b, i, op_not(a, isnullptr(a, ex_var(a, h))), K.tensor);
-	emit_assert(b, op2(a, EX_EQ, pu_i32(a, buf->ndim), struct_get_v(a, ty_prim(DT_I32), h, 0, F_NDIM)),
+	emit_assert(b, op2(a, EX_EQ, i32(a, buf->ndim), struct_get_v(a, ty_prim(DT_I32), h, 0, F_NDIM)),
 	            K.value_error, K.mismatched, bn, K.ndim_on, idx, K.when_calling, b->sig,
 	            K.expected, num_sym(buf->ndim), NULL);
 	if (!skips_dtype_check(buf->dt)) {
@@ -794,7 +844,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 		c = op2(a, EX_AND, c,
 		        op2(a, EX_EQ, struct_get_v(a, ty_prim(u16), h, 0, F_LANES), ex_int(a, u16, buf->dt.lanes)));
 		emit_assert(b, c, K.type_error, K.mismatched, bn, K.dtype_on, idx, K.when_calling,
-		            b->sig, K.expected, sym(dt_str(buf->dt, d)), NULL);
+		            b->sig, K.expected, dt_sym(buf->dt), NULL);
 	}
 
 	TType i64p = K.i64_ptr;
@@ -839,7 +889,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 
 	int64_t dt = b->dev_type->i;
 	Expr *got = struct_get_v(a, ty_prim(DT_I32), h, 0, F_DEVICE_TYPE);
-	Expr *same = simplify_eq(a, pu_i32(a, dt), got);
+	Expr *same = simplify_eq(a, i32(a, dt), got);
 	if (!is_const(same, 1))
 		emit_assert(b, same, K.value_error, K.mismatched, bn, K.device_type_on, idx,
 		            K.when_calling, b->sig, K.expected, b->dev_name, NULL);
@@ -850,7 +900,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 	Expr *size = ex_int(a, index_type(buf), 1);
 	for (int k = 0; k < buf->ndim; k++)
 		size = op2(a, EX_MUL, size, buf->shape[k]);
-	Expr *empty = arith_cast(a, DT_BOOL1, op2(a, EX_EQ, size, pu_i32(a, 0)));
+	Expr *empty = arith_cast(a, DT_BOOL1, op2(a, EX_EQ, size, i32(a, 0)));
 	Expr *ok = op2(a, EX_OR, empty, op_not(a, isnullptr(a, data)));
 	Sym parts[] = {bn, K.null_data, idx, K.when_calling, b->sig, K.expected_non_null};
 	vec_push(&b->asserts, mk_assert(b, ok, K.value_error, parts, 6));
@@ -864,7 +914,7 @@ static void decode_all(Binder *b)
 {
 	Arena *a = b->a;
 	Func *f = b->f;
-	emit_assert(b, op2(a, EX_EQ, ex_var(a, b->num_args), pu_i32(a, f->nparams)), K.type_error,
+	emit_assert(b, op2(a, EX_EQ, ex_var(a, b->num_args), i32(a, f->nparams)), K.type_error,
 	            K.expected_count, num_sym(f->nparams), K.arguments, K.when_calling, b->sig,
 	            K.backquote, NULL);
 	if (f->nparams > 0)
@@ -883,7 +933,7 @@ static void decode_all(Binder *b)
 		vec_push(&b->decls, decl);
 		Obj *node = obj_new(a, OB_BUFFER);
 		node->buf = buf;
-		vec_push(&b->decls, mk_attr(a, node, K.storage_alignment, pu_i32(a, buf->align)));
+		vec_push(&b->decls, mk_attr(a, node, K.storage_alignment, i32(a, buf->align)));
 	}
 	render_pending(b);
 }
@@ -983,10 +1033,10 @@ static Stmt *ret_stmt(Mutator *m, Stmt *s)
 	}
 	Expr *res = ex_var(a, r->result);
 	Stmt *seq[4] = {
-		struct_set(a, res, 0, F_ANY_TYPE_INDEX, pu_i32(a, ti)),
-		struct_set(a, res, 0, F_ANY_PADDING, pu_i32(a, 0)),
+		struct_set(a, res, 0, F_ANY_TYPE_INDEX, i32(a, ti)),
+		struct_set(a, res, 0, F_ANY_PADDING, i32(a, 0)),
 		struct_set(a, res, 0, F_ANY_VALUE, v),
-		mk_return(a, pu_i32(a, 0)),
+		mk_return(a, i32(a, 0)),
 	};
 	for (int i = 0; i < 4; i++)
 		seq[i]->loc = s->loc;
@@ -1045,13 +1095,21 @@ static int scan_expr(Walker *w, Expr *e)
 	return 1;
 }
 
+/* The fields of a buffer, as Mutator visits them at every reference;
+ * constants (most shapes) are not worth a call. */
+static void scan_fields(Walker *w, Expr **xs, int n)
+{
+	for (int k = 0; k < n; k++)
+		if (xs[k]->kind >= EX_VAR)
+			walk_expr(w, xs[k]);
+}
+
 static void scan_buffer(Walker *w, Buffer *b)
 {
-	for (int k = 0; k < b->ndim; k++)
-		walk_expr(w, b->shape[k]);
-	for (int k = 0; k < b->nstrides; k++)
-		walk_expr(w, b->strides[k]);
-	walk_expr(w, b->elem_offset);
+	scan_fields(w, b->shape, b->ndim);
+	scan_fields(w, b->strides, b->nstrides);
+	if (b->elem_offset && b->elem_offset->kind >= EX_VAR)
+		walk_expr(w, b->elem_offset);
 }
 
 static int scan_stmt(Walker *w, Stmt *s)
@@ -1134,6 +1192,36 @@ static int may_have_free_vars(Binder *b, Stmt *old_body, Var *result)
 	return u.found;
 }
 
+/* f's attrs with calling_conv, target and global_symbol set (replaced in
+ * place or appended, in that order), as three obj_dict_set calls leave
+ * them, in one copy. */
+static Obj *packed_attrs(Arena *a, const Obj *d, Obj *cc, Obj *target, Obj *symbol)
+{
+	Sym keys[3] = {K.calling_conv, K.target, K.global_symbol};
+	Obj *vals[3] = {cc, target, symbol};
+	int n = d ? d->dict.n : 0;
+	Obj *r = obj_new(a, OB_DICT);
+	r->dict.keys = ar_alloc(a, (size_t)(n + 3) * sizeof(Obj *));
+	r->dict.vals = ar_alloc(a, (size_t)(n + 3) * sizeof(Obj *));
+	if (n) {
+		memcpy(r->dict.keys, d->dict.keys, (size_t)n * sizeof(Obj *));
+		memcpy(r->dict.vals, d->dict.vals, (size_t)n * sizeof(Obj *));
+	}
+	r->dict.n = n;
+	for (int j = 0; j < 3; j++) {
+		int i = 0;
+		while (i < n && !(d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == keys[j]))
+			i++;
+		if (i < n) {
+			r->dict.vals[i] = vals[j];
+		} else {
+			r->dict.keys[r->dict.n] = obj_str(a, keys[j]);
+			r->dict.vals[r->dict.n++] = vals[j];
+		}
+	}
+	return r;
+}
+
 /* Lowers function i (a copy of it replaces m->funcs[i]). */
 static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 {
@@ -1174,7 +1262,7 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 	}
 	b->args = var_new(a, K.args, K.void_ptr);
 	b->num_args = var_new(a, K.num_args, ty_prim(DT_I32));
-	b->dev_type = pu_i32(a, dev_type);
+	b->dev_type = i32(a, dev_type);
 	b->dev_name = sym(device_name(dev_type));
 	b->dev_id = var_new(a, K.dev_id, ty_prim(DT_I32));
 	b->sig = signature(b);
@@ -1207,9 +1295,9 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 			vec_push(nest, b->init.v[i]);
 		if (need_set_device) {
 			vec_push(nest, mk_attr(a, obj_str(a, K.dflt), K.device_id, ex_var(a, b->dev_id)));
-			vec_push(nest, mk_attr(a, obj_str(a, K.dflt), K.device_type, pu_i32(a, dev_type)));
+			vec_push(nest, mk_attr(a, obj_str(a, K.dflt), K.device_type, i32(a, dev_type)));
 			if (dev_type != DL_CPU) {
-				Expr *args[3] = {ex_str(a, K.set_device), pu_i32(a, dev_type), ex_var(a, b->dev_id)};
+				Expr *args[3] = {ex_str(a, K.set_device), i32(a, dev_type), ex_var(a, b->dev_id)};
 				tail[nt++] = mk_eval(a, ex_call(a, K.call_packed, ty_prim(DT_I32), args, 3));
 			}
 		}
@@ -1218,7 +1306,7 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 		for (int i = 0; i < b->decls.n; i++)
 			vec_push(nest, b->decls.v[i]);
 		tail[nt++] = cs;
-		tail[nt++] = mk_return(a, pu_i32(a, 0));
+		tail[nt++] = mk_return(a, i32(a, 0));
 		Stmt *old_body = body;
 		body = merge_nest(a, nest, st_seq(a, tail, nt));
 
@@ -1251,9 +1339,7 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 		g->nparams = 4;
 		g->body = body;
 		g->ret = ty_prim(DT_I32);
-		Obj *attrs = obj_dict_set(a, f->attrs, "calling_conv", obj_int(a, 1));
-		attrs = obj_dict_set(a, attrs, "target", host);
-		g->attrs = obj_dict_set(a, attrs, "global_symbol",
+		g->attrs = packed_attrs(a, f->attrs, obj_int(a, 1), host,
 		                        obj_str(a, symcat("__tvm_ffi_", name, NULL)));
 		m->funcs[fi] = g;
 	}
@@ -1264,7 +1350,7 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 {
 	Module *m = *mp;
 	(void)cx;
-	consts_init();
+	consts_init(m->arena);
 	PtrMap packed = {0}; /* function name -> symbol */
 	Sym *symbols = xcalloc((size_t)m->nfuncs + 1, sizeof *symbols);
 	for (int i = 0; i < m->nfuncs; i++) {
