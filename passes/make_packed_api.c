@@ -139,18 +139,23 @@ static void consts_init(Arena *a)
 
 /* ------------------------------------------------------------ helpers */
 
-/* v in decimal into tmp (24 bytes); returns the first character. */
-static char *fmt_int(char tmp[24], int64_t v)
+/* u in decimal, after a '-' when neg, into tmp (24 bytes); returns the
+ * first character. */
+static char *fmt_dec(char tmp[24], uint64_t u, int neg)
 {
-	char *e = tmp + 23, *s = e;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	*e = 0;
+	char *s = tmp + 23;
+	*s = 0;
 	do
 		*--s = (char)('0' + u % 10);
 	while (u /= 10);
-	if (v < 0)
+	if (neg)
 		*--s = '-';
 	return s;
+}
+
+static char *fmt_int(char tmp[24], int64_t v)
+{
+	return fmt_dec(tmp, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 /* The decimal Sym of v (argument indexes, counts: "%d" in the messages). */
@@ -195,14 +200,27 @@ static Sym dt_sym(DType t)
  * from names: no printf on this path). */
 static Sym symcat(const char *s, ...)
 {
-	Buf *o = &K.scratch;
+	char small[128];
+	size_t n = 0;
+	Buf *o = &K.scratch; /* once longer than small */
 	va_list ap;
 	o->n = 0;
 	va_start(ap, s);
-	for (; s; s = va_arg(ap, const char *))
-		buf_puts(o, s);
+	for (; s; s = va_arg(ap, const char *)) {
+		size_t k = strlen(s);
+		if (n + k <= sizeof small && !o->n) {
+			memcpy(small + n, s, k);
+		} else {
+			if (!o->n)
+				buf_put(o, small, n);
+			buf_put(o, s, k);
+		}
+		n += k;
+	}
 	va_end(ap);
-	return symn(o->s ? o->s : "", o->n);
+	Sym r = o->n ? symn(o->s, o->n) : symn(small, n);
+	o->n = 0;
+	return r;
 }
 
 static Expr *struct_get(Arena *a, TType ty, Expr *h, int index, int field)
@@ -602,7 +620,7 @@ static void render(Binder *b, Buf *o, Expr *e)
 	}
 	case EX_INT:
 		if (e->dt.code == DT_UINT)
-			buf_printf(o, "%llu", (unsigned long long)e->i);
+			buf_puts(o, fmt_dec(tmp, (uint64_t)e->i, 0));
 		else
 			buf_puts(o, fmt_int(tmp, e->i));
 		return;
