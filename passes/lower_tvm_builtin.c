@@ -134,6 +134,7 @@ typedef struct L {
 } L;
 
 static Stmt *lower_stmt(L *l, Stmt *s);
+static int lower_items(L *l, Stmt *s);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -613,14 +614,8 @@ static Stmt *lower_kind(L *l, Stmt *s)
 		return n;
 	}
 	case ST_SEQ: {
-		/* the lowered items on l->items, above base */
-		int changed = 0, base = l->items.n;
-		for (int i = 0; i < s->seq.n; i++) {
-			Stmt *y = lower_stmt(l, s->seq.items[i]);
-			changed |= y != s->seq.items[i];
-			vec_push(&l->items, y);
-		}
-		Stmt *r = changed ? st_seq(l->a, (Stmt **)l->items.v + base, s->seq.n) : s;
+		int base = l->items.n;
+		Stmt *r = lower_items(l, s) ? st_seq(l->a, (Stmt **)l->items.v + base, l->items.n - base) : s;
 		l->items.n = base;
 		return r;
 	}
@@ -630,15 +625,9 @@ static Stmt *lower_kind(L *l, Stmt *s)
 	}
 }
 
-/* Every statement collects the preparation its calls need and gets it
- * placed right before it. */
-static Stmt *lower_stmt(L *l, Stmt *s)
+/* The checks every statement gets after its lowering. */
+static void check_lowered(L *l, Stmt *s, int nscopes)
 {
-	if (!s || l->failed)
-		return s;
-	int base = l->prep.n;
-	int nscopes = l->nscopes;
-	Stmt *r = lower_kind(l, s);
 	if (l->nscopes != nscopes)
 		die("LowerTVMBuiltin: alloca scopes out of balance");
 	Scope *sc = scope(l);
@@ -646,12 +635,61 @@ static Stmt *lower_stmt(L *l, Stmt *s)
 		fail(l, s->loc, "Expect no tvm_stack_make_shape outside of CallNodes");
 	else if (sc->run.array != 0)
 		fail(l, s->loc, "Expect no tvm_stack_make_array outside of CallNodes");
+}
+
+/* lower_kind and the checks: the preparation is left on l->prep above
+ * its base. */
+static Stmt *lower_checked(L *l, Stmt *s)
+{
+	int nscopes = l->nscopes;
+	Stmt *r = lower_kind(l, s);
+	check_lowered(l, s, nscopes);
+	return r;
+}
+
+/* Every statement collects the preparation its calls need and gets it
+ * placed right before it. */
+static Stmt *lower_stmt(L *l, Stmt *s)
+{
+	if (!s || l->failed)
+		return s;
+	int base = l->prep.n;
+	Stmt *r = lower_checked(l, s);
 	if (l->prep.n > base) {
 		vec_push(&l->prep, r);
 		r = st_seq(l->a, (Stmt **)l->prep.v + base, l->prep.n - base);
 	}
 	l->prep.n = base;
 	return r;
+}
+
+/* lower_stmt for an item of a sequence: the preparation and the lowered
+ * statement go onto l->items, where the sequence's st_seq splices them
+ * just as it would splice the sequence lower_stmt builds of them (no
+ * sequence in between).  Returns 1 when that is not s alone. */
+static int lower_item(L *l, Stmt *s)
+{
+	if (!s || l->failed) {
+		vec_push(&l->items, s);
+		return 0;
+	}
+	int base = l->prep.n;
+	Stmt *r = lower_checked(l, s);
+	int changed = r != s || l->prep.n > base;
+	for (int i = base; i < l->prep.n; i++)
+		vec_push(&l->items, l->prep.v[i]);
+	vec_push(&l->items, r);
+	l->prep.n = base;
+	return changed;
+}
+
+/* The items of sequence s lowered onto l->items; 1 when they changed. */
+static int lower_items(L *l, Stmt *s)
+{
+	int changed = 0;
+	for (int i = 0; i < s->seq.n; i++)
+		changed |= lower_item(l, s->seq.items[i]);
+	return changed;
 }
 
 static Scope *push_scope(L *l)
@@ -733,7 +771,26 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 	sc->max = max;
 	/* single: extent 0 until the size is known (below) */
 	sc->stack_shape = shape_stack(a, max.shape != -1 ? max.shape : 0);
-	Stmt *r = with_free_scope(l, body, lower_stmt);
+	/* A sequence (the usual body) is lowered item by item onto l->items
+	 * (what with_free_scope and lower_stmt do, without building the
+	 * sequences in between), so that the stack allocations, its items and
+	 * the frees make one sequence; else r is the lowered body. */
+	Stmt *r = NULL;
+	int base = l->items.n;
+	if (body && body->kind == ST_SEQ && !l->failed) {
+		Vec frees = {0}, *outer = l->frees;
+		l->frees = &frees;
+		int nscopes = l->nscopes, changed = lower_items(l, body);
+		l->frees = outer;
+		check_lowered(l, body, nscopes);
+		for (int i = frees.n - 1; i >= 0; i--)
+			vec_push(&l->items, frees.v[i]);
+		if (!changed && !frees.n)
+			r = body;
+		vec_free(&frees);
+	} else {
+		r = with_free_scope(l, body, lower_stmt);
+	}
 	sc = scope(l);
 	max = sc->max;
 	Stmt *items[4];
@@ -762,10 +819,20 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 		s->decl.data = ex_call(a, K.stack_alloca, buf_data_type(sc->stack_shape), args, 2);
 		items[n++] = s;
 	}
-	if (n && r) {
+	if (!r) {
+		/* the items after the allocations */
+		int k = l->items.n - base;
+		for (int i = 0; i < n; i++)
+			vec_push(&l->items, NULL);
+		Stmt **v = (Stmt **)l->items.v + base;
+		memmove(v + n, v, (size_t)k * sizeof *v);
+		memcpy(v, items, (size_t)n * sizeof *v);
+		r = st_seq(a, v, n + k);
+	} else if (n && r) {
 		items[n++] = r;
 		r = st_seq(a, items, n);
 	}
+	l->items.n = base;
 	pop_scope(l);
 	return r;
 }
