@@ -80,10 +80,14 @@ static struct {
 	LTB_SYMS(X)
 #undef X
 	TType void_ptr;
+	Arena *arena;        /* the module's: i32s are its constants */
+	Expr *i32s[64];      /* int32 constants 0 .. 63, filled in on first use */
 } K;
 
-static void consts_init(void)
+static void consts_init(Arena *a)
 {
+	K.arena = a;
+	memset(K.i32s, 0, sizeof K.i32s);
 #define X(field, name) K.field = op_get(name);
 	LTB_OPS(X)
 #undef X
@@ -91,6 +95,18 @@ static void consts_init(void)
 	LTB_SYMS(X)
 #undef X
 	K.void_ptr = ty_ptr(DT_VOID, K.global);
+}
+
+/* The int32 constant v (pu_i32, without its lookup for the small values
+ * of slot indexes and fields). */
+static Expr *i32(Arena *a, int64_t v)
+{
+	int n = (int)(sizeof K.i32s / sizeof K.i32s[0]);
+	if (a != K.arena || v < 0 || v >= n)
+		return pu_i32(a, v);
+	if (!K.i32s[v])
+		K.i32s[v] = pu_i32(a, v);
+	return K.i32s[v];
 }
 
 /* Stack use of one alloca scope.  shape is -1 when no shape is made (a
@@ -157,7 +173,7 @@ static Stmt *mk_if(Arena *a, Expr *c, Stmt *then, Stmt *els)
 
 static Stmt *struct_set(Arena *a, Expr *h, int64_t index, int field, Expr *value)
 {
-	Expr *args[4] = {h, pu_i32(a, index), pu_i32(a, field), value};
+	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
 	return mk_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
 }
 
@@ -217,11 +233,11 @@ static Stmt *const_set(L *l, int64_t slot, int which)
 		Arena *a = l->a;
 		Expr *stack = ex_var(a, sc->stack_ffi_any);
 		if (which == C_PAD)
-			sc->consts[k] = struct_set(a, stack, slot, F_ANY_PADDING, pu_i32(a, 0));
+			sc->consts[k] = struct_set(a, stack, slot, F_ANY_PADDING, i32(a, 0));
 		else if (which == C_ZERO)
 			sc->consts[k] = struct_set(a, stack, slot, F_ANY_VALUE, ex_int(a, DT_I64, 0));
 		else
-			sc->consts[k] = struct_set(a, stack, slot, F_ANY_TYPE_INDEX, pu_i32(a, ti[which]));
+			sc->consts[k] = struct_set(a, stack, slot, F_ANY_TYPE_INDEX, i32(a, ti[which]));
 	}
 	return sc->consts[k];
 }
@@ -241,10 +257,10 @@ static Expr *pack_buffer(Arena *a, Buffer *b)
 	data->buf = b;
 	TType i64p = ty_ptr(DT_I64, K.global);
 	Expr *shape = ex_call(a, K.make_shape, i64p, b->shape, b->ndim);
-	Expr *strides = b->nstrides ? ex_call(a, K.make_shape, i64p, b->strides, b->nstrides) : pu_i32(a, 0);
+	Expr *strides = b->nstrides ? ex_call(a, K.make_shape, i64p, b->strides, b->nstrides) : i32(a, 0);
 	Expr *zero = dt_is_float(b->dt) ? ex_float(a, b->dt, 0) : ex_int(a, b->dt, 0);
 	Expr *off = b->elem_offset ? b->elem_offset : ex_int(a, b->ndim ? b->shape[0]->dt : DT_I32, 0);
-	Expr *args[6] = {data, shape, strides, pu_i32(a, b->ndim), zero, off};
+	Expr *args[6] = {data, shape, strides, i32(a, b->ndim), zero, off};
 	return ex_call(a, K.make_array, K.void_ptr, args, 6);
 }
 
@@ -287,7 +303,7 @@ static Expr *make_shape(L *l, Expr *e)
 		Stmt *s = st_new(a, ST_STORE, NOLOC);
 		s->store.buf = b;
 		s->store.idx = ar_alloc(a, sizeof(Expr *));
-		s->store.idx[0] = pu_i32(a, begin + i);
+		s->store.idx[0] = i32(a, begin + i);
 		s->store.nidx = 1;
 		s->store.value = arith_cast(a, DT_I64, args[i]);
 		prep(l, s);
@@ -296,7 +312,7 @@ static Expr *make_shape(L *l, Expr *e)
 	Expr *ld = ex_new(a, EX_LOAD, DT_I64);
 	ld->load.buf = b;
 	ld->load.idx = ar_alloc(a, sizeof(Expr *));
-	ld->load.idx[0] = pu_i32(a, begin);
+	ld->load.idx[0] = i32(a, begin);
 	ld->load.nidx = 1;
 	return ex_call(a, K.address_of, buf_data_type(b), &ld, 1);
 }
@@ -337,7 +353,7 @@ static Expr *make_array(L *l, Expr *e)
 		prep(l, struct_set(a, arr, idx, F_DEVICE_ID, arith_cast(a, DT_I32, l->dev_id)));
 		prep(l, struct_set(a, arr, idx, F_DEVICE_TYPE, arith_cast(a, DT_I32, l->dev_type)));
 	}
-	Expr *get[3] = {arr, pu_i32(a, idx), pu_i32(a, F_ADDR)};
+	Expr *get[3] = {arr, i32(a, idx), i32(a, F_ADDR)};
 	return ex_call(a, K.struct_get, K.void_ptr, get, 3);
 }
 
@@ -423,7 +439,7 @@ static Expr *call_packed(L *l, Expr *e, const Op *lowered, int traced)
 	sc->run.shape = saved.shape;
 	sc->run.array = saved.array;
 	sc->run.arg = begin;
-	Expr *out[5] = {args[0], stack, pu_i32(a, begin), pu_i32(a, begin + n), traced ? args[n] : NULL};
+	Expr *out[5] = {args[0], stack, i32(a, begin), i32(a, begin + n), traced ? args[n] : NULL};
 	free_args(args, small);
 	return ex_call(a, lowered, e->call.rty, out, traced ? 5 : 4);
 }
@@ -548,9 +564,9 @@ static Stmt *lower_alloc(L *l, Stmt *s)
 	Expr *thr = ex_call(a, K.throw_last_error, ty_prim(DT_I32), NULL, 0);
 	Expr *fargs[3] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), data};
 	Expr *fr = ex_call(a, K.free_workspace, ty_prim(DT_I32), fargs, 3);
-	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, pu_i32(a, 0)), mk_eval(a, thr), NULL));
+	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, i32(a, 0)), mk_eval(a, thr), NULL));
 	Expr *aargs[5] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), total,
-	                  pu_i32(a, b->dt.code), pu_i32(a, b->dt.bits)};
+	                  i32(a, b->dt.code), i32(a, b->dt.bits)};
 	Stmt *decl = st_new(a, ST_DECL, s->loc);
 	decl->decl.buf = b;
 	decl->decl.data = ex_call(a, K.alloc_workspace, buf_data_type(b), aargs, 5);
@@ -797,14 +813,14 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 	int n = 0;
 	if (max.arg) {
 		Stmt *s = st_new(a, ST_BIND, NOLOC);
-		Expr *args[2] = {ex_str(a, K.tvm_ffi_any), pu_i32(a, max.arg)};
+		Expr *args[2] = {ex_str(a, K.tvm_ffi_any), i32(a, max.arg)};
 		s->bind.var = sc->stack_ffi_any;
 		s->bind.value = ex_call(a, K.stack_alloca, K.void_ptr, args, 2);
 		items[n++] = s;
 	}
 	if (max.array) {
 		Stmt *s = st_new(a, ST_BIND, NOLOC);
-		Expr *args[2] = {ex_str(a, K.array), pu_i32(a, max.array)};
+		Expr *args[2] = {ex_str(a, K.array), i32(a, max.array)};
 		s->bind.var = sc->stack_array;
 		s->bind.value = ex_call(a, K.stack_alloca, K.void_ptr, args, 2);
 		items[n++] = s;
@@ -814,7 +830,7 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 		 * complete */
 		sc->stack_shape->shape[0] = ex_int(a, DT_I64, max.shape);
 		Stmt *s = st_new(a, ST_DECL, NOLOC);
-		Expr *args[2] = {ex_str(a, K.shape), pu_i32(a, max.shape)};
+		Expr *args[2] = {ex_str(a, K.shape), i32(a, max.shape)};
 		s->decl.buf = sc->stack_shape;
 		s->decl.data = ex_call(a, K.stack_alloca, buf_data_type(sc->stack_shape), args, 2);
 		items[n++] = s;
@@ -876,7 +892,7 @@ static Stmt *lower_func(L *l, Arena *a, Func *f, int single)
 	l->scopes = scopes, l->capscopes = capscopes;
 	Obj *t = func_target(f);
 	if (t)
-		l->dev_type = pu_i32(a, target_device_type(t));
+		l->dev_type = i32(a, target_device_type(t));
 	Vec frees = {0};
 	l->frees = &frees;
 	Stmt *body = realize_alloca(l, f->body);
@@ -891,7 +907,7 @@ int pass_lower_tvm_builtin(Module **mp, PassCtx *cx)
 {
 	Module *m = *mp;
 	(void)cx;
-	consts_init();
+	consts_init(m->arena);
 	L l = {0};
 	int failed = 0;
 	for (int i = 0; i < m->nfuncs && !failed; i++) {
