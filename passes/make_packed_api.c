@@ -1099,7 +1099,23 @@ static Expr *cpacked_expr(Mutator *m, Expr *e)
 typedef struct Scan {
 	const PtrMap *packed; /* NULL: calls need not be looked for */
 	int calls, returns;
+	Buffer *last;         /* the buffer whose fields were scanned last */
 } Scan;
+
+/* Leaves without a buffer (constants, strings, vars) hold no call. */
+static int no_call_leaf(const Expr *e)
+{
+	return e->kind < EX_BUFDATA;
+}
+
+static void scan_ref(Walker *w, Buffer *b);
+
+static void scan_exprs(Walker *w, Expr **xs, int n)
+{
+	for (int k = 0; k < n; k++)
+		if (!no_call_leaf(xs[k]))
+			walk_expr(w, xs[k]);
+}
 
 static int scan_expr(Walker *w, Expr *e)
 {
@@ -1110,11 +1126,29 @@ static int scan_expr(Walker *w, Expr *e)
 		sc->calls = 1;
 		return 0;
 	}
+	/* The operands of the commonest nodes are walked here, but for
+	 * leaves without a buffer: a visit each would find nothing. */
+	if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
+		scan_exprs(w, &e->bin.a, e->bin.b ? 2 : 1);
+		return 0;
+	}
+	if (e->kind == EX_LOAD) {
+		scan_ref(w, e->load.buf);
+		scan_exprs(w, e->load.idx, e->load.nidx);
+		if (e->load.pred)
+			walk_expr(w, e->load.pred);
+		return 0;
+	}
+	if (e->kind == EX_CALL) {
+		scan_exprs(w, e->call.args, e->call.nargs);
+		return 0;
+	}
 	return 1;
 }
 
 /* The fields of a buffer, as Mutator visits them at every reference;
- * constants (most shapes) are not worth a call. */
+ * constants (most shapes) are not worth a call.  Vars are visited: the
+ * check for unbound vars (below) uses this too. */
 static void scan_fields(Walker *w, Expr **xs, int n)
 {
 	for (int k = 0; k < n; k++)
@@ -1124,10 +1158,23 @@ static void scan_fields(Walker *w, Expr **xs, int n)
 
 static void scan_buffer(Walker *w, Buffer *b)
 {
+	if (!b)
+		return;
 	scan_fields(w, b->shape, b->ndim);
 	scan_fields(w, b->strides, b->nstrides);
 	if (b->elem_offset && b->elem_offset->kind >= EX_VAR)
 		walk_expr(w, b->elem_offset);
+}
+
+/* The scan's buffer hook: a buffer's fields once for a run of references
+ * to it (the loads and stores of one buffer tend to come together). */
+static void scan_ref(Walker *w, Buffer *b)
+{
+	Scan *sc = w->data;
+	if (b == sc->last)
+		return;
+	sc->last = b;
+	scan_buffer(w, b);
 }
 
 static int scan_stmt(Walker *w, Stmt *s)
@@ -1381,8 +1428,8 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 	for (int i = 0; i < m->nfuncs; i++) {
 		if (!packed.n && !symbols[i])
 			continue; /* no call to rewrite, nothing to lower */
-		Scan sc = {packed.n ? &packed : NULL, 0, 0};
-		Walker w = {.stmt = scan_stmt, .expr = scan_expr, .buffer = scan_buffer, .data = &sc};
+		Scan sc = {packed.n ? &packed : NULL, 0, 0, NULL};
+		Walker w = {.stmt = scan_stmt, .expr = scan_expr, .buffer = scan_ref, .data = &sc};
 		if (!symbols[i])
 			w.stmt = NULL; /* returns matter only to lower_func */
 		walk_stmt(&w, m->funcs[i]->body);
