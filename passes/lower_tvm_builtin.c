@@ -21,7 +21,12 @@
  * call is reset at its own index (TVM resets index num_args, which is the
  * same slot only for a call that is not nested); a while body is a free
  * scope like a For body (TVM frees its allocations once, after the loop,
- * outside the scope of their buffers). */
+ * outside the scope of their buffers).
+ *
+ * Cost: a function without parallel loops is lowered in one run that
+ * takes the stack sizes as it goes (TVM runs a precheck first; see
+ * realize_alloca), and the constant stores into a stack slot are built
+ * once per scope and shared. */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -792,7 +797,7 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 	 * sequences in between), so that the stack allocations, its items and
 	 * the frees make one sequence; else r is the lowered body. */
 	Stmt *r = NULL;
-	int base = l->items.n;
+	int base = l->items.n, flat = 0; /* flat: the new items are above base */
 	if (body && body->kind == ST_SEQ && !l->failed) {
 		Vec frees = {0}, *outer = l->frees;
 		l->frees = &frees;
@@ -803,6 +808,8 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 			vec_push(&l->items, frees.v[i]);
 		if (!changed && !frees.n)
 			r = body;
+		else
+			flat = 1;
 		vec_free(&frees);
 	} else {
 		r = with_free_scope(l, body, lower_stmt);
@@ -835,7 +842,7 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 		s->decl.data = ex_call(a, K.stack_alloca, buf_data_type(sc->stack_shape), args, 2);
 		items[n++] = s;
 	}
-	if (!r) {
+	if (flat) {
 		/* the items after the allocations */
 		int k = l->items.n - base;
 		for (int i = 0; i < n; i++)

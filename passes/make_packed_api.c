@@ -15,7 +15,13 @@
  * Differences from TVM, both forced by our verifier's scoping rules: the
  * storage_alignment attr of a tensor follows the tensor's DeclBuffer
  * instead of sitting in the argument-decoding prologue (it names the buffer,
- * which must be declared first), and a nested sequence is flattened. */
+ * which must be declared first), and a nested sequence is flattened.
+ *
+ * Cost: one read-only scan per function finds calls of packed functions
+ * and returns; the call and return rewrites run only where it finds some.
+ * The prologue is built from Syms, ops and constants looked up once per
+ * run, and the free-var check walks the old body, not the prologue (see
+ * may_have_free_vars). */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -1110,11 +1116,16 @@ static int no_call_leaf(const Expr *e)
 
 static void scan_ref(Walker *w, Buffer *b);
 
+static void scan_operand(Walker *w, Expr *e)
+{
+	if (e && !no_call_leaf(e))
+		walk_expr(w, e);
+}
+
 static void scan_exprs(Walker *w, Expr **xs, int n)
 {
 	for (int k = 0; k < n; k++)
-		if (!no_call_leaf(xs[k]))
-			walk_expr(w, xs[k]);
+		scan_operand(w, xs[k]);
 }
 
 static int scan_expr(Walker *w, Expr *e)
@@ -1129,14 +1140,14 @@ static int scan_expr(Walker *w, Expr *e)
 	/* The operands of the commonest nodes are walked here, but for
 	 * leaves without a buffer: a visit each would find nothing. */
 	if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
-		scan_exprs(w, &e->bin.a, e->bin.b ? 2 : 1);
+		scan_operand(w, e->bin.a);
+		scan_operand(w, e->bin.b);
 		return 0;
 	}
 	if (e->kind == EX_LOAD) {
 		scan_ref(w, e->load.buf);
 		scan_exprs(w, e->load.idx, e->load.nidx);
-		if (e->load.pred)
-			walk_expr(w, e->load.pred);
+		scan_operand(w, e->load.pred);
 		return 0;
 	}
 	if (e->kind == EX_CALL) {
