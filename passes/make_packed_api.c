@@ -406,6 +406,7 @@ typedef struct Binder {
 	int cap_params;
 	Vec init, asserts, decls, nest;
 	PtrMap defs;  /* Var -> 1 + index into defv */
+	PtrMap body_defs; /* scratch of may_have_free_vars */
 	Def *defv;
 	int ndefs, cap_defs;
 	Pending *pending;
@@ -1225,19 +1226,40 @@ static void attrs_str(Buf *o, const Obj *d)
 	buf_putc(o, '}');
 }
 
-/* Vars in the fields of parameter buffers (and of buffers those mention)
- * that the prologue does not define. */
+/* A walk for vars that are used where neither the prologue (defs), nor
+ * the walk so far (defined), nor the API (result) defines them. */
 typedef struct Unbound {
 	Binder *b;
+	Var *result;
+	PtrMap *defined;
+	Buffer *last; /* the buffer whose fields were walked last */
 	int found;
 } Unbound;
 
 static int unbound_expr(Walker *w, Expr *e)
 {
 	Unbound *u = w->data;
-	if (e->kind == EX_VAR && !def_get(u->b, e->var))
+	if (e->kind == EX_VAR && e->var != u->result && !def_get(u->b, e->var) &&
+	    !pmap_get(u->defined, e->var))
 		u->found = 1;
 	return !u->found;
+}
+
+static void unbound_def(Walker *w, Var *v)
+{
+	Unbound *u = w->data;
+	pmap_put(u->defined, v, (void *)1);
+}
+
+/* Every referenced buffer's fields are uses (free_vars counts those of
+ * buffers defined outside; counting all is on the safe side). */
+static void unbound_buffer(Walker *w, Buffer *b)
+{
+	Unbound *u = w->data;
+	if (b != u->last) {
+		u->last = b;
+		scan_buffer(w, b);
+	}
 }
 
 /* Whether the new body may use a var that is neither an API argument nor
@@ -1252,19 +1274,18 @@ static int unbound_expr(Walker *w, Expr *e)
  * argument (result). */
 static int may_have_free_vars(Binder *b, Stmt *old_body, Var *result)
 {
-	Unbound u = {b, 0};
-	Walker w = {.expr = unbound_expr, .buffer = scan_buffer, .data = &u};
+	Unbound u = {b, result, &b->body_defs, NULL, 0};
+	Walker w = {.expr = unbound_expr, .buffer = unbound_buffer, .def = unbound_def, .data = &u};
 	for (int i = 0; i < b->f->nparams && !u.found; i++)
 		if (b->f->params[i].buf)
 			scan_buffer(&w, b->f->params[i].buf);
-	if (u.found)
-		return 1;
-	Vec vars = {0};
-	free_vars(old_body, &vars, NULL);
-	for (int i = 0; i < vars.n && !u.found; i++)
-		if (vars.v[i] != result && !def_get(b, vars.v[i]))
-			u.found = 1;
-	vec_free(&vars);
+	if (!u.found)
+		walk_stmt(&w, old_body);
+	/* kept for the next function, unless a big body made it big */
+	if (b->body_defs.cap > 1024)
+		pmap_free(&b->body_defs);
+	else
+		pmap_clear(&b->body_defs);
 	return u.found;
 }
 
@@ -1457,6 +1478,7 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 	vec_free(&b.decls);
 	vec_free(&b.nest);
 	pmap_free(&b.defs);
+	pmap_free(&b.body_defs);
 	free(b.defv);
 	free(b.pending);
 	free(b.names);
