@@ -121,6 +121,11 @@ static struct {
 	Sym nums[NUM_SYMS];      /* decimal Syms, filled in on first use */
 	Arena *arena;            /* the module's: i32s are its constants */
 	Expr *i32s[NUM_I32];     /* int32 constants, filled in on first use */
+	/* Immutable nodes every lowered function shares: the attr nodes 0 and
+	 * "default", the calling_conv 1, the key strings of the new attrs and
+	 * the "__tvm_set_device" name. */
+	Obj *zero, *dflt_node, *one, *key_nodes[3];
+	Expr *set_device_str;
 	DType dtypes[NUM_DTYPES]; /* dtype -> its name (dt_str formats with snprintf) */
 	Sym dtype_names[NUM_DTYPES];
 	int ndtypes;
@@ -141,6 +146,13 @@ static void consts_init(Arena *a)
 #undef X
 	K.void_ptr = ty_ptr(DT_VOID, K.global);
 	K.i64_ptr = ty_ptr(DT_I64, K.global);
+	K.zero = obj_int(a, 0);
+	K.one = obj_int(a, 1);
+	K.dflt_node = obj_str(a, K.dflt);
+	K.key_nodes[0] = obj_str(a, K.calling_conv);
+	K.key_nodes[1] = obj_str(a, K.target);
+	K.key_nodes[2] = obj_str(a, K.global_symbol);
+	K.set_device_str = ex_str(a, K.set_device);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -1312,7 +1324,7 @@ static Obj *packed_attrs(Arena *a, const Obj *d, Obj *cc, Obj *target, Obj *symb
 		if (i < n) {
 			r->dict.vals[i] = vals[j];
 		} else {
-			r->dict.keys[r->dict.n] = obj_str(a, keys[j]);
+			r->dict.keys[r->dict.n] = K.key_nodes[j];
 			r->dict.vals[r->dict.n++] = vals[j];
 		}
 	}
@@ -1380,7 +1392,7 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 	}
 
 	if (!failed) {
-		Stmt *cs = mk_attr(a, obj_int(a, 0), K.compute_scope,
+		Stmt *cs = mk_attr(a, K.zero, K.compute_scope,
 		                   ex_str(a, symcat(name, "_compute_", NULL)));
 		cs->attr.body = body;
 		cs->loc = f->body ? f->body->loc : f->loc;
@@ -1391,10 +1403,10 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 		for (int i = 0; i < b->init.n; i++)
 			vec_push(nest, b->init.v[i]);
 		if (need_set_device) {
-			vec_push(nest, mk_attr(a, obj_str(a, K.dflt), K.device_id, ex_var(a, b->dev_id)));
-			vec_push(nest, mk_attr(a, obj_str(a, K.dflt), K.device_type, i32(a, dev_type)));
+			vec_push(nest, mk_attr(a, K.dflt_node, K.device_id, ex_var(a, b->dev_id)));
+			vec_push(nest, mk_attr(a, K.dflt_node, K.device_type, i32(a, dev_type)));
 			if (dev_type != DL_CPU) {
-				Expr *args[3] = {ex_str(a, K.set_device), i32(a, dev_type), ex_var(a, b->dev_id)};
+				Expr *args[3] = {K.set_device_str, i32(a, dev_type), ex_var(a, b->dev_id)};
 				tail[nt++] = mk_eval(a, ex_call(a, K.call_packed, ty_prim(DT_I32), args, 3));
 			}
 		}
@@ -1436,7 +1448,7 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 		g->nparams = 4;
 		g->body = body;
 		g->ret = ty_prim(DT_I32);
-		g->attrs = packed_attrs(a, f->attrs, obj_int(a, 1), host,
+		g->attrs = packed_attrs(a, f->attrs, K.one, host,
 		                        obj_str(a, symcat("__tvm_ffi_", name, NULL)));
 		m->funcs[fi] = g;
 	}
