@@ -21,7 +21,12 @@
  * call is reset at its own index (TVM resets index num_args, which is the
  * same slot only for a call that is not nested); a while body is a free
  * scope like a For body (TVM frees its allocations once, after the loop,
- * outside the scope of their buffers). */
+ * outside the scope of their buffers).
+ *
+ * Cost: a function without parallel loops is lowered in one run that
+ * takes the stack sizes as it goes (TVM runs a precheck first; see
+ * realize_alloca), and the constant stores into a stack slot are built
+ * once per scope and shared. */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -37,16 +42,96 @@ enum { TI_NONE = 0, TI_INT = 1, TI_FLOAT = 3, TI_OPAQUE_PTR = 4, TI_DLTENSOR_PTR
 
 enum { DL_CPU = 1, MAX_STACK_ALLOCA = 1024 };
 
+/* ------------------------------------------------- per-run constants */
+
+/* The ops the pass looks for and builds, and the names it uses, looked up
+ * and interned once per run. */
+#define LTB_OPS(X) \
+	X(call_packed, "tirx.tvm_call_packed") \
+	X(call_cpacked, "tirx.tvm_call_cpacked") \
+	X(call_trace_packed, "tirx.tvm_call_trace_packed") \
+	X(call_packed_lowered, "tirx.tvm_call_packed_lowered") \
+	X(call_cpacked_lowered, "tirx.tvm_call_cpacked_lowered") \
+	X(call_trace_packed_lowered, "tirx.tvm_call_trace_packed_lowered") \
+	X(make_shape, "tirx.tvm_stack_make_shape") \
+	X(make_array, "tirx.tvm_stack_make_array") \
+	X(context_id, "tirx.tvm_context_id") \
+	X(struct_get, "tirx.tvm_struct_get") \
+	X(struct_set, "tirx.tvm_struct_set") \
+	X(isnullptr, "tirx.isnullptr") \
+	X(reinterpret, "tirx.reinterpret") \
+	X(address_of, "tirx.address_of") \
+	X(throw_last_error, "tirx.tvm_throw_last_error") \
+	X(free_workspace, "tirx.TVMBackendFreeWorkspace") \
+	X(alloc_workspace, "tirx.TVMBackendAllocWorkspace") \
+	X(stack_alloca, "tirx.tvm_stack_alloca")
+
+#define LTB_SYMS(X) \
+	X(global, "global") \
+	X(device_id, "device_id") \
+	X(device_type, "device_type") \
+	X(stack_array, "stack_array") \
+	X(stack_ffi_any, "stack_ffi_any") \
+	X(stack_shape, "stack_shape") \
+	X(tvm_ffi_any, "tvm_ffi_any") \
+	X(array, "array") \
+	X(shape, "shape")
+
+static struct {
+#define X(field, name) const Op *field;
+	LTB_OPS(X)
+#undef X
+#define X(field, text) Sym field;
+	LTB_SYMS(X)
+#undef X
+	TType void_ptr;
+	Arena *arena;        /* the module's: i32s are its constants */
+	Expr *i32s[64];      /* int32 constants 0 .. 63, filled in on first use */
+} K;
+
+static void consts_init(Arena *a)
+{
+	K.arena = a;
+	memset(K.i32s, 0, sizeof K.i32s);
+#define X(field, name) K.field = op_get(name);
+	LTB_OPS(X)
+#undef X
+#define X(field, text) K.field = sym(text);
+	LTB_SYMS(X)
+#undef X
+	K.void_ptr = ty_ptr(DT_VOID, K.global);
+}
+
+/* The int32 constant v (pu_i32, without its lookup for the small values
+ * of slot indexes and fields). */
+static Expr *i32(Arena *a, int64_t v)
+{
+	int n = (int)(sizeof K.i32s / sizeof K.i32s[0]);
+	if (a != K.arena || v < 0 || v >= n)
+		return pu_i32(a, v);
+	if (!K.i32s[v])
+		K.i32s[v] = pu_i32(a, v);
+	return K.i32s[v];
+}
+
 /* Stack use of one alloca scope.  shape is -1 when no shape is made (a
  * make_shape without arguments still needs the stack: a scalar shape). */
 typedef struct Sizes {
 	int64_t shape, array, arg;
 } Sizes;
 
+/* The constant stores into a slot of the ffi-any stack (type index,
+ * padding, a zero value) are the same statement for every call that makes
+ * them, so a scope builds each once and shares it (the IR is immutable):
+ * consts[slot * NCONST + which]. */
+enum { C_PAD, C_TI_NONE, C_TI_INT, C_TI_FLOAT, C_TI_OPAQUE, C_TI_DLTENSOR, C_TI_RAW_STR, C_ZERO, NCONST };
+
 typedef struct Scope {
 	Buffer *stack_shape;
 	Var *stack_array, *stack_ffi_any;
 	Sizes max, run;
+	Stmt **consts;
+	int64_t nconsts;
 } Scope;
 
 typedef struct L {
@@ -54,14 +139,23 @@ typedef struct L {
 	Mutator em;        /* expressions: the call hook below */
 	Expr *dev_type, *dev_id; /* current values; NULL: unknown */
 	int precheck;      /* computing stack sizes only */
+	/* One run over each alloca scope, sizes taken as it goes: used while
+	 * the function has no parallel loop, whose body would be a scope of
+	 * its own (see realize_alloca). */
+	int single;
+	int restart;       /* single met a parallel loop: run again without */
 	Scope *scopes;     /* the alloca scopes, innermost last */
 	int nscopes, capscopes;
-	Vec *prep;         /* statements to put before the current statement */
+	/* Statements to put before the current statement: a stack shared by
+	 * the nested lower_stmt calls, each owning the part above its base. */
+	Vec prep;
+	Vec items;         /* the same for the items of sequences */
 	Vec *frees;        /* pending frees of the current free scope */
 	int failed;
 } L;
 
 static Stmt *lower_stmt(L *l, Stmt *s);
+static int lower_items(L *l, Stmt *s);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -84,30 +178,25 @@ static Stmt *mk_if(Arena *a, Expr *c, Stmt *then, Stmt *els)
 
 static Stmt *struct_set(Arena *a, Expr *h, int64_t index, int field, Expr *value)
 {
-	Expr *args[4] = {h, pu_i32(a, index), pu_i32(a, field), value};
-	return mk_eval(a, pu_call(a, "tirx.tvm_struct_set", ty_prim(DT_I32), args, 4));
+	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
+	return mk_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
 }
 
 static Expr *isnullptr(Arena *a, Expr *x)
 {
-	return pu_call(a, "tirx.isnullptr", ty_prim(DT_BOOL1), &x, 1);
+	return ex_call(a, K.isnullptr, ty_prim(DT_BOOL1), &x, 1);
 }
 
 static Expr *const_handle0(Arena *a)
 {
 	Expr *z = ex_int(a, dt_make(DT_UINT, 64, 1), 0);
-	return pu_call(a, "tirx.reinterpret", pu_void_ptr(), &z, 1);
+	return ex_call(a, K.reinterpret, K.void_ptr, &z, 1);
 }
 
 static int is_zero(const Expr *e)
 {
 	int64_t v;
 	return (ex_is_const_int(e, &v) && v == 0) || (e->kind == EX_FLOAT && e->f == 0.0);
-}
-
-static int is_op(const Expr *e, const char *name)
-{
-	return e->kind == EX_CALL && e->call.op && !strcmp(e->call.op->name, name);
 }
 
 static void fail(L *l, Loc loc, const char *msg)
@@ -119,12 +208,43 @@ static void fail(L *l, Loc loc, const char *msg)
 
 static void prep(L *l, Stmt *s)
 {
-	vec_push(l->prep, s);
+	vec_push(&l->prep, s);
 }
 
 static Scope *scope(L *l)
 {
 	return &l->scopes[l->nscopes - 1];
+}
+
+/* The shared constant store `which` into slot of the scope's ffi-any
+ * stack. */
+static Stmt *const_set(L *l, int64_t slot, int which)
+{
+	Scope *sc = scope(l);
+	int64_t k = slot * NCONST + which;
+	if (k >= sc->nconsts) {
+		int64_t n = sc->nconsts ? sc->nconsts : 8 * NCONST;
+		while (n <= k)
+			n *= 2;
+		sc->consts = xrealloc(sc->consts, (size_t)n * sizeof *sc->consts);
+		memset(sc->consts + sc->nconsts, 0, (size_t)(n - sc->nconsts) * sizeof *sc->consts);
+		sc->nconsts = n;
+	}
+	if (!sc->consts[k]) {
+		static const int ti[] = {
+			[C_TI_NONE] = TI_NONE, [C_TI_INT] = TI_INT, [C_TI_FLOAT] = TI_FLOAT,
+			[C_TI_OPAQUE] = TI_OPAQUE_PTR, [C_TI_DLTENSOR] = TI_DLTENSOR_PTR, [C_TI_RAW_STR] = TI_RAW_STR,
+		};
+		Arena *a = l->a;
+		Expr *stack = ex_var(a, sc->stack_ffi_any);
+		if (which == C_PAD)
+			sc->consts[k] = struct_set(a, stack, slot, F_ANY_PADDING, i32(a, 0));
+		else if (which == C_ZERO)
+			sc->consts[k] = struct_set(a, stack, slot, F_ANY_VALUE, ex_int(a, DT_I64, 0));
+		else
+			sc->consts[k] = struct_set(a, stack, slot, F_ANY_TYPE_INDEX, i32(a, ti[which]));
+	}
+	return sc->consts[k];
 }
 
 /* APIType: the TVMFFIAny field a scalar travels in. */
@@ -140,22 +260,35 @@ static Expr *pack_buffer(Arena *a, Buffer *b)
 {
 	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
 	data->buf = b;
-	Expr *shape = pu_call(a, "tirx.tvm_stack_make_shape", ty_ptr(DT_I64, sym("global")), b->shape, b->ndim);
-	Expr *strides = b->nstrides
-		? pu_call(a, "tirx.tvm_stack_make_shape", ty_ptr(DT_I64, sym("global")), b->strides, b->nstrides)
-		: pu_i32(a, 0);
+	TType i64p = ty_ptr(DT_I64, K.global);
+	Expr *shape = ex_call(a, K.make_shape, i64p, b->shape, b->ndim);
+	Expr *strides = b->nstrides ? ex_call(a, K.make_shape, i64p, b->strides, b->nstrides) : i32(a, 0);
 	Expr *zero = dt_is_float(b->dt) ? ex_float(a, b->dt, 0) : ex_int(a, b->dt, 0);
 	Expr *off = b->elem_offset ? b->elem_offset : ex_int(a, b->ndim ? b->shape[0]->dt : DT_I32, 0);
-	Expr *args[6] = {data, shape, strides, pu_i32(a, b->ndim), zero, off};
-	return pu_call(a, "tirx.tvm_stack_make_array", pu_void_ptr(), args, 6);
+	Expr *args[6] = {data, shape, strides, i32(a, b->ndim), zero, off};
+	return ex_call(a, K.make_array, K.void_ptr, args, 6);
 }
 
-static Expr **lower_args(L *l, Expr *e)
+/* The call's arguments lowered, into args (room for e->call.nargs): scratch,
+ * none of the lowered calls keeps the array. */
+static void lower_args(L *l, Expr *e, Expr **args)
 {
-	Expr **args = ar_alloc(l->a, (size_t)(e->call.nargs ? e->call.nargs : 1) * sizeof *args);
 	for (int i = 0; i < e->call.nargs; i++)
 		args[i] = mut_expr(&l->em, e->call.args[i]);
-	return args;
+}
+
+/* Room for the lowered arguments of a call: on the stack for the usual
+ * few, else malloc'd (free_args). */
+enum { SMALL_ARGS = 16 };
+static Expr **args_room(Expr **small, int n)
+{
+	return n <= SMALL_ARGS ? small : xmalloc((size_t)n * sizeof(Expr *));
+}
+
+static void free_args(Expr **args, Expr **small)
+{
+	if (args != small)
+		free(args);
 }
 
 /* tvm_stack_make_shape(d...): the dims stored on the shape stack; the
@@ -168,23 +301,25 @@ static Expr *make_shape(L *l, Expr *e)
 		sc->run.shape = 0;
 	int64_t begin = sc->run.shape;
 	sc->run.shape += e->call.nargs;
-	Expr **args = lower_args(l, e);
+	Expr *small[SMALL_ARGS], **args = args_room(small, e->call.nargs);
+	lower_args(l, e, args);
 	Buffer *b = scope(l)->stack_shape;
 	for (int i = 0; i < e->call.nargs; i++) {
 		Stmt *s = st_new(a, ST_STORE, NOLOC);
 		s->store.buf = b;
 		s->store.idx = ar_alloc(a, sizeof(Expr *));
-		s->store.idx[0] = pu_i32(a, begin + i);
+		s->store.idx[0] = i32(a, begin + i);
 		s->store.nidx = 1;
 		s->store.value = arith_cast(a, DT_I64, args[i]);
 		prep(l, s);
 	}
+	free_args(args, small);
 	Expr *ld = ex_new(a, EX_LOAD, DT_I64);
 	ld->load.buf = b;
 	ld->load.idx = ar_alloc(a, sizeof(Expr *));
-	ld->load.idx[0] = pu_i32(a, begin);
+	ld->load.idx[0] = i32(a, begin);
 	ld->load.nidx = 1;
-	return pu_call(a, "tirx.address_of", buf_data_type(b), &ld, 1);
+	return ex_call(a, K.address_of, buf_data_type(b), &ld, 1);
 }
 
 /* tvm_stack_make_array(data, shape, strides, ndim, dtype, elem_offset): a
@@ -195,7 +330,8 @@ static Expr *make_array(L *l, Expr *e)
 	int64_t idx = scope(l)->run.array++;
 	if (e->call.nargs != 6)
 		die("LowerTVMBuiltin: tvm_stack_make_array takes 6 arguments");
-	Expr **args = lower_args(l, e);
+	Expr *args[6];
+	lower_args(l, e, args);
 	Expr *arr = ex_var(a, scope(l)->stack_array);
 	prep(l, struct_set(a, arr, idx, F_DATA, args[0]));
 	prep(l, struct_set(a, arr, idx, F_SHAPE, args[1]));
@@ -222,8 +358,8 @@ static Expr *make_array(L *l, Expr *e)
 		prep(l, struct_set(a, arr, idx, F_DEVICE_ID, arith_cast(a, DT_I32, l->dev_id)));
 		prep(l, struct_set(a, arr, idx, F_DEVICE_TYPE, arith_cast(a, DT_I32, l->dev_type)));
 	}
-	Expr *get[3] = {arr, pu_i32(a, idx), pu_i32(a, F_ADDR)};
-	return pu_call(a, "tirx.tvm_struct_get", pu_void_ptr(), get, 3);
+	Expr *get[3] = {arr, i32(a, idx), i32(a, F_ADDR)};
+	return ex_call(a, K.struct_get, K.void_ptr, get, 3);
 }
 
 /* SetPackedArg: type index, zero padding and value of one stack slot. */
@@ -232,13 +368,13 @@ static void set_arg(L *l, Expr *arg, Expr *stack, int64_t slot)
 	Arena *a = l->a;
 	int ti;
 	if (arg->kind == EX_STR) {
-		ti = TI_RAW_STR;
-		arg = pu_call(a, "tirx.reinterpret", pu_void_ptr(), &arg, 1);
+		ti = C_TI_RAW_STR;
+		arg = ex_call(a, K.reinterpret, K.void_ptr, &arg, 1);
 	} else if (arg->dt.code == DT_HANDLE) {
 		int64_t f;
-		int is_array = is_op(arg, "tirx.tvm_struct_get") && arg->call.nargs == 3 &&
+		int is_array = arg->kind == EX_CALL && arg->call.op == K.struct_get && arg->call.nargs == 3 &&
 		               ex_is_const_int(arg->call.args[2], &f) && f == F_ADDR;
-		ti = is_array ? TI_DLTENSOR_PTR : TI_OPAQUE_PTR;
+		ti = is_array ? C_TI_DLTENSOR : C_TI_OPAQUE;
 	} else {
 		char d[32];
 		if (dt_is_void(arg->dt) || arg->dt.lanes != 1 ||
@@ -252,20 +388,19 @@ static void set_arg(L *l, Expr *arg, Expr *stack, int64_t slot)
 		DType api = api_type(arg->dt);
 		if (!dt_eq(api, arg->dt))
 			arg = ex_cast(a, api, arg);
-		ti = api.code == DT_FLOAT ? TI_FLOAT : TI_INT;
+		ti = api.code == DT_FLOAT ? C_TI_FLOAT : C_TI_INT;
 	}
-	if (ti == TI_OPAQUE_PTR)
-		prep(l, mk_if(a, isnullptr(a, arg), struct_set(a, stack, slot, F_ANY_TYPE_INDEX, pu_i32(a, TI_NONE)),
-		              struct_set(a, stack, slot, F_ANY_TYPE_INDEX, pu_i32(a, TI_OPAQUE_PTR))));
+	if (ti == C_TI_OPAQUE)
+		prep(l, mk_if(a, isnullptr(a, arg), const_set(l, slot, C_TI_NONE), const_set(l, slot, C_TI_OPAQUE)));
 	else
-		prep(l, struct_set(a, stack, slot, F_ANY_TYPE_INDEX, pu_i32(a, ti)));
-	prep(l, struct_set(a, stack, slot, F_ANY_PADDING, pu_i32(a, 0)));
+		prep(l, const_set(l, slot, ti));
+	prep(l, const_set(l, slot, C_PAD));
 	prep(l, struct_set(a, stack, slot, F_ANY_VALUE, arg));
 }
 
 /* MakeCallPackedGeneric: args on the TVMFFIAny stack, then the lowered call
  * over [begin, begin + n) with the result slot at begin + n. */
-static Expr *call_packed(L *l, Expr *e, const char *lowered, int traced)
+static Expr *call_packed(L *l, Expr *e, const Op *lowered, int traced)
 {
 	Arena *a = l->a;
 	if (e->call.nargs < 1 || e->call.args[0]->kind != EX_STR) {
@@ -289,15 +424,16 @@ static Expr *call_packed(L *l, Expr *e, const char *lowered, int traced)
 			in->call.args[i] = pack_buffer(a, e->call.args[i]->buf);
 		}
 	}
-	Expr **args = lower_args(l, in);
+	Expr *small[SMALL_ARGS], **args = args_room(small, in->call.nargs);
+	lower_args(l, in, args);
 	sc = scope(l);
 	Expr *stack = ex_var(a, sc->stack_ffi_any);
 	for (int i = 0; i < n; i++)
 		set_arg(l, args[i + 1], stack, begin + i);
-	prep(l, struct_set(a, stack, begin + n, F_ANY_TYPE_INDEX, pu_i32(a, TI_NONE)));
-	prep(l, struct_set(a, stack, begin + n, F_ANY_PADDING, pu_i32(a, 0)));
-	prep(l, struct_set(a, stack, begin + n, F_ANY_VALUE, ex_int(a, DT_I64, 0)));
-	if (l->precheck) {
+	prep(l, const_set(l, begin + n, C_TI_NONE));
+	prep(l, const_set(l, begin + n, C_PAD));
+	prep(l, const_set(l, begin + n, C_ZERO));
+	if (l->precheck || l->single) {
 		if (sc->run.shape > sc->max.shape)
 			sc->max.shape = sc->run.shape;
 		if (sc->run.array > sc->max.array)
@@ -308,8 +444,9 @@ static Expr *call_packed(L *l, Expr *e, const char *lowered, int traced)
 	sc->run.shape = saved.shape;
 	sc->run.array = saved.array;
 	sc->run.arg = begin;
-	Expr *out[5] = {args[0], stack, pu_i32(a, begin), pu_i32(a, begin + n), traced ? args[n] : NULL};
-	return ex_call(a, op_get(lowered), e->call.rty, out, traced ? 5 : 4);
+	Expr *out[5] = {args[0], stack, i32(a, begin), i32(a, begin + n), traced ? args[n] : NULL};
+	free_args(args, small);
+	return ex_call(a, lowered, e->call.rty, out, traced ? 5 : 4);
 }
 
 static Expr *lower_expr(Mutator *m, Expr *e)
@@ -317,18 +454,18 @@ static Expr *lower_expr(Mutator *m, Expr *e)
 	L *l = m->data;
 	if (e->kind != EX_CALL || !e->call.op || l->failed)
 		return NULL;
-	const char *name = e->call.op->name;
-	if (!strcmp(name, "tirx.tvm_call_packed"))
-		return call_packed(l, e, "tirx.tvm_call_packed_lowered", 0);
-	if (!strcmp(name, "tirx.tvm_call_cpacked"))
-		return call_packed(l, e, "tirx.tvm_call_cpacked_lowered", 0);
-	if (!strcmp(name, "tirx.tvm_call_trace_packed"))
-		return call_packed(l, e, "tirx.tvm_call_trace_packed_lowered", 1);
-	if (!strcmp(name, "tirx.tvm_stack_make_shape"))
+	const Op *op = e->call.op;
+	if (op == K.call_packed)
+		return call_packed(l, e, K.call_packed_lowered, 0);
+	if (op == K.call_cpacked)
+		return call_packed(l, e, K.call_cpacked_lowered, 0);
+	if (op == K.call_trace_packed)
+		return call_packed(l, e, K.call_trace_packed_lowered, 1);
+	if (op == K.make_shape)
 		return make_shape(l, e);
-	if (!strcmp(name, "tirx.tvm_stack_make_array"))
+	if (op == K.make_array)
 		return make_array(l, e);
-	if (!strcmp(name, "tirx.tvm_context_id"))
+	if (op == K.context_id)
 		return dt_is_int(e->dt) ? ex_int(l->a, e->dt, 0) : const_handle0(l->a);
 	return NULL;
 }
@@ -355,7 +492,7 @@ static Stmt *with_free_scope(L *l, Stmt *s, Stmt *(*body)(L *, Stmt *))
 	return r;
 }
 
-static Stmt *realize_alloca(L *l, Stmt *s);
+static Stmt *realize_alloca(L *l, Stmt *body);
 
 /* Any other attr is a free scope of its own, as in TVM: the frees of the
  * allocations made in its body go at the end of the body, inside the attr
@@ -376,7 +513,7 @@ static Stmt *lower_attr_default(L *l, Stmt *s)
 
 static Stmt *lower_attr(L *l, Stmt *s)
 {
-	int is_id = s->attr.key == sym("device_id"), is_type = s->attr.key == sym("device_type");
+	int is_id = s->attr.key == K.device_id, is_type = s->attr.key == K.device_type;
 	if (!is_id && !is_type)
 		return lower_attr_default(l, s);
 	/* The device of the body; the attr itself is dropped. */
@@ -400,7 +537,7 @@ static Stmt *lower_alloc(L *l, Stmt *s)
 	if (dis && (dis->kind == OB_INT || dis->kind == OB_BOOL) && dis->i)
 		return s;
 	int64_t nbytes = dt_bytes(b->dt), dt;
-	if (l->dev_type && ex_is_const_int(l->dev_type, &dt) && dt == DL_CPU && b->scope == sym("global")) {
+	if (l->dev_type && ex_is_const_int(l->dev_type, &dt) && dt == DL_CPU && b->scope == K.global) {
 		int64_t size = 1, c;
 		int constant = 1;
 		for (int i = 0; i < b->ndim; i++) {
@@ -429,15 +566,15 @@ static Stmt *lower_alloc(L *l, Stmt *s)
 		die("LowerTVMBuiltin: %s", err);
 	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
 	data->buf = b;
-	Expr *thr = pu_call(a, "tirx.tvm_throw_last_error", ty_prim(DT_I32), NULL, 0);
+	Expr *thr = ex_call(a, K.throw_last_error, ty_prim(DT_I32), NULL, 0);
 	Expr *fargs[3] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), data};
-	Expr *fr = pu_call(a, "tirx.TVMBackendFreeWorkspace", ty_prim(DT_I32), fargs, 3);
-	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, pu_i32(a, 0)), mk_eval(a, thr), NULL));
+	Expr *fr = ex_call(a, K.free_workspace, ty_prim(DT_I32), fargs, 3);
+	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, i32(a, 0)), mk_eval(a, thr), NULL));
 	Expr *aargs[5] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), total,
-	                  pu_i32(a, b->dt.code), pu_i32(a, b->dt.bits)};
+	                  i32(a, b->dt.code), i32(a, b->dt.bits)};
 	Stmt *decl = st_new(a, ST_DECL, s->loc);
 	decl->decl.buf = b;
-	decl->decl.data = pu_call(a, "tirx.TVMBackendAllocWorkspace", buf_data_type(b), aargs, 5);
+	decl->decl.data = ex_call(a, K.alloc_workspace, buf_data_type(b), aargs, 5);
 	Stmt *seq[2] = {decl, mk_if(a, isnullptr(a, data), mk_eval(a, thr), NULL)};
 	return st_seq(a, seq, 2);
 }
@@ -498,14 +635,9 @@ static Stmt *lower_kind(L *l, Stmt *s)
 		return n;
 	}
 	case ST_SEQ: {
-		int changed = 0;
-		Stmt **items = xmalloc((size_t)(s->seq.n ? s->seq.n : 1) * sizeof *items);
-		for (int i = 0; i < s->seq.n; i++) {
-			items[i] = lower_stmt(l, s->seq.items[i]);
-			changed |= items[i] != s->seq.items[i];
-		}
-		Stmt *r = changed ? st_seq(l->a, items, s->seq.n) : s;
-		free(items);
+		int base = l->items.n;
+		Stmt *r = lower_items(l, s) ? st_seq(l->a, (Stmt **)l->items.v + base, l->items.n - base) : s;
+		l->items.n = base;
 		return r;
 	}
 	default:
@@ -514,16 +646,9 @@ static Stmt *lower_kind(L *l, Stmt *s)
 	}
 }
 
-/* Every statement collects the preparation its calls need and gets it
- * placed right before it. */
-static Stmt *lower_stmt(L *l, Stmt *s)
+/* The checks every statement gets after its lowering. */
+static void check_lowered(L *l, Stmt *s, int nscopes)
 {
-	if (!s || l->failed)
-		return s;
-	Vec prepv = {0}, *outer = l->prep;
-	l->prep = &prepv;
-	int nscopes = l->nscopes;
-	Stmt *r = lower_kind(l, s);
 	if (l->nscopes != nscopes)
 		die("LowerTVMBuiltin: alloca scopes out of balance");
 	Scope *sc = scope(l);
@@ -531,13 +656,61 @@ static Stmt *lower_stmt(L *l, Stmt *s)
 		fail(l, s->loc, "Expect no tvm_stack_make_shape outside of CallNodes");
 	else if (sc->run.array != 0)
 		fail(l, s->loc, "Expect no tvm_stack_make_array outside of CallNodes");
-	if (prepv.n) {
-		vec_push(&prepv, r);
-		r = st_seq(l->a, (Stmt **)prepv.v, prepv.n);
-	}
-	vec_free(&prepv);
-	l->prep = outer;
+}
+
+/* lower_kind and the checks: the preparation is left on l->prep above
+ * its base. */
+static Stmt *lower_checked(L *l, Stmt *s)
+{
+	int nscopes = l->nscopes;
+	Stmt *r = lower_kind(l, s);
+	check_lowered(l, s, nscopes);
 	return r;
+}
+
+/* Every statement collects the preparation its calls need and gets it
+ * placed right before it. */
+static Stmt *lower_stmt(L *l, Stmt *s)
+{
+	if (!s || l->failed)
+		return s;
+	int base = l->prep.n;
+	Stmt *r = lower_checked(l, s);
+	if (l->prep.n > base) {
+		vec_push(&l->prep, r);
+		r = st_seq(l->a, (Stmt **)l->prep.v + base, l->prep.n - base);
+	}
+	l->prep.n = base;
+	return r;
+}
+
+/* lower_stmt for an item of a sequence: the preparation and the lowered
+ * statement go onto l->items, where the sequence's st_seq splices them
+ * just as it would splice the sequence lower_stmt builds of them (no
+ * sequence in between).  Returns 1 when that is not s alone. */
+static int lower_item(L *l, Stmt *s)
+{
+	if (!s || l->failed) {
+		vec_push(&l->items, s);
+		return 0;
+	}
+	int base = l->prep.n;
+	Stmt *r = lower_checked(l, s);
+	int changed = r != s || l->prep.n > base;
+	for (int i = base; i < l->prep.n; i++)
+		vec_push(&l->items, l->prep.v[i]);
+	vec_push(&l->items, r);
+	l->prep.n = base;
+	return changed;
+}
+
+/* The items of sequence s lowered onto l->items; 1 when they changed. */
+static int lower_items(L *l, Stmt *s)
+{
+	int changed = 0;
+	for (int i = 0; i < s->seq.n; i++)
+		changed |= lower_item(l, s->seq.items[i]);
+	return changed;
 }
 
 static Scope *push_scope(L *l)
@@ -549,81 +722,141 @@ static Scope *push_scope(L *l)
 	Scope *sc = &l->scopes[l->nscopes++];
 	memset(sc, 0, sizeof *sc);
 	sc->max.shape = sc->run.shape = -1;
-	sc->stack_array = var_new(l->a, sym("stack_array"), pu_void_ptr());
-	sc->stack_ffi_any = var_new(l->a, sym("stack_ffi_any"), pu_void_ptr());
+	sc->stack_array = var_new(l->a, K.stack_array, K.void_ptr);
+	sc->stack_ffi_any = var_new(l->a, K.stack_ffi_any, K.void_ptr);
 	return sc;
+}
+
+static void pop_scope(L *l)
+{
+	free(scope(l)->consts);
+	l->nscopes--;
 }
 
 static Buffer *shape_stack(Arena *a, int64_t n)
 {
 	Expr **shape = ar_alloc(a, sizeof(Expr *));
 	shape[0] = ex_int(a, DT_I64, n);
-	return buf_new(a, sym("stack_shape"), DT_I64, shape, 1);
+	return buf_new(a, K.stack_shape, DT_I64, shape, 1);
 }
 
 /* VisitBodyAndRealizeAlloca: the function body and each parallel loop body
- * get their own stacks, sized by a first run over the body. */
+ * get their own stacks, sized by a first run over the body (the precheck,
+ * which leaves parallel loop bodies to their own).  Without parallel
+ * loops, that first run and the real one take the same steps and report
+ * the same first error, so one run does (l->single): it takes the sizes
+ * as it goes, and the shape stack's extent is filled in after.  A single
+ * run that meets a parallel loop stops (l->restart, nothing reported yet:
+ * an error before the loop would have stopped it first) and the function
+ * is lowered again the two-run way, which reports an error outside
+ * parallel bodies before any inside. */
 static Stmt *realize_alloca(L *l, Stmt *body)
 {
 	Arena *a = l->a;
 	if (l->precheck)
 		return body;
-
-	/* The precheck: the same lowering, for its stack sizes only. */
-	L pre = *l;
-	pre.precheck = 1;
-	pre.scopes = NULL;
-	pre.nscopes = pre.capscopes = 0;
-	pre.em.data = &pre;
-	pre.em.bufmemo = (PtrMap){0};
-	Vec pfrees = {0}, pprep = {0};
-	pre.frees = &pfrees;
-	pre.prep = &pprep;
-	push_scope(&pre)->stack_shape = shape_stack(a, 0);
-	lower_stmt(&pre, body);
-	Sizes max = pre.scopes[0].max;
-	l->failed |= pre.failed;
-	free(pre.scopes);
-	mut_done(&pre.em);
-	vec_free(&pfrees);
-	vec_free(&pprep);
-	if (l->failed)
+	if (l->single && l->nscopes) {
+		l->restart = 1;
+		l->failed = 1;
 		return body;
+	}
+
+	Sizes max = {-1, 0, 0};
+	if (!l->single) {
+		/* The precheck: the same lowering, for its stack sizes only. */
+		L pre = *l;
+		pre.precheck = 1;
+		pre.scopes = NULL;
+		pre.nscopes = pre.capscopes = 0;
+		pre.em.data = &pre;
+		pre.em.bufmemo = (PtrMap){0};
+		Vec pfrees = {0};
+		pre.frees = &pfrees;
+		pre.prep = (Vec){0};
+		pre.items = (Vec){0};
+		push_scope(&pre)->stack_shape = shape_stack(a, 0);
+		lower_stmt(&pre, body);
+		max = pre.scopes[0].max;
+		l->failed |= pre.failed;
+		pop_scope(&pre);
+		free(pre.scopes);
+		mut_done(&pre.em);
+		vec_free(&pfrees);
+		vec_free(&pre.prep);
+		vec_free(&pre.items);
+		if (l->failed)
+			return body;
+	}
 
 	Scope *sc = push_scope(l);
 	sc->max = max;
+	/* single: extent 0 until the size is known (below) */
+	sc->stack_shape = shape_stack(a, max.shape != -1 ? max.shape : 0);
+	/* A sequence (the usual body) is lowered item by item onto l->items
+	 * (what with_free_scope and lower_stmt do, without building the
+	 * sequences in between), so that the stack allocations, its items and
+	 * the frees make one sequence; else r is the lowered body. */
+	Stmt *r = NULL;
+	int base = l->items.n, flat = 0; /* flat: the new items are above base */
+	if (body && body->kind == ST_SEQ && !l->failed) {
+		Vec frees = {0}, *outer = l->frees;
+		l->frees = &frees;
+		int nscopes = l->nscopes, changed = lower_items(l, body);
+		l->frees = outer;
+		check_lowered(l, body, nscopes);
+		for (int i = frees.n - 1; i >= 0; i--)
+			vec_push(&l->items, frees.v[i]);
+		if (!changed && !frees.n)
+			r = body;
+		else
+			flat = 1;
+		vec_free(&frees);
+	} else {
+		r = with_free_scope(l, body, lower_stmt);
+	}
+	sc = scope(l);
+	max = sc->max;
 	Stmt *items[4];
 	int n = 0;
 	if (max.arg) {
 		Stmt *s = st_new(a, ST_BIND, NOLOC);
-		Expr *args[2] = {ex_str(a, sym("tvm_ffi_any")), pu_i32(a, max.arg)};
+		Expr *args[2] = {ex_str(a, K.tvm_ffi_any), i32(a, max.arg)};
 		s->bind.var = sc->stack_ffi_any;
-		s->bind.value = pu_call(a, "tirx.tvm_stack_alloca", pu_void_ptr(), args, 2);
+		s->bind.value = ex_call(a, K.stack_alloca, K.void_ptr, args, 2);
 		items[n++] = s;
 	}
 	if (max.array) {
 		Stmt *s = st_new(a, ST_BIND, NOLOC);
-		Expr *args[2] = {ex_str(a, sym("array")), pu_i32(a, max.array)};
+		Expr *args[2] = {ex_str(a, K.array), i32(a, max.array)};
 		s->bind.var = sc->stack_array;
-		s->bind.value = pu_call(a, "tirx.tvm_stack_alloca", pu_void_ptr(), args, 2);
+		s->bind.value = ex_call(a, K.stack_alloca, K.void_ptr, args, 2);
 		items[n++] = s;
 	}
 	if (max.shape != -1) {
-		sc->stack_shape = shape_stack(a, max.shape);
+		/* the buffer and its shape array are this run's: still ours to
+		 * complete */
+		sc->stack_shape->shape[0] = ex_int(a, DT_I64, max.shape);
 		Stmt *s = st_new(a, ST_DECL, NOLOC);
-		Expr *args[2] = {ex_str(a, sym("shape")), pu_i32(a, max.shape)};
+		Expr *args[2] = {ex_str(a, K.shape), i32(a, max.shape)};
 		s->decl.buf = sc->stack_shape;
-		s->decl.data = pu_call(a, "tirx.tvm_stack_alloca", buf_data_type(sc->stack_shape), args, 2);
+		s->decl.data = ex_call(a, K.stack_alloca, buf_data_type(sc->stack_shape), args, 2);
 		items[n++] = s;
-	} else {
-		sc->stack_shape = shape_stack(a, 0);
 	}
-	Stmt *r = with_free_scope(l, body, lower_stmt);
-	if (n && r) {
+	if (flat) {
+		/* the items after the allocations */
+		int k = l->items.n - base;
+		for (int i = 0; i < n; i++)
+			vec_push(&l->items, NULL);
+		Stmt **v = (Stmt **)l->items.v + base;
+		memmove(v + n, v, (size_t)k * sizeof *v);
+		memcpy(v, items, (size_t)n * sizeof *v);
+		r = st_seq(a, v, n + k);
+	} else if (n && r) {
 		items[n++] = r;
 		r = st_seq(a, items, n);
 	}
-	l->nscopes--;
+	l->items.n = base;
+	pop_scope(l);
 	return r;
 }
 
@@ -649,34 +882,54 @@ static int target_device_type(const Obj *t)
 	return DL_CPU;
 }
 
+/* Lowers f's body in l (reset for it, its stacks kept); NULL on failure. */
+static Stmt *lower_func(L *l, Arena *a, Func *f, int single)
+{
+	Vec prepv = l->prep, items = l->items;
+	Scope *scopes = l->scopes;
+	int capscopes = l->capscopes;
+	*l = (L){0};
+	l->a = a;
+	l->em.a = a;
+	l->em.expr = lower_expr;
+	l->em.data = l;
+	l->single = single;
+	l->prep = prepv, l->prep.n = 0;
+	l->items = items, l->items.n = 0;
+	l->scopes = scopes, l->capscopes = capscopes;
+	Obj *t = func_target(f);
+	if (t)
+		l->dev_type = i32(a, target_device_type(t));
+	Vec frees = {0};
+	l->frees = &frees;
+	Stmt *body = realize_alloca(l, f->body);
+	mut_done(&l->em);
+	vec_free(&frees);
+	while (l->nscopes)
+		pop_scope(l);
+	return l->failed ? NULL : body;
+}
+
 int pass_lower_tvm_builtin(Module **mp, PassCtx *cx)
 {
 	Module *m = *mp;
 	(void)cx;
+	consts_init(m->arena);
+	L l = {0};
 	int failed = 0;
 	for (int i = 0; i < m->nfuncs && !failed; i++) {
 		Func *f = m->funcs[i];
 		if (!is_host_func(f))
 			continue;
-		L l = {0};
-		l.a = m->arena;
-		l.em.a = m->arena;
-		l.em.expr = lower_expr;
-		l.em.data = &l;
-		Obj *t = func_target(f);
-		if (t)
-			l.dev_type = pu_i32(l.a, target_device_type(t));
-		Vec frees = {0}, prepv = {0};
-		l.frees = &frees;
-		l.prep = &prepv;
-		Stmt *body = realize_alloca(&l, f->body);
-		if (!l.failed)
+		Stmt *body = lower_func(&l, m->arena, f, 1);
+		if (l.restart)
+			body = lower_func(&l, m->arena, f, 0);
+		if (body)
 			pu_set_body(m, i, body);
 		failed |= l.failed;
-		mut_done(&l.em);
-		free(l.scopes);
-		vec_free(&frees);
-		vec_free(&prepv);
 	}
+	vec_free(&l.prep);
+	vec_free(&l.items);
+	free(l.scopes);
 	return failed;
 }

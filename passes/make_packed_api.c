@@ -15,7 +15,13 @@
  * Differences from TVM, both forced by our verifier's scoping rules: the
  * storage_alignment attr of a tensor follows the tensor's DeclBuffer
  * instead of sitting in the argument-decoding prologue (it names the buffer,
- * which must be declared first), and a nested sequence is flattened. */
+ * which must be declared first), and a nested sequence is flattened.
+ *
+ * Cost: one read-only scan per function finds calls of packed functions
+ * and returns; the call and return rewrites run only where it finds some.
+ * The prologue is built from Syms, ops and constants looked up once per
+ * run, and the free-var check walks the old body, not the prologue (see
+ * may_have_free_vars). */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -36,27 +42,209 @@ enum {
 
 enum { DL_CPU = 1 };
 
-static const char WHEN_CALLING[] = " when calling:\n  `";
+/* ------------------------------------------------- per-run constants */
+
+/* Every constant string the pass puts into the IR (message parts, names,
+ * attr keys), interned once per run: the binder emits about forty checks
+ * per function, each with a handful of parts. */
+#define MPA_SYMS(X) \
+	X(when_calling, " when calling:\n  `") \
+	X(type_error, "TypeError") \
+	X(value_error, "ValueError") \
+	X(mismatched_type, "Mismatched type on argument #") \
+	X(expected, "`,\n  expected ") \
+	X(mismatched, "Mismatched ") \
+	X(on_argument, " on argument #") \
+	X(expected_to_match, "`,\n  expected to match ") \
+	X(expected_matching, "`,\n  expected matching value") \
+	X(invalid, "Invalid ") \
+	X(ndim_on, ".ndim on argument #") \
+	X(dtype_on, ".dtype on argument #") \
+	X(misaligned, "Misaligned Tensor data on argument #") \
+	X(expected_alignment, "`,\n  expected data alignment=") \
+	X(bytes, " bytes") \
+	X(device_type_on, ".device_type on argument #") \
+	X(null_data, " data pointer is NULL on argument #") \
+	X(expected_non_null, "`,\n  expected non-NULL data pointer") \
+	X(expected_count, "Expected ") \
+	X(arguments, " arguments") \
+	X(backquote, "`") \
+	X(null_args, "args pointer is NULL") \
+	X(strides_on, ".strides on argument #") \
+	X(expected_compact, "`,\n  expected to be compact array") \
+	X(tensor, "Tensor") \
+	X(pointer, "pointer") \
+	X(boolean, "boolean") \
+	X(int_kind, "int") \
+	X(float_kind, "float") \
+	X(storage_alignment, "storage_alignment") \
+	X(compute_scope, "compute_scope") \
+	X(device_id, "device_id") \
+	X(device_type, "device_type") \
+	X(dflt, "default") \
+	X(set_device, "__tvm_set_device") \
+	X(global, "global") \
+	X(args, "args") \
+	X(num_args, "num_args") \
+	X(dev_id, "dev_id") \
+	X(self_handle, "self_handle") \
+	X(result, "result") \
+	X(calling_conv, "calling_conv") \
+	X(target, "target") \
+	X(global_symbol, "global_symbol")
+
+/* The ops the pass builds, looked up once per run. */
+#define MPA_OPS(X) \
+	X(struct_get, "tirx.tvm_struct_get") \
+	X(struct_set, "tirx.tvm_struct_set") \
+	X(isnullptr, "tirx.isnullptr") \
+	X(reinterpret, "tirx.reinterpret") \
+	X(add_byte_offset, "tirx.handle_add_byte_offset") \
+	X(if_then_else, "tirx.if_then_else") \
+	X(call_cpacked, "tirx.tvm_call_cpacked") \
+	X(call_packed, "tirx.tvm_call_packed")
+
+enum {
+	NUM_SYMS = 64,  /* "0" .. "63" are kept once interned */
+	NUM_I32 = 64,   /* and the int32 constants 0 .. 63 once looked up */
+	NUM_DTYPES = 16, /* dtype names kept */
+};
+
+static struct {
+#define X(field, text) Sym field;
+	MPA_SYMS(X)
+#undef X
+#define X(field, name) const Op *field;
+	MPA_OPS(X)
+#undef X
+	TType void_ptr, i64_ptr; /* T.handle, T.handle("int64") */
+	Sym nums[NUM_SYMS];      /* decimal Syms, filled in on first use */
+	Arena *arena;            /* the module's: i32s are its constants */
+	Expr *i32s[NUM_I32];     /* int32 constants, filled in on first use */
+	/* Immutable nodes every lowered function shares: the attr nodes 0 and
+	 * "default", the calling_conv 1, the key strings of the new attrs and
+	 * the "__tvm_set_device" name. */
+	Obj *zero, *dflt_node, *one, *key_nodes[3];
+	Expr *set_device_str;
+	DType dtypes[NUM_DTYPES]; /* dtype -> its name (dt_str formats with snprintf) */
+	Sym dtype_names[NUM_DTYPES];
+	int ndtypes;
+	Buf scratch;             /* symcat's buffer */
+} K;
+
+static void consts_init(Arena *a)
+{
+	memset(&K.nums, 0, sizeof K.nums);
+	memset(&K.i32s, 0, sizeof K.i32s);
+	K.arena = a;
+	K.ndtypes = 0;
+#define X(field, text) K.field = sym(text);
+	MPA_SYMS(X)
+#undef X
+#define X(field, name) K.field = op_get(name);
+	MPA_OPS(X)
+#undef X
+	K.void_ptr = ty_ptr(DT_VOID, K.global);
+	K.i64_ptr = ty_ptr(DT_I64, K.global);
+	K.zero = obj_int(a, 0);
+	K.one = obj_int(a, 1);
+	K.dflt_node = obj_str(a, K.dflt);
+	K.key_nodes[0] = obj_str(a, K.calling_conv);
+	K.key_nodes[1] = obj_str(a, K.target);
+	K.key_nodes[2] = obj_str(a, K.global_symbol);
+	K.set_device_str = ex_str(a, K.set_device);
+}
 
 /* ------------------------------------------------------------ helpers */
 
-static Sym symf(const char *fmt, ...) TIR_PRINTF(1, 2);
-static Sym symf(const char *fmt, ...)
+/* u in decimal, after a '-' when neg, into tmp (24 bytes); returns the
+ * first character. */
+static char *fmt_dec(char tmp[24], uint64_t u, int neg)
 {
-	Buf b = {0};
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	Sym s = symn(b.s ? b.s : "", b.n);
-	buf_free(&b);
+	char *s = tmp + 23;
+	*s = 0;
+	do
+		*--s = (char)('0' + u % 10);
+	while (u /= 10);
+	if (neg)
+		*--s = '-';
 	return s;
+}
+
+static char *fmt_int(char tmp[24], int64_t v)
+{
+	return fmt_dec(tmp, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
+}
+
+/* The decimal Sym of v (argument indexes, counts: "%d" in the messages). */
+static Sym num_sym(int64_t v)
+{
+	if (v >= 0 && v < NUM_SYMS && K.nums[v])
+		return K.nums[v];
+	char tmp[24];
+	Sym s = sym(fmt_int(tmp, v));
+	if (v >= 0 && v < NUM_SYMS)
+		K.nums[v] = s;
+	return s;
+}
+
+/* The int32 constant v of the module's arena (pu_i32, without its lookup
+ * for the small values every check uses). */
+static Expr *i32(Arena *a, int64_t v)
+{
+	if (a != K.arena || v < 0 || v >= NUM_I32)
+		return pu_i32(a, v);
+	if (!K.i32s[v])
+		K.i32s[v] = pu_i32(a, v);
+	return K.i32s[v];
+}
+
+/* dt_str's name of t, interned. */
+static Sym dt_sym(DType t)
+{
+	for (int i = 0; i < K.ndtypes; i++)
+		if (dt_eq(K.dtypes[i], t))
+			return K.dtype_names[i];
+	char d[32];
+	Sym s = sym(dt_str(t, d));
+	if (K.ndtypes < NUM_DTYPES) {
+		K.dtypes[K.ndtypes] = t;
+		K.dtype_names[K.ndtypes++] = s;
+	}
+	return s;
+}
+
+/* Interns the concatenation of the NULL-terminated strings (names made
+ * from names: no printf on this path). */
+static Sym symcat(const char *s, ...)
+{
+	char small[128];
+	size_t n = 0;
+	Buf *o = &K.scratch; /* once longer than small */
+	va_list ap;
+	o->n = 0;
+	va_start(ap, s);
+	for (; s; s = va_arg(ap, const char *)) {
+		size_t k = strlen(s);
+		if (n + k <= sizeof small && !o->n) {
+			memcpy(small + n, s, k);
+		} else {
+			if (!o->n)
+				buf_put(o, small, n);
+			buf_put(o, s, k);
+		}
+		n += k;
+	}
+	va_end(ap);
+	Sym r = o->n ? symn(o->s, o->n) : symn(small, n);
+	o->n = 0;
+	return r;
 }
 
 static Expr *struct_get(Arena *a, TType ty, Expr *h, int index, int field)
 {
-	Expr *args[3] = {h, pu_i32(a, index), pu_i32(a, field)};
-	return pu_call(a, "tirx.tvm_struct_get", ty, args, 3);
+	Expr *args[3] = {h, i32(a, index), i32(a, field)};
+	return ex_call(a, K.struct_get, ty, args, 3);
 }
 
 static Expr *struct_get_v(Arena *a, TType ty, Var *h, int index, int field)
@@ -66,18 +254,29 @@ static Expr *struct_get_v(Arena *a, TType ty, Var *h, int index, int field)
 
 static Expr *isnullptr(Arena *a, Expr *x)
 {
-	return pu_call(a, "tirx.isnullptr", ty_prim(DT_BOOL1), &x, 1);
+	return ex_call(a, K.isnullptr, ty_prim(DT_BOOL1), &x, 1);
 }
 
 static Expr *reinterpret(Arena *a, TType ty, Expr *x)
 {
-	return pu_call(a, "tirx.reinterpret", ty, &x, 1);
+	return ex_call(a, K.reinterpret, ty, &x, 1);
 }
 
 /* The operators of TVM's C++ API (a == b, a && b, !a): typed and folded as
  * the parser folds them.  Operands built here always type-check. */
 static Expr *op2(Arena *a, int kind, Expr *x, Expr *y)
 {
+	/* The common case without arith_binary's checks: a comparison or a
+	 * logical op of operands of one dtype that do not fold (a comparison
+	 * folds two constants, and/or fold any constant) is the plain node. */
+	int cx = x->kind == EX_INT || x->kind == EX_FLOAT, cy = y->kind == EX_INT || y->kind == EX_FLOAT;
+	if (dt_eq(x->dt, y->dt) && !dt_is_void(x->dt)) {
+		if (kind >= EX_EQ && kind <= EX_GE && !(cx && cy) &&
+		    (x->dt.code != DT_HANDLE || kind == EX_EQ || kind == EX_NE))
+			return ex_bin(a, kind, x, y);
+		if ((kind == EX_AND || kind == EX_OR) && !cx && !cy && x->dt.code == DT_BOOL)
+			return ex_bin(a, kind, x, y);
+	}
 	const char *err = NULL;
 	Expr *e = arith_binary(a, kind, x, y, &err);
 	if (!e)
@@ -110,11 +309,11 @@ static Stmt *mk_eval(Arena *a, Expr *e)
 }
 
 /* An AttrStmt whose body is filled in later (merge_nest). */
-static Stmt *mk_attr(Arena *a, Obj *node, const char *key, Expr *value)
+static Stmt *mk_attr(Arena *a, Obj *node, Sym key, Expr *value)
 {
 	Stmt *s = st_new(a, ST_ATTR, NOLOC);
 	s->attr.node = node;
-	s->attr.key = sym(key);
+	s->attr.key = key;
 	s->attr.value = value;
 	return s;
 }
@@ -128,8 +327,8 @@ static Stmt *mk_return(Arena *a, Expr *v)
 
 static Stmt *struct_set(Arena *a, Expr *h, int index, int field, Expr *value)
 {
-	Expr *args[4] = {h, pu_i32(a, index), pu_i32(a, field), value};
-	return mk_eval(a, pu_call(a, "tirx.tvm_struct_set", ty_prim(DT_I32), args, 4));
+	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
+	return mk_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
 }
 
 /* analyzer.Simplify(x == y) for the comparisons the binder builds: constant
@@ -200,6 +399,9 @@ typedef struct Pending {
 	Path path;
 } Pending;
 
+/* One Binder serves every function of a run: its arrays, vectors and map
+ * are reset per function (lower_func), not freed, so that decoding a
+ * function costs no malloc once they have grown. */
 typedef struct Binder {
 	Arena *a;
 	Func *f;
@@ -207,122 +409,153 @@ typedef struct Binder {
 	Var *args;    /* the packed args */
 	Var *num_args;
 	Expr *dev_type; /* int32 constant */
+	Sym dev_name;   /* its DLDeviceType2Str */
 	Var *dev_id;
 	Sym sig;      /* "main(A: Tensor([1024], float32), n: int32)" */
 	Sym *names;   /* per parameter: its var or buffer name */
 	Var **handles; /* per buffer parameter: the DLTensor handle */
-	Vec init, asserts, decls;
-	PtrMap defs;  /* Var -> Def */
-	Vec pending;  /* Pending */
-	Vec owned;    /* Def and Pending records, freed at the end */
+	Sym **tensor_check; /* per parameter: the parts of its "expected Tensor" check */
+	int cap_params;
+	Vec init, asserts, decls, nest;
+	PtrMap defs;  /* Var -> 1 + index into defv */
+	PtrMap body_defs; /* scratch of may_have_free_vars */
+	Def *defv;
+	int ndefs, cap_defs;
+	Pending *pending;
+	int npending, cap_pending;
 	int failed;
 } Binder;
 
-/* An AssertStmt with message parts; the variadic parts end with NULL. */
-static Stmt *mk_assert(Binder *b, Expr *cond, const char *kind, const char **parts, int n)
+/* An AssertStmt with the message parts given (Syms, copied). */
+static Stmt *mk_assert_arr(Binder *b, Expr *cond, Sym kind, Sym *parts, int n)
 {
 	Stmt *s = st_new(b->a, ST_ASSERT, NOLOC);
 	s->assert.cond = cond;
-	s->assert.kind = sym(kind);
-	s->assert.parts = ar_alloc(b->a, (size_t)(n ? n : 1) * sizeof(Sym));
-	for (int i = 0; i < n; i++)
-		s->assert.parts[i] = sym(parts[i]);
+	s->assert.kind = kind;
+	s->assert.parts = parts;
 	s->assert.nparts = n;
 	return s;
 }
 
-static Stmt *assertv(Binder *b, Expr *cond, const char *kind, va_list ap)
+static Stmt *mk_assert(Binder *b, Expr *cond, Sym kind, const Sym *parts, int n)
 {
-	const char *parts[16];
+	Sym *p = ar_alloc(b->a, (size_t)(n ? n : 1) * sizeof(Sym));
+	memcpy(p, parts, (size_t)n * sizeof(Sym));
+	return mk_assert_arr(b, cond, kind, p, n);
+}
+
+/* EmitAssert: a check that must run before later loads (into init_nest).
+ * The parts are Syms, ending with NULL. */
+static void emit_assert(Binder *b, Expr *cond, Sym kind, ...)
+{
+	Sym parts[16];
 	int n = 0;
-	const char *p;
-	while ((p = va_arg(ap, const char *)) != NULL) {
+	Sym p;
+	va_list ap;
+	va_start(ap, kind);
+	while ((p = va_arg(ap, Sym)) != NULL) {
 		if (n == 16)
 			die("MakePackedAPI: too many message parts");
 		parts[n++] = p;
 	}
-	return mk_assert(b, cond, kind, parts, n);
-}
-
-/* EmitAssert: a check that must run before later loads (into init_nest). */
-static void emit_assert(Binder *b, Expr *cond, const char *kind, ...)
-{
-	va_list ap;
-	va_start(ap, kind);
-	vec_push(&b->init, assertv(b, cond, kind, ap));
 	va_end(ap);
+	vec_push(&b->init, mk_assert(b, cond, kind, parts, n));
 }
 
-static void type_check(Binder *b, int i, Expr *cond, const char *expected)
+/* The type check of argument i; the two "expected Tensor" checks of a
+ * buffer parameter share their (immutable) parts. */
+static void type_check(Binder *b, int i, Expr *cond, Sym expected)
 {
-	emit_assert(b, cond, "TypeError", "Mismatched type on argument #", symf("%d", i),
-	            WHEN_CALLING, b->sig, "`,\n  expected ", expected, NULL);
+	Sym parts[6] = {K.mismatched_type, num_sym(i), K.when_calling, b->sig, K.expected, expected};
+	if (expected != K.tensor) {
+		vec_push(&b->init, mk_assert(b, cond, K.type_error, parts, 6));
+		return;
+	}
+	if (!b->tensor_check[i]) {
+		b->tensor_check[i] = ar_alloc(b->a, sizeof parts);
+		memcpy(b->tensor_check[i], parts, sizeof parts);
+	}
+	vec_push(&b->init, mk_assert_arr(b, cond, K.type_error, b->tensor_check[i], 6));
 }
 
 /* The signature TVM prints in every message. */
 static void type_str(Buf *o, TType t)
 {
-	char d[32];
 	if (t.kind == TY_PTR) {
 		if (dt_is_void(t.dt)) {
-			if (t.scope == sym("global"))
+			if (t.scope == K.global) {
 				buf_puts(o, "T.handle");
-			else
-				buf_printf(o, "T.handle(storage_scope=\"%s\")", t.scope);
+			} else {
+				buf_puts(o, "T.handle(storage_scope=\"");
+				buf_puts(o, t.scope);
+				buf_puts(o, "\")");
+			}
 		} else {
-			buf_printf(o, "T.handle(\"%s\", \"%s\")", dt_str(t.dt, d), t.scope);
+			buf_puts(o, "T.handle(\"");
+			buf_puts(o, dt_sym(t.dt));
+			buf_puts(o, "\", \"");
+			buf_puts(o, t.scope);
+			buf_puts(o, "\")");
 		}
 	} else if (t.kind == TY_TENSORMAP) {
 		buf_puts(o, "T.TensorMap()");
 	} else {
-		buf_puts(o, dt_str(ty_dtype(t), d));
+		buf_puts(o, dt_sym(ty_dtype(t)));
 	}
 }
 
 static Sym signature(Binder *b)
 {
-	Buf o = {0};
-	char d[32];
-	buf_printf(&o, "%s(", b->fname);
+	Buf *o = &K.scratch;
+	char tmp[24];
+	o->n = 0;
+	buf_puts(o, b->fname);
+	buf_putc(o, '(');
 	for (int i = 0; i < b->f->nparams; i++) {
 		Param *p = &b->f->params[i];
 		if (i)
-			buf_puts(&o, ", ");
+			buf_puts(o, ", ");
 		if (p->buf) {
-			buf_printf(&o, "%s: Tensor([", p->buf->name);
+			buf_puts(o, p->buf->name);
+			buf_puts(o, ": Tensor([");
 			for (int k = 0; k < p->buf->ndim; k++) {
 				Expr *e = p->buf->shape[k];
 				if (k)
-					buf_puts(&o, ", ");
+					buf_puts(o, ", ");
 				if (e->kind == EX_VAR)
-					buf_puts(&o, *e->var->name ? e->var->name : "v");
+					buf_puts(o, *e->var->name ? e->var->name : "v");
+				else if (e->kind == EX_INT && dt_eq(e->dt, DT_I32))
+					buf_puts(o, fmt_int(tmp, e->i)); /* as the printer prints it */
 				else
-					tir_print_expr(&o, e);
+					tir_print_expr(o, e);
 			}
-			buf_printf(&o, "], %s)", dt_str(p->buf->dt, d));
+			buf_puts(o, "], ");
+			buf_puts(o, dt_sym(p->buf->dt));
+			buf_putc(o, ')');
 		} else {
-			buf_printf(&o, "%s: ", p->var->name);
-			type_str(&o, p->var->ty);
+			buf_puts(o, p->var->name);
+			buf_puts(o, ": ");
+			type_str(o, p->var->ty);
 		}
 	}
-	buf_putc(&o, ')');
-	Sym s = symn(o.s, o.n);
-	buf_free(&o);
-	return s;
+	buf_putc(o, ')');
+	return symn(o->s, o->n);
 }
 
 static Def *def_get(Binder *b, Var *v)
 {
-	return pmap_get(&b->defs, v);
+	intptr_t k = (intptr_t)pmap_get(&b->defs, v);
+	return k ? &b->defv[k - 1] : NULL;
 }
 
 static void def_put(Binder *b, Var *v, Expr *value, Path path)
 {
-	Def *d = xmalloc(sizeof *d);
-	d->value = value;
-	d->path = path;
-	vec_push(&b->owned, d);
-	pmap_put(&b->defs, v, d);
+	if (b->ndefs == b->cap_defs) {
+		b->cap_defs = b->cap_defs ? 2 * b->cap_defs : 16;
+		b->defv = xrealloc(b->defv, (size_t)b->cap_defs * sizeof *b->defv);
+	}
+	b->defv[b->ndefs] = (Def){value, path};
+	pmap_put(&b->defs, v, (void *)(intptr_t)++b->ndefs);
 }
 
 /* BindScalar(arg, value, path, with_lets = true): defines a var on its first
@@ -346,23 +579,23 @@ static int bind_scalar(Binder *b, Expr *arg, Expr *value, Path path)
 			diag_error(b->f->loc, "Bind have an unmet assertion at %s", path.text);
 			b->failed = 1;
 		} else if (!is_const(c, 1)) {
-			const char *parts[12];
+			Sym parts[12];
 			int n = 0;
-			parts[n++] = "Mismatched ";
+			parts[n++] = K.mismatched;
 			parts[n++] = path.text;
 			if (path.index >= 0) {
-				parts[n++] = " on argument #";
-				parts[n++] = symf("%d", path.index);
+				parts[n++] = K.on_argument;
+				parts[n++] = num_sym(path.index);
 			}
-			parts[n++] = WHEN_CALLING;
+			parts[n++] = K.when_calling;
 			parts[n++] = b->sig;
 			if (*d->path.text && d->path.text != path.text) {
-				parts[n++] = "`,\n  expected to match ";
+				parts[n++] = K.expected_to_match;
 				parts[n++] = d->path.text;
 			} else {
-				parts[n++] = "`,\n  expected matching value";
+				parts[n++] = K.expected_matching;
 			}
-			vec_push(&b->asserts, mk_assert(b, c, "ValueError", parts, n));
+			vec_push(&b->asserts, mk_assert(b, c, K.value_error, parts, n));
 		}
 		return 0;
 	}
@@ -371,12 +604,11 @@ static int bind_scalar(Binder *b, Expr *arg, Expr *value, Path path)
 		diag_error(b->f->loc, "Bind have an unmet assertion at %s", path.text);
 		b->failed = 1;
 	} else if (!is_const(c, 1)) {
-		Pending *p = xmalloc(sizeof *p);
-		p->cond = c;
-		p->arg = arg;
-		p->path = path;
-		vec_push(&b->owned, p);
-		vec_push(&b->pending, p);
+		if (b->npending == b->cap_pending) {
+			b->cap_pending = b->cap_pending ? 2 * b->cap_pending : 16;
+			b->pending = xrealloc(b->pending, (size_t)b->cap_pending * sizeof *b->pending);
+		}
+		b->pending[b->npending++] = (Pending){c, arg, path};
 	}
 	return 0;
 }
@@ -398,6 +630,7 @@ static void render(Binder *b, Buf *o, Expr *e)
 	static const char *const func[] = {
 		[EX_FLOORDIV] = "floordiv", [EX_FLOORMOD] = "floormod", [EX_MIN] = "min", [EX_MAX] = "max",
 	};
+	char tmp[24];
 	switch (e->kind) {
 	case EX_VAR: {
 		Def *d = def_get(b, e->var);
@@ -406,9 +639,9 @@ static void render(Binder *b, Buf *o, Expr *e)
 	}
 	case EX_INT:
 		if (e->dt.code == DT_UINT)
-			buf_printf(o, "%llu", (unsigned long long)e->i);
+			buf_puts(o, fmt_dec(tmp, (uint64_t)e->i, 0));
 		else
-			buf_printf(o, "%lld", (long long)e->i);
+			buf_puts(o, fmt_int(tmp, e->i));
 		return;
 	case EX_FLOAT:
 		buf_printf(o, "%g", e->f);
@@ -422,7 +655,8 @@ static void render(Binder *b, Buf *o, Expr *e)
 		render(b, o, e->bin.b);
 		return;
 	case EX_FLOORDIV: case EX_FLOORMOD: case EX_MIN: case EX_MAX:
-		buf_printf(o, "%s(", func[e->kind]);
+		buf_puts(o, func[e->kind]);
+		buf_putc(o, '(');
 		render(b, o, e->bin.a);
 		buf_puts(o, ", ");
 		render(b, o, e->bin.b);
@@ -436,24 +670,24 @@ static void render(Binder *b, Buf *o, Expr *e)
 /* RenderPendingAsserts, at Finalize: after every definition. */
 static void render_pending(Binder *b)
 {
-	for (int i = 0; i < b->pending.n; i++) {
-		Pending *p = b->pending.v[i];
-		Buf o = {0};
-		render(b, &o, p->arg);
-		const char *parts[12];
+	for (int i = 0; i < b->npending; i++) {
+		Pending *p = &b->pending[i];
+		Buf *o = &K.scratch;
+		o->n = 0;
+		render(b, o, p->arg);
+		Sym parts[12];
 		int n = 0;
-		parts[n++] = "Invalid ";
+		parts[n++] = K.invalid;
 		parts[n++] = p->path.text;
 		if (p->path.index >= 0) {
-			parts[n++] = " on argument #";
-			parts[n++] = symf("%d", p->path.index);
+			parts[n++] = K.on_argument;
+			parts[n++] = num_sym(p->path.index);
 		}
-		parts[n++] = WHEN_CALLING;
+		parts[n++] = K.when_calling;
 		parts[n++] = b->sig;
-		parts[n++] = "`,\n  expected ";
-		parts[n++] = symn(o.s ? o.s : "", o.n);
-		buf_free(&o);
-		vec_push(&b->asserts, mk_assert(b, p->cond, "ValueError", parts, n));
+		parts[n++] = K.expected;
+		parts[n++] = symn(o->s ? o->s : "", o->n);
+		vec_push(&b->asserts, mk_assert(b, p->cond, K.value_error, parts, n));
 	}
 }
 
@@ -474,7 +708,7 @@ static Expr *load_union(Binder *b, int i, DType t)
 
 static Expr *ti_is(Binder *b, Var *ti, int kind, int v)
 {
-	return op2(b->a, kind, ex_var(b->a, ti), pu_i32(b->a, v));
+	return op2(b->a, kind, ex_var(b->a, ti), i32(b->a, v));
 }
 
 /* A handle argument: None, an opaque pointer, a DLTensor* or any object;
@@ -486,12 +720,12 @@ static Expr *decode_handle(Binder *b, int i, Var *ti)
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_OPAQUE_PTR));
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_DLTENSOR_PTR));
 	c = op2(a, EX_OR, c, ti_is(b, ti, EX_GE, TI_STATIC_OBJECT_BEGIN));
-	type_check(b, i, c, b->f->params[i].buf ? "Tensor" : "pointer");
-	Expr *v = struct_get_v(a, pu_void_ptr(), b->args, i, F_ANY_VALUE);
-	Expr *off[2] = {v, pu_i32(a, 24)};
-	Expr *cell = pu_call(a, "tirx.handle_add_byte_offset", pu_void_ptr(), off, 2);
+	type_check(b, i, c, b->f->params[i].buf ? K.tensor : K.pointer);
+	Expr *v = struct_get_v(a, K.void_ptr, b->args, i, F_ANY_VALUE);
+	Expr *off[2] = {v, i32(a, 24)};
+	Expr *cell = ex_call(a, K.add_byte_offset, K.void_ptr, off, 2);
 	Expr *ite[3] = {ti_is(b, ti, EX_EQ, TI_TENSOR), cell, v};
-	return pu_call(a, "tirx.if_then_else", pu_void_ptr(), ite, 3);
+	return ex_call(a, K.if_then_else, K.void_ptr, ite, 3);
 }
 
 static Expr *decode_scalar(Binder *b, int i, Var *ti, DType t)
@@ -499,18 +733,20 @@ static Expr *decode_scalar(Binder *b, int i, Var *ti, DType t)
 	Arena *a = b->a;
 	if (t.code == DT_BOOL) {
 		type_check(b, i, op2(a, EX_OR, ti_is(b, ti, EX_EQ, TI_BOOL), ti_is(b, ti, EX_EQ, TI_INT)),
-		           "boolean");
+		           K.boolean);
 		return ex_cast(a, t, load_union(b, i, DT_I64));
 	}
 	if (dt_is_int(t)) {
 		type_check(b, i, op2(a, EX_OR, ti_is(b, ti, EX_EQ, TI_INT), ti_is(b, ti, EX_EQ, TI_BOOL)),
-		           "int");
+		           K.int_kind);
 		return load_union(b, i, t);
 	}
-	Expr *c = op2(a, EX_OR, ti_is(b, ti, EX_EQ, TI_FLOAT), ti_is(b, ti, EX_EQ, TI_INT));
-	type_check(b, i, op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_BOOL)), "float");
+	/* the float check and the select share their `type_index == 3` */
+	Expr *is_float = ti_is(b, ti, EX_EQ, TI_FLOAT);
+	Expr *c = op2(a, EX_OR, is_float, ti_is(b, ti, EX_EQ, TI_INT));
+	type_check(b, i, op2(a, EX_OR, c, ti_is(b, ti, EX_EQ, TI_BOOL)), K.float_kind);
 	Expr *e = ex_new(a, EX_SELECT, t);
-	e->sel.c = ti_is(b, ti, EX_EQ, TI_FLOAT);
+	e->sel.c = is_float;
 	e->sel.t = load_union(b, i, t);
 	e->sel.f = ex_cast(a, t, load_union(b, i, DT_I64));
 	return e;
@@ -521,11 +757,11 @@ static void decode_param(Binder *b, int i)
 {
 	Arena *a = b->a;
 	Param *p = &b->f->params[i];
-	Var *ti = var_new(a, symf("%s.type_index", b->names[i]), ty_prim(DT_I32));
+	Var *ti = var_new(a, symcat(b->names[i], ".type_index", NULL), ty_prim(DT_I32));
 	vec_push(&b->init, mk_bind(a, ti, struct_get_v(a, ty_prim(DT_I32), b->args, i, F_ANY_TYPE_INDEX)));
 	Path path = {i, b->names[i]};
 	if (p->buf) {
-		Var *h = var_new(a, symf("%s.handle", b->names[i]), pu_void_ptr());
+		Var *h = var_new(a, symcat(b->names[i], ".handle", NULL), K.void_ptr);
 		bind_pointer(b, h, decode_handle(b, i, ti), path);
 		b->handles[i] = h;
 		return;
@@ -578,23 +814,25 @@ static void compact_strides(Binder *b, int i, Buffer *buf, Var *strides, Expr *i
 	Expr *cond = ex_int(a, DT_BOOL1, 1);
 	if (buf->ndim == 0)
 		return;
-	Expr **conds = xmalloc((size_t)buf->ndim * sizeof *conds);
+	Expr *small[8];
+	Expr **conds = buf->ndim <= 8 ? small : xmalloc((size_t)buf->ndim * sizeof *conds);
 	for (int k = buf->ndim - 1, j = 0; k >= 0; k--, j++) {
 		Expr *sv = arith_cast(a, st, struct_get_v(a, ty_prim(DT_I64), strides, k, F_INT64_ELEM));
-		Expr *one = op2(a, EX_EQ, buf->shape[k], pu_i32(a, 1));
+		Expr *one = op2(a, EX_EQ, buf->shape[k], i32(a, 1));
 		conds[j] = op2(a, EX_OR, one, op2(a, EX_EQ, expect, sv));
 		expect = op2(a, EX_MUL, expect, buf->shape[k]);
 	}
 	for (int j = 0; j < buf->ndim; j++)
 		cond = op2(a, EX_AND, cond, conds[j]);
-	free(conds);
-	const char *parts[] = {"Mismatched ", buf->name, ".strides on argument #", symf("%d", i),
-	                       WHEN_CALLING, b->sig, "`,\n  expected to be compact array"};
+	if (conds != small)
+		free(conds);
+	Sym parts[] = {K.mismatched, buf->name, K.strides_on, num_sym(i),
+	               K.when_calling, b->sig, K.expected_compact};
 	Stmt *check = st_new(a, ST_IF, NOLOC);
 	Expr *nn = ex_new(a, EX_NOT, is_null->dt);
 	nn->bin.a = is_null;
 	check->ifs.cond = nn;
-	check->ifs.then = mk_assert(b, cond, "ValueError", parts, 7);
+	check->ifs.then = mk_assert(b, cond, K.value_error, parts, 7);
 	vec_push(&b->asserts, check);
 }
 
@@ -603,7 +841,7 @@ static void compact_strides(Binder *b, int i, Buffer *buf, Var *strides, Expr *i
 static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *strides, Expr *is_null)
 {
 	Arena *a = b->a;
-	Expr *from_shape = pu_i32(a, 1);
+	Expr *from_shape = i32(a, 1);
 	for (int k = buf->nstrides - 1; k >= 0; k--) {
 		DType t = k < buf->ndim ? buf->shape[k]->dt : DT_I64;
 		Expr *given = arith_cast(a, t, struct_get_v(a, ty_prim(DT_I64), strides, k, F_INT64_ELEM));
@@ -612,8 +850,8 @@ static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *stri
 		if (!arith_match_types(a, &x, &y, &err))
 			die("MakePackedAPI: %s", err);
 		Expr *ite[3] = {is_null, x, y};
-		Expr *v = pu_call(a, "tirx.if_then_else", ty_prim(x->dt), ite, 3);
-		Path p = {i, symf("%s.strides[%d]", buf->name, k)};
+		Expr *v = ex_call(a, K.if_then_else, ty_prim(x->dt), ite, 3);
+		Path p = {i, symcat(buf->name, ".strides[", num_sym(k), "]", NULL)};
 		Expr *sk = buf->strides[k];
 		if (!dt_eq(sk->dt, v->dt))
 			v = arith_cast(a, sk->dt, v);
@@ -628,14 +866,13 @@ static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *stri
 static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 {
 	Arena *a = b->a;
-	const char *bn = buf->name;
-	Sym idx = symf("%d", i);
-	char d[32];
+	Sym bn = buf->name;
+	Sym idx = num_sym(i);
 
-	type_check(b, i, op_not(a, isnullptr(a, ex_var(a, h))), "Tensor");
-	emit_assert(b, op2(a, EX_EQ, pu_i32(a, buf->ndim), struct_get_v(a, ty_prim(DT_I32), h, 0, F_NDIM)),
-	            "ValueError", "Mismatched ", bn, ".ndim on argument #", idx, WHEN_CALLING, b->sig,
-	            "`,\n  expected ", symf("%d", buf->ndim), NULL);
+	type_check(b, i, op_not(a, isnullptr(a, ex_var(a, h))), K.tensor);
+	emit_assert(b, op2(a, EX_EQ, i32(a, buf->ndim), struct_get_v(a, ty_prim(DT_I32), h, 0, F_NDIM)),
+	            K.value_error, K.mismatched, bn, K.ndim_on, idx, K.when_calling, b->sig,
+	            K.expected, num_sym(buf->ndim), NULL);
 	if (!skips_dtype_check(buf->dt)) {
 		DType u8 = DT_U8, u16 = dt_make(DT_UINT, 16, 1);
 		Expr *c = op2(a, EX_EQ, struct_get_v(a, ty_prim(u8), h, 0, F_CODE), ex_int(a, u8, buf->dt.code));
@@ -643,20 +880,20 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 		        op2(a, EX_EQ, struct_get_v(a, ty_prim(u8), h, 0, F_BITS), ex_int(a, u8, buf->dt.bits)));
 		c = op2(a, EX_AND, c,
 		        op2(a, EX_EQ, struct_get_v(a, ty_prim(u16), h, 0, F_LANES), ex_int(a, u16, buf->dt.lanes)));
-		emit_assert(b, c, "TypeError", "Mismatched ", bn, ".dtype on argument #", idx, WHEN_CALLING,
-		            b->sig, "`,\n  expected ", dt_str(buf->dt, d), NULL);
+		emit_assert(b, c, K.type_error, K.mismatched, bn, K.dtype_on, idx, K.when_calling,
+		            b->sig, K.expected, dt_sym(buf->dt), NULL);
 	}
 
-	TType i64p = ty_ptr(DT_I64, sym("global"));
-	Var *shape = var_new(a, symf("%s.%s_shape", b->fname, b->names[i]), i64p);
+	TType i64p = K.i64_ptr;
+	Var *shape = var_new(a, symcat(b->fname, ".", b->names[i], "_shape", NULL), i64p);
 	vec_push(&b->init, mk_bind(a, shape, struct_get_v(a, i64p, h, 0, F_SHAPE)));
 	for (int k = 0; k < buf->ndim && !skips_dtype_check(buf->dt); k++) {
 		Expr *v = struct_get_v(a, ty_prim(DT_I64), shape, k, F_INT64_ELEM);
-		Path p = {i, symf("%s.shape[%d]", bn, k)};
+		Path p = {i, symcat(bn, ".shape[", num_sym(k), "]", NULL)};
 		bind_scalar(b, buf->shape[k], arith_cast(a, buf->shape[k]->dt, v), p);
 	}
 
-	Var *strides = var_new(a, symf("%s.%s_strides", b->fname, b->names[i]), i64p);
+	Var *strides = var_new(a, symcat(b->fname, ".", b->names[i], "_strides", NULL), i64p);
 	vec_push(&b->init, mk_bind(a, strides, struct_get_v(a, i64p, h, 0, F_STRIDES)));
 	Expr *is_null = isnullptr(a, ex_var(a, strides));
 	if (buf->nstrides == 0)
@@ -665,7 +902,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 		regular_strides(b, i, buf, shape, strides, is_null);
 
 	int bytes = dt_bytes(buf->dt);
-	Path bo = {i, symf("%s.byte_offset", bn)};
+	Path bo = {i, symcat(bn, ".byte_offset", NULL)};
 	DType u64 = dt_make(DT_UINT, 64, 1);
 	Expr *off = buf->elem_offset ? buf->elem_offset : ex_int(a, index_type(buf), 0);
 	int64_t c;
@@ -680,31 +917,30 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 				diag_error(b->f->loc, "Bind have an unmet assertion at %s", bo.text);
 				b->failed = 1;
 			} else if (!is_const(ok, 1)) {
-				emit_assert(b, ok, "ValueError", "Misaligned Tensor data on argument #", idx,
-				            WHEN_CALLING, b->sig, "`,\n  expected data alignment=",
-				            symf("%d", buf->offset_factor * bytes), " bytes", NULL);
+				emit_assert(b, ok, K.value_error, K.misaligned, idx, K.when_calling, b->sig,
+				            K.expected_alignment, num_sym((int64_t)buf->offset_factor * bytes),
+				            K.bytes, NULL);
 			}
 		}
 	}
 
 	int64_t dt = b->dev_type->i;
 	Expr *got = struct_get_v(a, ty_prim(DT_I32), h, 0, F_DEVICE_TYPE);
-	Expr *same = simplify_eq(a, pu_i32(a, dt), got);
+	Expr *same = simplify_eq(a, i32(a, dt), got);
 	if (!is_const(same, 1))
-		emit_assert(b, same, "ValueError", "Mismatched ", bn, ".device_type on argument #", idx,
-		            WHEN_CALLING, b->sig, "`,\n  expected ", device_name((int)dt), NULL);
-	Path dp = {i, symf("%s.device_id", bn)};
+		emit_assert(b, same, K.value_error, K.mismatched, bn, K.device_type_on, idx,
+		            K.when_calling, b->sig, K.expected, b->dev_name, NULL);
+	Path dp = {i, symcat(bn, ".device_id", NULL)};
 	bind_scalar(b, ex_var(a, b->dev_id), struct_get_v(a, ty_prim(DT_I32), h, 0, F_DEVICE_ID), dp);
 
-	Expr *data = reinterpret(a, buf_data_type(buf), struct_get_v(a, pu_void_ptr(), h, 0, F_DATA));
+	Expr *data = reinterpret(a, buf_data_type(buf), struct_get_v(a, K.void_ptr, h, 0, F_DATA));
 	Expr *size = ex_int(a, index_type(buf), 1);
 	for (int k = 0; k < buf->ndim; k++)
 		size = op2(a, EX_MUL, size, buf->shape[k]);
-	Expr *empty = arith_cast(a, DT_BOOL1, op2(a, EX_EQ, size, pu_i32(a, 0)));
+	Expr *empty = arith_cast(a, DT_BOOL1, op2(a, EX_EQ, size, i32(a, 0)));
 	Expr *ok = op2(a, EX_OR, empty, op_not(a, isnullptr(a, data)));
-	const char *parts[] = {bn, " data pointer is NULL on argument #", idx, WHEN_CALLING, b->sig,
-	                       "`,\n  expected non-NULL data pointer"};
-	vec_push(&b->asserts, mk_assert(b, ok, "ValueError", parts, 6));
+	Sym parts[] = {bn, K.null_data, idx, K.when_calling, b->sig, K.expected_non_null};
+	vec_push(&b->asserts, mk_assert(b, ok, K.value_error, parts, 6));
 	return data;
 }
 
@@ -715,12 +951,12 @@ static void decode_all(Binder *b)
 {
 	Arena *a = b->a;
 	Func *f = b->f;
-	Sym n = symf("%d", f->nparams);
-	emit_assert(b, op2(a, EX_EQ, ex_var(a, b->num_args), pu_i32(a, f->nparams)), "TypeError",
-	            "Expected ", n, " arguments", WHEN_CALLING, b->sig, "`", NULL);
+	emit_assert(b, op2(a, EX_EQ, ex_var(a, b->num_args), i32(a, f->nparams)), K.type_error,
+	            K.expected_count, num_sym(f->nparams), K.arguments, K.when_calling, b->sig,
+	            K.backquote, NULL);
 	if (f->nparams > 0)
-		emit_assert(b, op_not(a, isnullptr(a, ex_var(a, b->args))), "TypeError",
-		            "args pointer is NULL", WHEN_CALLING, b->sig, "`", NULL);
+		emit_assert(b, op_not(a, isnullptr(a, ex_var(a, b->args))), K.type_error,
+		            K.null_args, K.when_calling, b->sig, K.backquote, NULL);
 	for (int i = 0; i < f->nparams && !b->failed; i++)
 		decode_param(b, i);
 	for (int i = 0; i < f->nparams && !b->failed; i++) {
@@ -734,29 +970,28 @@ static void decode_all(Binder *b)
 		vec_push(&b->decls, decl);
 		Obj *node = obj_new(a, OB_BUFFER);
 		node->buf = buf;
-		vec_push(&b->decls, mk_attr(a, node, "storage_alignment", pu_i32(a, buf->align)));
+		vec_push(&b->decls, mk_attr(a, node, K.storage_alignment, i32(a, buf->align)));
 	}
 	render_pending(b);
 }
 
-/* MergeNest: flat statements go first in a sequence, attrs (with no body
- * yet) take the rest as their body. */
+/* MergeNest over the statements in items followed by inner: flat
+ * statements go first in a sequence, attrs (with no body yet) take the
+ * rest as their body.  Pushes inner onto items: at every attr the body
+ * built so far is then the item right after the flat ones before it, so
+ * each sequence is one slice of items (one st_seq, no copies). */
 static Stmt *merge_nest(Arena *a, Vec *items, Stmt *inner)
 {
-	Stmt *body = inner;
 	int end = items->n;
-	for (int i = items->n - 1; i >= -1; i--) {
+	vec_push(items, inner);
+	Stmt *body = inner;
+	for (int i = end - 1; i >= -1; i--) {
 		Stmt *s = i >= 0 ? items->v[i] : NULL;
 		if (s && s->kind != ST_ATTR)
 			continue;
 		int nflat = end - (i + 1);
-		if (nflat > 0) {
-			Stmt **seq = xmalloc((size_t)(nflat + 1) * sizeof *seq);
-			memcpy(seq, items->v + i + 1, (size_t)nflat * sizeof *seq);
-			seq[nflat] = body;
-			body = st_seq(a, seq, nflat + 1);
-			free(seq);
-		}
+		if (nflat > 0)
+			body = st_seq(a, (Stmt **)items->v + i + 1, nflat + 1); /* items->v[end] == body */
 		if (s) {
 			s->attr.body = body;
 			body = s;
@@ -799,6 +1034,8 @@ static int ffi_value(Arena *a, Expr *v, Expr **out, int *type_index)
 	return 1;
 }
 
+/* A statement hook only: the Mutator runs with pu_keep_expr, so that it
+ * does not descend into the expressions of every statement. */
 static Stmt *ret_stmt(Mutator *m, Stmt *s)
 {
 	Ret *r = m->data;
@@ -833,10 +1070,10 @@ static Stmt *ret_stmt(Mutator *m, Stmt *s)
 	}
 	Expr *res = ex_var(a, r->result);
 	Stmt *seq[4] = {
-		struct_set(a, res, 0, F_ANY_TYPE_INDEX, pu_i32(a, ti)),
-		struct_set(a, res, 0, F_ANY_PADDING, pu_i32(a, 0)),
+		struct_set(a, res, 0, F_ANY_TYPE_INDEX, i32(a, ti)),
+		struct_set(a, res, 0, F_ANY_PADDING, i32(a, 0)),
 		struct_set(a, res, 0, F_ANY_VALUE, v),
-		mk_return(a, pu_i32(a, 0)),
+		mk_return(a, i32(a, 0)),
 	};
 	for (int i = 0; i < 4; i++)
 		seq[i]->loc = s->loc;
@@ -863,8 +1100,8 @@ static Expr *cpacked_expr(Mutator *m, Expr *e)
 	Expr *r = e;
 	if (symbol) {
 		args[0] = ex_str(m->a, symbol);
-		args[n + 1] = reinterpret(m->a, pu_void_ptr(), ex_int(m->a, dt_make(DT_UINT, 64, 1), 0));
-		r = pu_call(m->a, "tirx.tvm_call_cpacked", e->call.rty, args, n + 2);
+		args[n + 1] = reinterpret(m->a, K.void_ptr, ex_int(m->a, dt_make(DT_UINT, 64, 1), 0));
+		r = ex_call(m->a, K.call_cpacked, e->call.rty, args, n + 2);
 	} else if (changed) {
 		r = ex_new(m->a, EX_CALL, e->dt);
 		*r = *e;
@@ -872,6 +1109,104 @@ static Expr *cpacked_expr(Mutator *m, Expr *e)
 	}
 	free(args);
 	return r;
+}
+
+/* What a function holds that the rewrites care about, found in one
+ * read-only walk: a call of a packed function (else the call rewriter has
+ * nothing to do) and a return (else the return rewriter has nothing to
+ * do).  The walk sees what the Mutator would: buffer fields included. */
+typedef struct Scan {
+	const PtrMap *packed; /* NULL: calls need not be looked for */
+	int calls, returns;
+	Buffer *last;         /* the buffer whose fields were scanned last */
+} Scan;
+
+/* Leaves without a buffer (constants, strings, vars) hold no call. */
+static int no_call_leaf(const Expr *e)
+{
+	return e->kind < EX_BUFDATA;
+}
+
+static void scan_ref(Walker *w, Buffer *b);
+
+static void scan_operand(Walker *w, Expr *e)
+{
+	if (e && !no_call_leaf(e))
+		walk_expr(w, e);
+}
+
+static void scan_exprs(Walker *w, Expr **xs, int n)
+{
+	for (int k = 0; k < n; k++)
+		scan_operand(w, xs[k]);
+}
+
+static int scan_expr(Walker *w, Expr *e)
+{
+	Scan *sc = w->data;
+	if (!sc->packed || sc->calls)
+		return 0;
+	if (e->kind == EX_CALL && !e->call.op && pmap_get(sc->packed, e->call.fn)) {
+		sc->calls = 1;
+		return 0;
+	}
+	/* The operands of the commonest nodes are walked here, but for
+	 * leaves without a buffer: a visit each would find nothing. */
+	if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
+		scan_operand(w, e->bin.a);
+		scan_operand(w, e->bin.b);
+		return 0;
+	}
+	if (e->kind == EX_LOAD) {
+		scan_ref(w, e->load.buf);
+		scan_exprs(w, e->load.idx, e->load.nidx);
+		scan_operand(w, e->load.pred);
+		return 0;
+	}
+	if (e->kind == EX_CALL) {
+		scan_exprs(w, e->call.args, e->call.nargs);
+		return 0;
+	}
+	return 1;
+}
+
+/* The fields of a buffer, as Mutator visits them at every reference;
+ * constants (most shapes) are not worth a call.  Vars are visited: the
+ * check for unbound vars (below) uses this too. */
+static void scan_fields(Walker *w, Expr **xs, int n)
+{
+	for (int k = 0; k < n; k++)
+		if (xs[k]->kind >= EX_VAR)
+			walk_expr(w, xs[k]);
+}
+
+static void scan_buffer(Walker *w, Buffer *b)
+{
+	if (!b)
+		return;
+	scan_fields(w, b->shape, b->ndim);
+	scan_fields(w, b->strides, b->nstrides);
+	if (b->elem_offset && b->elem_offset->kind >= EX_VAR)
+		walk_expr(w, b->elem_offset);
+}
+
+/* The scan's buffer hook: a buffer's fields once for a run of references
+ * to it (the loads and stores of one buffer tend to come together). */
+static void scan_ref(Walker *w, Buffer *b)
+{
+	Scan *sc = w->data;
+	if (b == sc->last)
+		return;
+	sc->last = b;
+	scan_buffer(w, b);
+}
+
+static int scan_stmt(Walker *w, Stmt *s)
+{
+	Scan *sc = w->data;
+	if (s->kind == ST_RETURN)
+		sc->returns = 1;
+	return 1;
 }
 
 /* ------------------------------------------------------------ the pass */
@@ -903,9 +1238,104 @@ static void attrs_str(Buf *o, const Obj *d)
 	buf_putc(o, '}');
 }
 
-static int lower_func(Module *m, Func *f, Sym name)
+/* A walk for vars that are used where neither the prologue (defs), nor
+ * the walk so far (defined), nor the API (result) defines them. */
+typedef struct Unbound {
+	Binder *b;
+	Var *result;
+	PtrMap *defined;
+	Buffer *last; /* the buffer whose fields were walked last */
+	int found;
+} Unbound;
+
+static int unbound_expr(Walker *w, Expr *e)
+{
+	Unbound *u = w->data;
+	if (e->kind == EX_VAR && e->var != u->result && !def_get(u->b, e->var) &&
+	    !pmap_get(u->defined, e->var))
+		u->found = 1;
+	return !u->found;
+}
+
+static void unbound_def(Walker *w, Var *v)
+{
+	Unbound *u = w->data;
+	pmap_put(u->defined, v, (void *)1);
+}
+
+/* Every referenced buffer's fields are uses (free_vars counts those of
+ * buffers defined outside; counting all is on the safe side). */
+static void unbound_buffer(Walker *w, Buffer *b)
+{
+	Unbound *u = w->data;
+	if (b != u->last) {
+		u->last = b;
+		scan_buffer(w, b);
+	}
+}
+
+/* Whether the new body may use a var that is neither an API argument nor
+ * defined in it; when it may, lower_func runs free_vars over the whole
+ * body for the exact list.  The binder's invariant makes the prologue
+ * cheap to judge: every statement it builds uses only vars it binds in
+ * init_nest before that statement (type indexes, handles, shape and
+ * strides arrays, dev_id, the parameters) and the fields (shape, strides,
+ * elem_offset) of the parameter buffers; every var it binds from a value
+ * is in defs.  So nothing is free when every var of those fields is in
+ * defs, and every var free in the rewritten old body is in defs or an API
+ * argument (result). */
+static int may_have_free_vars(Binder *b, Stmt *old_body, Var *result)
+{
+	Unbound u = {b, result, &b->body_defs, NULL, 0};
+	Walker w = {.expr = unbound_expr, .buffer = unbound_buffer, .def = unbound_def, .data = &u};
+	for (int i = 0; i < b->f->nparams && !u.found; i++)
+		if (b->f->params[i].buf)
+			scan_buffer(&w, b->f->params[i].buf);
+	if (!u.found)
+		walk_stmt(&w, old_body);
+	/* kept for the next function, unless a big body made it big */
+	if (b->body_defs.cap > 1024)
+		pmap_free(&b->body_defs);
+	else
+		pmap_clear(&b->body_defs);
+	return u.found;
+}
+
+/* f's attrs with calling_conv, target and global_symbol set (replaced in
+ * place or appended, in that order), as three obj_dict_set calls leave
+ * them, in one copy. */
+static Obj *packed_attrs(Arena *a, const Obj *d, Obj *cc, Obj *target, Obj *symbol)
+{
+	Sym keys[3] = {K.calling_conv, K.target, K.global_symbol};
+	Obj *vals[3] = {cc, target, symbol};
+	int n = d ? d->dict.n : 0;
+	Obj *r = obj_new(a, OB_DICT);
+	r->dict.keys = ar_alloc(a, (size_t)(n + 3) * sizeof(Obj *));
+	r->dict.vals = ar_alloc(a, (size_t)(n + 3) * sizeof(Obj *));
+	if (n) {
+		memcpy(r->dict.keys, d->dict.keys, (size_t)n * sizeof(Obj *));
+		memcpy(r->dict.vals, d->dict.vals, (size_t)n * sizeof(Obj *));
+	}
+	r->dict.n = n;
+	for (int j = 0; j < 3; j++) {
+		int i = 0;
+		while (i < n && !(d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == keys[j]))
+			i++;
+		if (i < n) {
+			r->dict.vals[i] = vals[j];
+		} else {
+			r->dict.keys[r->dict.n] = K.key_nodes[j];
+			r->dict.vals[r->dict.n++] = vals[j];
+		}
+	}
+	return r;
+}
+
+/* Lowers function i (a copy of it replaces m->funcs[i]). */
+static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 {
 	Arena *a = m->arena;
+	Func *f = m->funcs[fi];
 	Obj *target = func_target(f);
 	if (!target) {
 		Buf o = {0};
@@ -920,96 +1350,108 @@ static int lower_func(Module *m, Func *f, Sym name)
 		return 0; /* already lowered */
 	int dev_type = target_device_type(target);
 
-	Binder b = {0};
-	b.a = a;
-	b.f = f;
-	b.fname = name;
-	b.args = var_new(a, sym("args"), pu_void_ptr());
-	b.num_args = var_new(a, sym("num_args"), ty_prim(DT_I32));
-	b.dev_type = pu_i32(a, dev_type);
-	b.dev_id = var_new(a, sym("dev_id"), ty_prim(DT_I32));
-	b.names = xcalloc((size_t)f->nparams + 1, sizeof *b.names);
-	b.handles = xcalloc((size_t)f->nparams + 1, sizeof *b.handles);
-	for (int i = 0; i < f->nparams; i++)
-		b.names[i] = f->params[i].buf ? f->params[i].buf->name : f->params[i].var->name;
-	b.sig = signature(&b);
-	Var *self = var_new(a, sym("self_handle"), pu_void_ptr());
-	Var *result = var_new(a, sym("result"), pu_void_ptr());
+	/* reset the binder for this function */
+	Binder *b = bp;
+	b->f = f;
+	b->fname = name;
+	b->failed = 0;
+	b->init.n = b->asserts.n = b->decls.n = b->nest.n = 0;
+	b->ndefs = b->npending = 0;
+	pmap_clear(&b->defs);
+	if (f->nparams > b->cap_params) {
+		b->cap_params = f->nparams;
+		b->names = xrealloc(b->names, (size_t)f->nparams * sizeof *b->names);
+		b->handles = xrealloc(b->handles, (size_t)f->nparams * sizeof *b->handles);
+		b->tensor_check = xrealloc(b->tensor_check, (size_t)f->nparams * sizeof *b->tensor_check);
+	}
+	for (int i = 0; i < f->nparams; i++) {
+		b->names[i] = f->params[i].buf ? f->params[i].buf->name : f->params[i].var->name;
+		b->handles[i] = NULL;
+		b->tensor_check[i] = NULL;
+	}
+	b->args = var_new(a, K.args, K.void_ptr);
+	b->num_args = var_new(a, K.num_args, ty_prim(DT_I32));
+	b->dev_type = i32(a, dev_type);
+	b->dev_name = sym(device_name(dev_type));
+	b->dev_id = var_new(a, K.dev_id, ty_prim(DT_I32));
+	b->sig = signature(b);
+	Var *self = var_new(a, K.self_handle, K.void_ptr);
+	Var *result = var_new(a, K.result, K.void_ptr);
 
-	decode_all(&b);
-	int failed = b.failed;
-	int need_set_device = def_get(&b, b.dev_id) != NULL;
+	decode_all(b);
+	int failed = b->failed;
+	int need_set_device = def_get(b, b->dev_id) != NULL;
 
-	Ret r = {result, 0, 0};
-	Mutator rm = {.a = a, .stmt = ret_stmt, .data = &r};
-	Stmt *body = failed ? NULL : mut_stmt(&rm, f->body);
-	mut_done(&rm);
-	failed |= r.failed;
+	Stmt *body = f->body;
+	if (!failed && has_return) {
+		Ret r = {result, 0, 0};
+		Mutator rm = {.a = a, .stmt = ret_stmt, .expr = pu_keep_expr, .data = &r};
+		body = mut_stmt(&rm, f->body);
+		mut_done(&rm);
+		failed |= r.failed;
+	}
 
 	if (!failed) {
-		Stmt *cs = mk_attr(a, obj_int(a, 0), "compute_scope", ex_str(a, symf("%s_compute_", name)));
+		Stmt *cs = mk_attr(a, K.zero, K.compute_scope,
+		                   ex_str(a, symcat(name, "_compute_", NULL)));
 		cs->attr.body = body;
 		cs->loc = f->body ? f->body->loc : f->loc;
-		Vec seq_check = {0};
 		Stmt *tail[3];
 		int nt = 0;
+		/* init_nest, seq_check, asserts and the buffer decls: one nest */
+		Vec *nest = &b->nest;
+		for (int i = 0; i < b->init.n; i++)
+			vec_push(nest, b->init.v[i]);
 		if (need_set_device) {
-			vec_push(&seq_check, mk_attr(a, obj_str(a, sym("default")), "device_id", ex_var(a, b.dev_id)));
-			vec_push(&seq_check, mk_attr(a, obj_str(a, sym("default")), "device_type", pu_i32(a, dev_type)));
+			vec_push(nest, mk_attr(a, K.dflt_node, K.device_id, ex_var(a, b->dev_id)));
+			vec_push(nest, mk_attr(a, K.dflt_node, K.device_type, i32(a, dev_type)));
 			if (dev_type != DL_CPU) {
-				Expr *args[3] = {ex_str(a, sym("__tvm_set_device")), pu_i32(a, dev_type), ex_var(a, b.dev_id)};
-				tail[nt++] = mk_eval(a, pu_call(a, "tirx.tvm_call_packed", ty_prim(DT_I32), args, 3));
+				Expr *args[3] = {K.set_device_str, i32(a, dev_type), ex_var(a, b->dev_id)};
+				tail[nt++] = mk_eval(a, ex_call(a, K.call_packed, ty_prim(DT_I32), args, 3));
 			}
 		}
+		for (int i = 0; i < b->asserts.n; i++)
+			vec_push(nest, b->asserts.v[i]);
+		for (int i = 0; i < b->decls.n; i++)
+			vec_push(nest, b->decls.v[i]);
 		tail[nt++] = cs;
-		tail[nt++] = mk_return(a, pu_i32(a, 0));
-		body = st_seq(a, tail, nt);
-		body = merge_nest(a, &b.decls, body);
-		body = merge_nest(a, &b.asserts, body);
-		body = merge_nest(a, &seq_check, body);
-		body = merge_nest(a, &b.init, body);
-		vec_free(&seq_check);
+		tail[nt++] = mk_return(a, i32(a, 0));
+		Stmt *old_body = body;
+		body = merge_nest(a, nest, st_seq(a, tail, nt));
 
 		/* Anything still free was neither a parameter nor decoded. */
-		Vec vars = {0};
-		Buf o = {0};
-		free_vars(body, &vars, NULL);
-		for (int i = 0; i < vars.n; i++) {
-			Var *v = vars.v[i];
-			if (v != self && v != b.args && v != b.num_args && v != result)
-				buf_printf(&o, "%s%s", o.n ? ", " : "", v->name);
+		if (may_have_free_vars(b, old_body, result)) {
+			Vec vars = {0};
+			Buf o = {0};
+			free_vars(body, &vars, NULL);
+			for (int i = 0; i < vars.n; i++) {
+				Var *v = vars.v[i];
+				if (v != self && v != b->args && v != b->num_args && v != result)
+					buf_printf(&o, "%s%s", o.n ? ", " : "", v->name);
+			}
+			if (o.n) {
+				diag_error(f->loc, "In PrimFunc %s variables [%s] are used, but are not passed in "
+				           "as API arguments", name, o.s);
+				failed = 1;
+			}
+			buf_free(&o);
+			vec_free(&vars);
 		}
-		if (o.n) {
-			diag_error(f->loc, "In PrimFunc %s variables [%s] are used, but are not passed in "
-			           "as API arguments", name, o.s);
-			failed = 1;
-		}
-		buf_free(&o);
-		vec_free(&vars);
 	}
 
 	if (!failed) {
+		Func *g = ar_alloc(a, sizeof *g);
+		*g = *f;
 		Param *ps = ar_alloc(a, 4 * sizeof *ps);
-		ps[0].var = self, ps[1].var = b.args, ps[2].var = b.num_args, ps[3].var = result;
-		f->params = ps;
-		f->nparams = 4;
-		f->body = body;
-		f->ret = ty_prim(DT_I32);
-		Obj *attrs = obj_dict_set(a, f->attrs, "calling_conv", obj_int(a, 1));
-		attrs = obj_dict_set(a, attrs, "target", host);
-		f->attrs = obj_dict_set(a, attrs, "global_symbol", obj_str(a, symf("__tvm_ffi_%s", name)));
+		ps[0].var = self, ps[1].var = b->args, ps[2].var = b->num_args, ps[3].var = result;
+		g->params = ps;
+		g->nparams = 4;
+		g->body = body;
+		g->ret = ty_prim(DT_I32);
+		g->attrs = packed_attrs(a, f->attrs, K.one, host,
+		                        obj_str(a, symcat("__tvm_ffi_", name, NULL)));
+		m->funcs[fi] = g;
 	}
-
-	for (int i = 0; i < b.owned.n; i++)
-		free(b.owned.v[i]);
-	vec_free(&b.owned);
-	vec_free(&b.pending);
-	vec_free(&b.init);
-	vec_free(&b.asserts);
-	vec_free(&b.decls);
-	pmap_free(&b.defs);
-	free(b.names);
-	free(b.handles);
 	return failed;
 }
 
@@ -1017,6 +1459,7 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 {
 	Module *m = *mp;
 	(void)cx;
+	consts_init(m->arena);
 	PtrMap packed = {0}; /* function name -> symbol */
 	Sym *symbols = xcalloc((size_t)m->nfuncs + 1, sizeof *symbols);
 	for (int i = 0; i < m->nfuncs; i++) {
@@ -1024,16 +1467,36 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 		if (symbols[i])
 			pmap_put(&packed, m->funcs[i]->name, (void *)symbols[i]);
 	}
+	Binder b = {.a = m->arena};
 	int failed = 0;
 	for (int i = 0; i < m->nfuncs; i++) {
-		/* a copy: functions, like nodes, are not changed in place */
-		Func *f = m->funcs[i] = ar_dup(m->arena, m->funcs[i], sizeof *f);
-		Mutator cm = {.a = m->arena, .expr = cpacked_expr, .data = &packed};
-		f->body = mut_stmt(&cm, f->body);
-		mut_done(&cm);
+		if (!packed.n && !symbols[i])
+			continue; /* no call to rewrite, nothing to lower */
+		Scan sc = {packed.n ? &packed : NULL, 0, 0, NULL};
+		Walker w = {.stmt = scan_stmt, .expr = scan_expr, .buffer = scan_ref, .data = &sc};
+		if (!symbols[i])
+			w.stmt = NULL; /* returns matter only to lower_func */
+		walk_stmt(&w, m->funcs[i]->body);
+		if (sc.calls) {
+			Mutator cm = {.a = m->arena, .expr = cpacked_expr, .data = &packed};
+			pu_set_body(m, i, mut_stmt(&cm, m->funcs[i]->body));
+			mut_done(&cm);
+		}
 		if (symbols[i])
-			failed |= lower_func(m, f, symbols[i]);
+			failed |= lower_func(m, i, symbols[i], &b, sc.returns);
 	}
+	vec_free(&b.init);
+	vec_free(&b.asserts);
+	vec_free(&b.decls);
+	vec_free(&b.nest);
+	pmap_free(&b.defs);
+	pmap_free(&b.body_defs);
+	free(b.defv);
+	free(b.pending);
+	free(b.names);
+	free(b.handles);
+	free(b.tensor_check);
+	buf_free(&K.scratch);
 	pmap_free(&packed);
 	free(symbols);
 	return failed;
