@@ -13,6 +13,27 @@
 #include "tir.h"
 #include "parse.h"
 
+/* Under AddressSanitizer every allocation is followed by a poisoned red
+ * zone and free block space stays poisoned, so reading past a node (an
+ * Expr copied with the size of a larger kind, say) is reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#define AR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AR_ASAN 1
+#endif
+#endif
+#ifdef AR_ASAN
+#include <sanitizer/asan_interface.h>
+enum { REDZONE = 16 };
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+enum { REDZONE = 0 };
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 enum { BLOCK = 64 * 1024 };
 
 #define BIG_FROM ((size_t)1 << 20)  /* arena size from which blocks grow */
@@ -40,6 +61,7 @@ static Block *block_new(size_t size)
 {
 	Block *b = xcalloc(1, sizeof(Block) + size);
 	b->size = size;
+	POISON(b->data, size);
 	return b;
 }
 
@@ -77,12 +99,18 @@ static void *alloc_slow(Arena *a, size_t n)
 
 void *ar_alloc(Arena *a, size_t n)
 {
-	n = (n + 7) & ~(size_t)7; /* pointer alignment: nodes are 8-byte aligned structs */
+	size_t want = n;
+	/* pointer alignment: nodes are 8-byte aligned structs */
+	n = (n + 7 + REDZONE) & ~(size_t)7;
 	Block *b = a->head;
-	if (!b || b->size - b->used < n)
-		return alloc_slow(a, n);
-	void *p = b->data + b->used;
-	b->used += n;
+	void *p;
+	if (!b || b->size - b->used < n) {
+		p = alloc_slow(a, n);
+	} else {
+		p = b->data + b->used;
+		b->used += n;
+	}
+	UNPOISON(p, want);
 	return p;
 }
 
@@ -102,7 +130,9 @@ void ar_reset(Arena *a)
 {
 	for (Block *b = a->head, *next; b; b = next) {
 		next = b->next;
+		UNPOISON(b->data, b->used);
 		memset(b->data, 0, b->used);
+		POISON(b->data, b->used);
 		b->used = 0;
 		b->next = a->spare;
 		a->spare = b;
@@ -118,6 +148,7 @@ void ar_free(Arena *a)
 	for (int i = 0; i < 2; i++) {
 		for (Block *b = i ? a->spare : a->head, *next; b; b = next) {
 			next = b->next;
+			UNPOISON(b->data, b->size);
 			free(b);
 		}
 	}

@@ -111,12 +111,39 @@ TType buf_data_type(const Buffer *b)
 	return ty_ptr(b->dt, b->scope);
 }
 
+/* The header and the union member the kind uses: a binary node takes 24
+ * bytes instead of the 56 of the largest kind (calls). */
+#define EX_PART(m) (offsetof(Expr, m) + sizeof(((Expr *)0)->m))
+static size_t ex_bytes(int kind)
+{
+	switch (kind) {
+	case EX_INT: return EX_PART(i);
+	case EX_FLOAT: return EX_PART(f);
+	case EX_STR: return EX_PART(s);
+	case EX_VAR: return EX_PART(var);
+	case EX_BUFDATA: case EX_BUFREF: return EX_PART(buf);
+	case EX_SELECT: return EX_PART(sel);
+	case EX_RAMP: return EX_PART(ramp);
+	case EX_BROADCAST: return EX_PART(bcast);
+	case EX_SHUFFLE: return EX_PART(shuf);
+	case EX_LET: return EX_PART(let);
+	case EX_LOAD: return EX_PART(load);
+	case EX_CALL: return sizeof(Expr);
+	default: return kind >= EX_ADD && kind <= EX_CAST ? EX_PART(bin) : sizeof(Expr);
+	}
+}
+
 Expr *ex_new(Arena *a, int kind, DType dt)
 {
-	Expr *e = ar_alloc(a, sizeof *e);
+	Expr *e = ar_alloc(a, ex_bytes(kind));
 	e->kind = (uint8_t)kind;
 	e->dt = dt;
 	return e;
+}
+
+Expr *ex_dup(Arena *a, const Expr *e)
+{
+	return ar_dup(a, e, ex_bytes(e->kind));
 }
 
 /* Constants are shared within an arena: the IR is never changed in place.

@@ -451,7 +451,11 @@ void mod_add(Module *m, Func *f);
 
 Var *var_new(Arena *a, Sym name, TType ty);
 Buffer *buf_new(Arena *a, Sym name, DType dt, Expr **shape, int ndim);
+/* An Expr occupies only the bytes its kind uses: never copy one with
+ * `*n = *e` or sizeof(Expr) (that reads past a smaller node); ex_dup copies
+ * it, and a node keeps the kind it was made with. */
 Expr *ex_new(Arena *a, int kind, DType dt);
+Expr *ex_dup(Arena *a, const Expr *e);
 Expr *ex_int(Arena *a, DType dt, int64_t v);
 Expr *ex_float(Arena *a, DType dt, double v);
 Expr *ex_str(Arena *a, Sym s);

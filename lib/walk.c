@@ -264,7 +264,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Buffer *b = mut_buffer(m, e->buf);
 		if (b == e->buf)
 			return e;
-		n = ar_dup(m->a, e, sizeof *e);
+		n = ex_dup(m->a, e);
 		n->buf = b;
 		return n;
 	}
@@ -272,7 +272,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *c = mut_expr(m, e->sel.c), *t = mut_expr(m, e->sel.t), *f = mut_expr(m, e->sel.f);
 		if (c == e->sel.c && t == e->sel.t && f == e->sel.f)
 			return e;
-		n = ar_dup(m->a, e, sizeof *e);
+		n = ex_dup(m->a, e);
 		n->sel.c = c, n->sel.t = t, n->sel.f = f;
 		return n;
 	}
@@ -280,7 +280,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *b = mut_expr(m, e->ramp.base), *s = mut_expr(m, e->ramp.stride);
 		if (b == e->ramp.base && s == e->ramp.stride)
 			return e;
-		n = ar_dup(m->a, e, sizeof *e);
+		n = ex_dup(m->a, e);
 		n->ramp.base = b, n->ramp.stride = s;
 		return n;
 	}
@@ -288,7 +288,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *v = mut_expr(m, e->bcast.value);
 		if (v == e->bcast.value)
 			return e;
-		n = ar_dup(m->a, e, sizeof *e);
+		n = ex_dup(m->a, e);
 		n->bcast.value = v;
 		return n;
 	}
@@ -297,7 +297,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr **i = mut_exprs(m, e->shuf.idx, e->shuf.nidx);
 		if (v == e->shuf.vecs && i == e->shuf.idx)
 			return e;
-		n = ar_dup(m->a, e, sizeof *e);
+		n = ex_dup(m->a, e);
 		n->shuf.vecs = v, n->shuf.idx = i;
 		return n;
 	}
@@ -307,7 +307,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *body = mut_expr(m, e->let.body);
 		if (val == e->let.value && v == e->let.var && body == e->let.body)
 			return e;
-		n = ar_dup(m->a, e, sizeof *e);
+		n = ex_dup(m->a, e);
 		n->let.value = val, n->let.var = v, n->let.body = body;
 		return n;
 	}
@@ -317,7 +317,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr *pred = mut_expr(m, e->load.pred);
 		if (b == e->load.buf && idx == e->load.idx && pred == e->load.pred)
 			return e;
-		n = ar_dup(m->a, e, sizeof *e);
+		n = ex_dup(m->a, e);
 		n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
 		return n;
 	}
@@ -325,7 +325,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		Expr **args = mut_exprs(m, e->call.args, e->call.nargs);
 		if (args == e->call.args)
 			return e;
-		n = ar_dup(m->a, e, sizeof *e);
+		n = ex_dup(m->a, e);
 		n->call.args = args;
 		return n;
 	}
@@ -334,7 +334,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 			Expr *a = mut_expr(m, e->bin.a), *b = mut_expr(m, e->bin.b);
 			if (a == e->bin.a && b == e->bin.b)
 				return e;
-			n = ar_dup(m->a, e, sizeof *e);
+			n = ex_dup(m->a, e);
 			n->bin.a = a, n->bin.b = b;
 			return n;
 		}

@@ -85,8 +85,7 @@ static Expr *redirect_expr(Mutator *mu, Expr *e)
 	Redirect *r = mu->data;
 	if (r->gpu || e->kind != EX_CALL || e->call.op || !pmap_get(&r->to, e->call.fn))
 		return NULL;
-	Expr *n = ar_alloc(mu->a, sizeof *n);
-	*n = *e;
+	Expr *n = ex_dup(mu->a, e);
 	n->call.fn = pmap_get(&r->to, e->call.fn);
 	n->call.args = ar_alloc(mu->a, (size_t)(e->call.nargs + 1) * sizeof *n->call.args);
 	for (int i = 0; i < e->call.nargs; i++)

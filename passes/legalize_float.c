@@ -417,8 +417,7 @@ static Expr *retyped_load(Mutator *m, Expr *e, int *failed)
 	if (b != e->load.buf && e->load.pred && !(*failed)++)
 		diag_error(NOLOC, "Predicated buffer load is not currently supported in "
 		                  "data type legalizer pass.");
-	Expr *n = ar_alloc(m->a, sizeof *n);
-	*n = *e;
+	Expr *n = ex_dup(m->a, e);
 	n->dt = dt_with_lanes(b->dt, e->dt.lanes);
 	n->load.buf = b, n->load.idx = idx, n->load.pred = pred;
 	return n;
@@ -549,13 +548,6 @@ static Var *retype(Cl *c, Var *v, DType t)
 	return nv;
 }
 
-static Expr *copy_e(Cl *c, const Expr *e)
-{
-	Expr *n = ar_alloc(c->a, sizeof *n);
-	*n = *e;
-	return n;
-}
-
 static Expr *cl_expr(Mutator *m, Expr *e)
 {
 	Cl *c = m->data;
@@ -575,7 +567,7 @@ static Expr *cl_expr(Mutator *m, Expr *e)
 		Expr *t = promote(c, mut_expr(m, e->sel.t)), *f = promote(c, mut_expr(m, e->sel.f));
 		if (cond == e->sel.c && t == e->sel.t && f == e->sel.f)
 			return e;
-		n = copy_e(c, e);
+		n = ex_dup(c->a, e);
 		n->dt = t->dt;
 		n->sel.c = cond, n->sel.t = t, n->sel.f = f;
 		return n;
@@ -584,7 +576,7 @@ static Expr *cl_expr(Mutator *m, Expr *e)
 		Expr *v = promote(c, mut_expr(m, e->bcast.value));
 		if (v == e->bcast.value)
 			return e;
-		n = copy_e(c, e);
+		n = ex_dup(c->a, e);
 		n->dt = dt_with_lanes(v->dt, e->dt.lanes);
 		n->bcast.value = v;
 		return n;
@@ -598,7 +590,7 @@ static Expr *cl_expr(Mutator *m, Expr *e)
 		}
 		if (!changed)
 			return e;
-		n = copy_e(c, e);
+		n = ex_dup(c->a, e);
 		n->dt = dt_with_lanes(vs[0]->dt, e->dt.lanes);
 		n->shuf.vecs = vs;
 		return n;
@@ -615,7 +607,7 @@ static Expr *cl_expr(Mutator *m, Expr *e)
 		int retyped = e->call.rty.kind == TY_PRIM && lz->match(e->dt);
 		if (!changed && !retyped)
 			return e;
-		n = copy_e(c, e);
+		n = ex_dup(c->a, e);
 		n->call.args = args;
 		if (retyped) {
 			n->dt = promoted(c, e->dt);
@@ -633,7 +625,7 @@ static Expr *cl_expr(Mutator *m, Expr *e)
 		Expr *body = mut_expr(m, e->let.body);
 		if (v == e->let.value && var == e->let.var && body == e->let.body)
 			return e;
-		n = copy_e(c, e);
+		n = ex_dup(c->a, e);
 		n->dt = body->dt;
 		n->let.var = var, n->let.value = v, n->let.body = body;
 		return n;
@@ -816,8 +808,7 @@ static Expr *sl_expr(Mutator *m, Expr *e)
 			rty = ty_ptr(storage_uint(rty.dt), rty.scope);
 		if (!changed && ty_eq(rty, e->call.rty))
 			return e;
-		n = ar_alloc(c->a, sizeof *n);
-		*n = *e;
+		n = ex_dup(c->a, e);
 		n->call.args = args;
 		n->call.rty = rty;
 		return n;

@@ -230,8 +230,7 @@ static Expr *rewrite_expr(Mutator *mu, Expr *e)
 	}
 	Expr *node = e;
 	if (changed) {
-		node = ar_alloc(a, sizeof *node);
-		*node = *e;
+		node = ex_dup(a, e);
 		node->call.args = args;
 	}
 	int k = (int)(intptr_t)pmap_get(rw->index, e->call.fn) - 1;

@@ -417,8 +417,7 @@ static Expr *call_packed(L *l, Expr *e, const Op *lowered, int traced)
 	for (int i = 1; i < e->call.nargs; i++) {
 		if (e->call.args[i]->kind == EX_BUFREF) {
 			if (in == e) {
-				in = ex_new(a, EX_CALL, e->dt);
-				*in = *e;
+				in = ex_dup(a, e);
 				in->call.args = ar_dup(a, e->call.args, (size_t)e->call.nargs * sizeof(Expr *));
 			}
 			in->call.args[i] = pack_buffer(a, e->call.args[i]->buf);

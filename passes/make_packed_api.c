@@ -1103,8 +1103,7 @@ static Expr *cpacked_expr(Mutator *m, Expr *e)
 		args[n + 1] = reinterpret(m->a, K.void_ptr, ex_int(m->a, dt_make(DT_UINT, 64, 1), 0));
 		r = ex_call(m->a, K.call_cpacked, e->call.rty, args, n + 2);
 	} else if (changed) {
-		r = ex_new(m->a, EX_CALL, e->dt);
-		*r = *e;
+		r = ex_dup(m->a, e);
 		r->call.args = ar_dup(m->a, args + 1, (size_t)n * sizeof *args);
 	}
 	free(args);

@@ -965,8 +965,7 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 	case EX_LOAD: {
 		if (!merged_here(M, e->load.buf))
 			return NULL;
-		Expr *n = ex_new(a, EX_LOAD, e->dt);
-		*n = *e;
+		Expr *n = ex_dup(a, e);
 		n->load.idx = mut_list(mu, e->load.idx, e->load.nidx);
 		n->load.pred = mut_expr(mu, e->load.pred);
 		if (e->load.nidx > 0)

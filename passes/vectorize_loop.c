@@ -425,11 +425,30 @@ static int truthy(const char *v)
 	return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "True"));
 }
 
+static int find_vectorized(Walker *w, Stmt *s)
+{
+	if (s->kind == ST_FOR && s->loop.kind == FOR_VECTORIZED)
+		*(int *)w->data = 1;
+	return !*(int *)w->data;
+}
+
+/* Whether f has a vectorized loop: a statement-only walk, much cheaper than
+ * the rewrite, which visits buffers too. */
+static int has_vectorized(Func *f)
+{
+	int found = 0;
+	Walker w = {.stmt = find_vectorized, .expr = pu_skip_expr, .data = &found};
+	walk_stmt(&w, f->body);
+	return found;
+}
+
 int pass_vectorize_loop(Module **m, PassCtx *cx)
 {
 	LV lv = {.disable = truthy(pass_config(cx, "tirx.disable_vectorize"))};
 	for (int i = 0; i < (*m)->nfuncs; i++) {
 		Func *f = (*m)->funcs[i];
+		if (!has_vectorized(f))
+			continue;
 		Mutator mu = {.a = (*m)->arena, .expr = pu_keep_expr, .stmt = lv_stmt, .data = &lv};
 		Stmt *body = mut_stmt(&mu, f->body);
 		mut_done(&mu);
