@@ -497,23 +497,28 @@ static void touch(Finder *f, Buffer *b)
 	vec_push(t, b);
 }
 
-static void find_expr(Finder *f, Expr *e);
-
-/* Constants and vars touch nothing. */
+/* Constants and vars touch nothing (nor change in a rewrite). */
 static int is_leaf(const Expr *e)
 {
 	return !e || e->kind <= EX_VAR;
 }
 
+static void find_node(Finder *f, Expr *e);
+
+/* The touches of e, in evaluation order. */
+static inline void find_expr(Finder *f, Expr *e)
+{
+	if (!is_leaf(e))
+		find_node(f, e);
+}
+
 static void find_exprs(Finder *f, Expr **xs, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (!is_leaf(xs[i]))
-			find_expr(f, xs[i]);
+		find_expr(f, xs[i]);
 }
 
-/* The touches of e, in evaluation order. */
-static void find_expr(Finder *f, Expr *e)
+static void find_node(Finder *f, Expr *e)
 {
 	while (e) {
 		switch (e->kind) {
@@ -559,8 +564,7 @@ static void find_expr(Finder *f, Expr *e)
 		default:
 			if (e->kind < EX_ADD || e->kind > EX_CAST)
 				return;
-			if (!is_leaf(e->bin.a))
-				find_expr(f, e->bin.a);
+			find_expr(f, e->bin.a);
 			e = e->bin.b;
 			break;
 		}
@@ -763,11 +767,13 @@ static Entry *event_of(Kernel *k, int i)
 	return &k->seq[k->seq[i].off < 0 ? i + k->seq[i].off : i];
 }
 
+/* Only allocations of the launch are touched (find and collect_allocs see
+ * the same statements), so a pass can stop once it has seen them all. */
 static void liveness(Kernel *k)
 {
 	PtrMap *seen = &k->seen;
 	pclear(seen);
-	for (int i = k->nseq - 1; i >= 0; i--) {
+	for (int i = k->nseq - 1; i >= 0 && seen->n < k->allocs.n; i--) {
 		Entry *s = &k->seq[i];
 		for (int j = 0; j < s->touched.n; j++) {
 			void *b = s->touched.v[j];
@@ -778,7 +784,7 @@ static void liveness(Kernel *k)
 		}
 	}
 	pclear(seen);
-	for (int i = 0; i < k->nseq; i++) {
+	for (int i = 0; i < k->nseq && seen->n < k->allocs.n; i++) {
 		if (k->seq[i].off < 0)
 			continue;
 		Entry *s = &k->seq[i + k->seq[i].off];
@@ -1338,6 +1344,9 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 	case EX_CALL:
 		return rw_access(mu, e);
 	default:
+		/* an operator on constants and vars stays (the Mutator maps no var) */
+		if (e->kind >= EX_ADD && e->kind <= EX_CAST && is_leaf(e->bin.a) && is_leaf(e->bin.b))
+			return e;
 		return NULL;
 	}
 }

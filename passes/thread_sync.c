@@ -222,7 +222,15 @@ static void add_access(TS *t, int type, const void *root, Sym scope, Expr **idx,
 	                  .pts = p0, .ndim = n});
 }
 
-static void visit_expr(TS *t, Expr *e);
+static void visit_node(TS *t, Expr *e);
+
+/* The accesses of e, in evaluation order, onto the access stack (constants,
+ * vars and buffer refs make none). */
+static inline void visit_expr(TS *t, Expr *e)
+{
+	if (e && e->kind > EX_BUFREF)
+		visit_node(t, e);
+}
 
 static void visit_exprs(TS *t, Expr **xs, int n)
 {
@@ -230,19 +238,9 @@ static void visit_exprs(TS *t, Expr **xs, int n)
 		visit_expr(t, xs[i]);
 }
 
-/* The accesses of e, in evaluation order, onto the access stack. */
-static void visit_expr(TS *t, Expr *e)
+static void visit_node(TS *t, Expr *e)
 {
-	if (!e)
-		return;
 	switch (e->kind) {
-	case EX_INT:
-	case EX_FLOAT:
-	case EX_STR:
-	case EX_VAR:
-	case EX_BUFDATA:
-	case EX_BUFREF:
-		return;
 	case EX_LOAD: {
 		Buffer *b = e->load.buf;
 		if (enabled(t, b->scope))
@@ -732,12 +730,12 @@ static int sync_func(TS *t, Stmt **body, Sym scope, int plan, int wait)
 /* ------------------------------------------------------------ mentions */
 
 /* Which of the two sync scopes a function can access: the planner records
- * an access only for a buffer of the scope or a pointer var typed with it,
- * and inserts a barrier only between recorded accesses, so a function that
- * mentions neither has nothing to plan for that scope (bit k: scope k).
- * Bit 2: the function has an async_wait_queue_scope.  The walk sees what
- * walk_func sees: every var use and definition, every buffer reference and
- * definition, and the expressions in defined buffers' fields. */
+ * an access only inside a kernel, in the expressions of a store, evaluate
+ * or bind, and only for a buffer of the scope or a pointer var typed with
+ * it; it inserts a barrier only between recorded accesses.  So a function
+ * whose such expressions mention neither (no buffer, load or var of the
+ * scope) has nothing to plan for that scope (bit k: scope k).  Bit 2: the
+ * function has an async_wait_queue_scope, found among all statements. */
 typedef struct Mention {
 	Sym scopes[2];
 	int bits;
@@ -756,80 +754,17 @@ static void mention_var(Mention *mn, const Var *v)
 		mention(mn, v->ty.scope);
 }
 
-/* Every node of e; the order does not matter, so an explicit stack
- * replaces the recursion (which takes over when the stack is full). */
-static void mention_expr(Mention *mn, const Expr *e)
+static void mention_node(Mention *mn, const Expr *e);
+
+static inline void mention_expr(Mention *mn, const Expr *e)
 {
-	enum { DEPTH = 64 };
-	const Expr *stack[DEPTH];
-	int n = 0;
-#define MN_PUSH(x)                                                                       \
-	do {                                                                               \
-		const Expr *x_ = (x);                                                      \
-		if (x_ && x_->kind > EX_STR) {                                             \
-			if (n < DEPTH)                                                     \
-				stack[n++] = x_;                                           \
-			else                                                               \
-				mention_expr(mn, x_);                                      \
-		}                                                                          \
-	} while (0)
-	for (;;) {
-		/* both scopes seen: only statements (async waits) are left to find */
-		if (!e || (mn->bits & 3) == 3)
-			return;
-		switch (e->kind) {
-		case EX_VAR:
-			mention_var(mn, e->var);
-			break;
-		case EX_BUFDATA:
-		case EX_BUFREF:
-			mention(mn, e->buf->scope);
-			break;
-		case EX_SELECT:
-			MN_PUSH(e->sel.c);
-			MN_PUSH(e->sel.t);
-			MN_PUSH(e->sel.f);
-			break;
-		case EX_RAMP:
-			MN_PUSH(e->ramp.base);
-			MN_PUSH(e->ramp.stride);
-			break;
-		case EX_BROADCAST:
-			MN_PUSH(e->bcast.value);
-			break;
-		case EX_SHUFFLE:
-			for (int i = 0; i < e->shuf.nvecs; i++)
-				MN_PUSH(e->shuf.vecs[i]);
-			for (int i = 0; i < e->shuf.nidx; i++)
-				MN_PUSH(e->shuf.idx[i]);
-			break;
-		case EX_LET:
-			mention_var(mn, e->let.var);
-			MN_PUSH(e->let.value);
-			MN_PUSH(e->let.body);
-			break;
-		case EX_LOAD:
-			mention(mn, e->load.buf->scope);
-			for (int i = 0; i < e->load.nidx; i++)
-				MN_PUSH(e->load.idx[i]);
-			MN_PUSH(e->load.pred);
-			break;
-		case EX_CALL:
-			for (int i = 0; i < e->call.nargs; i++)
-				MN_PUSH(e->call.args[i]);
-			break;
-		default:
-			if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
-				MN_PUSH(e->bin.b);
-				e = e->bin.a;
-				continue;
-			}
-		}
-		if (n == 0)
-			return;
-		e = stack[--n];
-	}
-#undef MN_PUSH
+	/* both scopes seen: only statements (async waits) are left to find */
+	if (!e || (mn->bits & 3) == 3)
+		return;
+	if (e->kind == EX_VAR)
+		mention_var(mn, e->var);
+	else if (e->kind > EX_VAR)
+		mention_node(mn, e);
 }
 
 static void mention_exprs(Mention *mn, Expr *const *xs, int n)
@@ -838,129 +773,110 @@ static void mention_exprs(Mention *mn, Expr *const *xs, int n)
 		mention_expr(mn, xs[i]);
 }
 
-static void mention_buffer_def(Mention *mn, const Buffer *b)
+/* Every node of e below vars and constants. */
+static void mention_node(Mention *mn, const Expr *e)
 {
-	mention_exprs(mn, b->shape, b->ndim);
-	mention_exprs(mn, b->strides, b->nstrides);
-	mention_expr(mn, b->elem_offset);
-	mention(mn, b->scope);
-}
-
-static void mention_obj(Mention *mn, const Obj *o)
-{
-	if (!o)
-		return;
-	switch (o->kind) {
-	case OB_LIST:
-		for (int i = 0; i < o->list.n; i++)
-			mention_obj(mn, o->list.items[i]);
-		break;
-	case OB_DICT:
-		for (int i = 0; i < o->dict.n; i++) {
-			mention_obj(mn, o->dict.keys[i]);
-			mention_obj(mn, o->dict.vals[i]);
+	for (;;) {
+		switch (e->kind) {
+		case EX_BUFDATA:
+		case EX_BUFREF:
+			mention(mn, e->buf->scope);
+			return;
+		case EX_SELECT:
+			mention_expr(mn, e->sel.c);
+			mention_expr(mn, e->sel.t);
+			e = e->sel.f;
+			break;
+		case EX_RAMP:
+			mention_expr(mn, e->ramp.base);
+			e = e->ramp.stride;
+			break;
+		case EX_BROADCAST:
+			e = e->bcast.value;
+			break;
+		case EX_SHUFFLE:
+			mention_exprs(mn, e->shuf.vecs, e->shuf.nvecs);
+			mention_exprs(mn, e->shuf.idx, e->shuf.nidx);
+			return;
+		case EX_LET:
+			mention_var(mn, e->let.var);
+			mention_expr(mn, e->let.value);
+			e = e->let.body;
+			break;
+		case EX_LOAD:
+			mention(mn, e->load.buf->scope);
+			mention_exprs(mn, e->load.idx, e->load.nidx);
+			e = e->load.pred;
+			break;
+		case EX_CALL:
+			mention_exprs(mn, e->call.args, e->call.nargs);
+			return;
+		default:
+			if (e->kind < EX_ADD || e->kind > EX_CAST)
+				return;
+			mention_expr(mn, e->bin.a);
+			e = e->bin.b;
+			break;
 		}
-		break;
-	case OB_EXPR:
-		mention_expr(mn, o->expr);
-		break;
-	case OB_BUFFER:
-		if (o->buf)
-			mention(mn, o->buf->scope);
-		break;
-	case OB_ITERVAR:
-		mention_expr(mn, o->iv.min);
-		mention_expr(mn, o->iv.extent);
-		mention_var(mn, o->iv.var);
-		break;
-	case OB_REDUCER:
-		for (int i = 0; i < o->red.n; i++) {
-			mention_var(mn, o->red.lhs[i]);
-			mention_var(mn, o->red.rhs[i]);
+		if (!e || e->kind < EX_VAR || (mn->bits & 3) == 3)
+			return;
+		if (e->kind == EX_VAR) {
+			mention_var(mn, e->var);
+			return;
 		}
-		mention_exprs(mn, o->red.result, o->red.n);
-		mention_exprs(mn, o->red.identity, o->red.n);
-		break;
-	default:
-		break;
 	}
 }
 
-static void mention_stmt(Mention *mn, const Stmt *s)
+static void mention_stmt(Mention *mn, const Stmt *s, int in_env)
 {
-	if (!s)
-		return;
-	switch (s->kind) {
-	case ST_BIND:
-		mention_expr(mn, s->bind.value);
-		mention_var(mn, s->bind.var);
-		break;
-	case ST_STORE:
-		mention(mn, s->store.buf->scope);
-		mention_exprs(mn, s->store.idx, s->store.nidx);
-		mention_expr(mn, s->store.value);
-		mention_expr(mn, s->store.pred);
-		break;
-	case ST_ALLOC:
-		mention_buffer_def(mn, s->alloc.buf);
-		mention_obj(mn, s->alloc.annotations);
-		break;
-	case ST_DECL:
-		mention_expr(mn, s->decl.data);
-		mention_buffer_def(mn, s->decl.buf);
-		break;
-	case ST_ATTR:
-		if (s->attr.key == S_wait_queue)
-			mn->bits |= 4;
-		mention_obj(mn, s->attr.node);
-		mention_expr(mn, s->attr.value);
-		mention_stmt(mn, s->attr.body);
-		break;
-	case ST_FOR:
-		mention_expr(mn, s->loop.min);
-		mention_expr(mn, s->loop.extent);
-		mention_expr(mn, s->loop.step);
-		mention_var(mn, s->loop.var);
-		mention_obj(mn, s->loop.annotations);
-		mention_stmt(mn, s->loop.body);
-		break;
-	case ST_WHILE:
-		mention_expr(mn, s->wloop.cond);
-		mention_stmt(mn, s->wloop.body);
-		break;
-	case ST_IF:
-		mention_expr(mn, s->ifs.cond);
-		mention_stmt(mn, s->ifs.then);
-		mention_stmt(mn, s->ifs.els);
-		break;
-	case ST_SEQ:
-		for (int i = 0; i < s->seq.n; i++)
-			mention_stmt(mn, s->seq.items[i]);
-		break;
-	case ST_EVAL:
-		mention_expr(mn, s->eval.value);
-		break;
-	case ST_ASSERT:
-		mention_expr(mn, s->assert.cond);
-		break;
-	case ST_RETURN:
-		mention_expr(mn, s->ret.value);
-		break;
-	default:
-		break;
+	while (s) {
+		switch (s->kind) {
+		case ST_STORE:
+			if (in_env) {
+				mention(mn, s->store.buf->scope);
+				mention_exprs(mn, s->store.idx, s->store.nidx);
+				mention_expr(mn, s->store.value);
+				mention_expr(mn, s->store.pred);
+			}
+			return;
+		case ST_EVAL:
+			if (in_env)
+				mention_expr(mn, s->eval.value);
+			return;
+		case ST_BIND:
+			if (in_env)
+				mention_expr(mn, s->bind.value);
+			return;
+		case ST_ATTR:
+			if (s->attr.key == S_wait_queue)
+				mn->bits |= 4;
+			in_env |= s->attr.key == S_thread_extent;
+			s = s->attr.body;
+			break;
+		case ST_FOR:
+			s = s->loop.body;
+			break;
+		case ST_WHILE:
+			s = s->wloop.body;
+			break;
+		case ST_IF:
+			mention_stmt(mn, s->ifs.then, in_env);
+			s = s->ifs.els;
+			break;
+		case ST_SEQ:
+			for (int i = 0; i < s->seq.n; i++)
+				mention_stmt(mn, s->seq.items[i], in_env);
+			return;
+		default:
+			return;
+		}
 	}
 }
 
 static int mentions(const Func *f)
 {
 	Mention mn = {{S_shared, S_shared_dyn}, 0};
-	for (int i = 0; i < f->nparams; i++) {
-		if (f->params[i].buf)
-			mention_buffer_def(&mn, f->params[i].buf);
-		else
-			mention_var(&mn, f->params[i].var);
-	}
-	mention_stmt(&mn, f->body);
+	mention_stmt(&mn, f->body, 0);
 	return mn.bits;
 }
 
