@@ -86,12 +86,15 @@ typedef struct FreeMap {
 	int n, cap;
 } FreeMap;
 
-/* What the rewriter knows of a buffer, filled in as needed. */
+/* What the rewriter knows of a buffer, filled in as needed.  Rewritten
+ * nodes are shared where they would be equal (the IR is immutable). */
 typedef struct Info {
 	Buffer *alloc;    /* the allocation it stands for (resolve), or NULL */
 	Expr *eoff;       /* the allocation's offset in elements of its type */
 	Buffer *nb;       /* its re-declaration (updated) */
 	Expr *idx, *flat; /* the last index shifted by eoff, and the result */
+	Expr **flat1;     /* {flat}: the index array of one shifted index */
+	Expr *load;       /* the last load of one index rewritten */
 } Info;
 
 /* One launch being merged.  A single Kernel serves every launch of the pass
@@ -1222,11 +1225,18 @@ static Expr **flat_index(Merger *M, Info *in, Buffer *b, Expr **idx, Expr **orig
 		in->idx = idx[0];
 		in->flat = x;
 	}
-	if (x != idx[0]) {
-		if (idx == orig)
-			idx = ar_dup(M->a, orig, (size_t)nidx * sizeof *idx);
-		idx[0] = x;
+	if (x == idx[0])
+		return idx;
+	if (nidx == 1) {
+		if (!in->flat1 || in->flat1[0] != x) {
+			in->flat1 = ar_alloc(M->a, sizeof *in->flat1);
+			in->flat1[0] = x;
+		}
+		return in->flat1;
 	}
+	if (idx == orig)
+		idx = ar_dup(M->a, orig, (size_t)nidx * sizeof *idx);
+	idx[0] = x;
 	return idx;
 }
 
@@ -1261,11 +1271,18 @@ static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 		Expr **idx = mut_list(mu, e->load.idx, e->load.nidx);
 		Expr *pred = mut_expr(mu, e->load.pred);
 		idx = flat_index(M, in, b, idx, e->load.idx, e->load.nidx, NOLOC);
+		Buffer *nb = updated_in(M, in, b);
+		Expr *ld = in->load;
+		int one = e->load.nidx == 1;
+		if (one && ld && ld->load.idx[0] == idx[0] && ld->load.pred == pred && dt_eq(ld->dt, e->dt))
+			return ld;
 		Expr *n = ex_new(a, EX_LOAD, e->dt);
 		*n = *e;
 		n->load.idx = idx;
 		n->load.pred = pred;
-		n->load.buf = updated_in(M, in, b);
+		n->load.buf = nb;
+		if (one)
+			in->load = n;
 		return n;
 	}
 	case EX_BUFDATA:
@@ -1358,35 +1375,45 @@ static Buffer *rw_buffer(Mutator *mu, Buffer *b)
 
 static Stmt *kernel(Mutator *mu, Stmt *s);
 
+/* Whether s is a merged allocation or a view of one, which the rewrite
+ * drops (an Evaluate(0) in its place, which a sequence drops in turn).
+ * Notes what the dropped statement tells: a volatile allocation, a view. */
+static int dropped(Merger *M, Stmt *s)
+{
+	Kernel *k = M->k;
+	if (!k)
+		return 0;
+	if (s->kind == ST_ALLOC) {
+		if (!right_scope(M->dyn, s->alloc.buf) || !pmap_get(&k->alloc_stmt, s->alloc.buf))
+			return 0;
+		if (obj_dict_get(s->alloc.annotations, "tirx.volatile"))
+			k->has_volatile = 1;
+		return 1;
+	}
+	/* a view of a merged allocation is re-declared at the top */
+	if (s->kind != ST_DECL || !is_data_ref(s->decl.data))
+		return 0;
+	Buffer *src = resolve(k, s->decl.data->buf);
+	if (!src)
+		return 0;
+	pmap_put(&k->alias, s->decl.buf, src);
+	pclear(&k->info); /* resolve may answer differently now */
+	k->ninfo = 0;
+	return 1;
+}
+
 static Stmt *rw_stmt(Mutator *mu, Stmt *s)
 {
 	Merger *M = mu->data;
 	Arena *a = mu->a;
-	Kernel *k = M->k;
 	switch (s->kind) {
 	case ST_ATTR:
 		if (s->attr.key == S_thread_extent && !M->in_env)
 			return kernel(mu, s);
 		return NULL;
 	case ST_ALLOC:
-		if (k && right_scope(M->dyn, s->alloc.buf) && pmap_get(&k->alloc_stmt, s->alloc.buf)) {
-			if (obj_dict_get(s->alloc.annotations, "tirx.volatile"))
-				k->has_volatile = 1;
-			return nop(a, s->loc);
-		}
-		return NULL;
 	case ST_DECL:
-		/* a view of a merged allocation is re-declared at the top */
-		if (k && is_data_ref(s->decl.data)) {
-			Buffer *src = resolve(k, s->decl.data->buf);
-			if (src) {
-				pmap_put(&k->alias, s->decl.buf, src);
-				pclear(&k->info); /* resolve may answer differently now */
-				k->ninfo = 0;
-				return nop(a, s->loc);
-			}
-		}
-		return NULL;
+		return dropped(M, s) ? nop(a, s->loc) : NULL;
 	case ST_STORE: {
 		Buffer *b = s->store.buf;
 		Info *in = merged_here(M, b);
@@ -1411,8 +1438,9 @@ static Stmt *rw_stmt(Mutator *mu, Stmt *s)
 		Vec *items = &M->items;
 		int base = items->n;
 		for (int i = 0; i < s->seq.n; i++) {
-			Stmt *x = mut_stmt(mu, s->seq.items[i]);
-			flatten_into(items, x);
+			Stmt *x = s->seq.items[i];
+			if (!dropped(M, x))
+				flatten_into(items, mut_stmt(mu, x));
 		}
 		int n = items->n - base;
 		int same = n == s->seq.n;
