@@ -51,8 +51,9 @@
  * are found by statement-only walks; a launch is walked once to build its
  * access sequence and once to rewrite it (the walk for buffers that
  * liveness never saw runs only when there are some).  The planner's state
- * is scratch kept across launches, and the rewriter resolves each buffer
- * once, sharing its offset in elements and the last shifted index. */
+ * is scratch kept across launches.  The rewriter resolves each buffer once
+ * and shares what repeats (the IR is immutable): the buffer's offset in
+ * elements, its last shifted index and its last rewritten load. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1439,7 +1440,7 @@ static Stmt *rw_stmt(Mutator *mu, Stmt *s)
 		int base = items->n;
 		for (int i = 0; i < s->seq.n; i++) {
 			Stmt *x = s->seq.items[i];
-			if (!dropped(M, x))
+			if ((x->kind != ST_ALLOC && x->kind != ST_DECL) || !dropped(M, x))
 				flatten_into(items, mut_stmt(mu, x));
 		}
 		int n = items->n - base;
