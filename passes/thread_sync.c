@@ -40,14 +40,15 @@
 enum { A_READ, A_WRITE, A_SYNC };
 
 /* One access.  Its index points are TS.pts[pts .. pts + ndim), owned by
- * this access alone (so a loop may rewrite them in place). */
+ * this access alone (so a loop may rewrite them in place): per dim the
+ * single point indexed, or NULL for a range. */
 typedef struct Acc {
 	uint8_t type;
 	uint8_t dbw;     /* double-buffer write */
 	const void *buf; /* storage root: an allocated/param Buffer* or a pointer Var*; NULL: a sync */
 	Sym scope;
 	Var *thread;     /* innermost thread index var, or NULL */
-	int pts;         /* per dim: the single point, or NULL for a range */
+	int pts;
 	int ndim;
 	uint32_t known;  /* bit i (dims below 32): whether point i uses `thread` is known */
 	uint32_t uses;   /* ... and is true */
@@ -71,7 +72,7 @@ typedef struct TS {
 	int nent, capent;
 	Acc *acc;
 	int nacc, capacc;
-	Expr **pts; /* index points of the accesses */
+	Expr **pts; /* index points of the accesses (of one function) */
 	int npts, cappts;
 	int *rw;      /* close_scope's running read and write sets (acc indices) */
 	int caprw;
@@ -88,6 +89,7 @@ static Sym S_shared, S_shared_dyn, S_global, S_warp, S_thread_extent, S_double_b
 	S_hand_threaded, S_wait_queue, S_wait_inflight;
 static const Op *OP_address_of, *OP_access_ptr, *OP_storage_sync, *OP_thread_invariant;
 
+/* p, an array of *cap elements of size bytes, with room for need. */
 static void *grow(void *p, int *cap, int need, size_t size)
 {
 	if (need <= *cap)
@@ -905,7 +907,9 @@ int pass_thread_sync(Module **m, PassCtx *cx)
 		bits[i] = mentions(mod->funcs[i]);
 		bodies[i] = mod->funcs[i]->body;
 	}
-	/* "shared" over every function, then "shared.dyn" over the result */
+	/* "shared" over every function, then "shared.dyn" over the result; a
+	 * function is left alone for a scope it does not mention, unless it
+	 * has an async wait (the rewrite of "shared" adds barriers there) */
 	TS t = {.a = mod->arena};
 	const Sym scopes[2] = {S_shared, S_shared_dyn};
 	int failed = 0;
