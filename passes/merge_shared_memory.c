@@ -45,18 +45,28 @@
  *     passed as a value (not its data) away from offset 0 is an error;
  *   - `T.ptx.cp_async` (the OLD spelling of the raw cp.async op) is
  *     rewritten like HEAD's `T.s_tir.cp_async_raw`: the destination stays
- *     the typed view and its offset stays in elements. */
+ *     the typed view and its offset stays in elements.
+ *
+ * Costs: functions and launches with fewer than two allocations to merge
+ * are found by statement-only walks; a launch is walked once to build its
+ * access sequence and once to rewrite it (the walk for buffers that
+ * liveness never saw runs only when there are some).  The planner's state
+ * is scratch kept across launches.  The rewriter resolves each buffer once
+ * and shares what repeats (the IR is immutable): the buffer's offset in
+ * elements, its last shifted index and its last rewritten load. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
+#include "passutil.h"
 
 /* ------------------------------------------------------------ the state */
 
 /* One entry of the linear access sequence (TVM's StmtEntry). */
 typedef struct Entry {
 	int off;     /* > 0: scope begin, its end at i + off; < 0: scope end; 0: leaf */
-	Vec touched; /* allocations touched, in order, repeats allowed */
+	Vec touched; /* allocations touched, in order of first touch (liveness
+	              * looks at no later touch of a statement) */
 	Vec gen;     /* liveness events, kept on leaves and scope begins */
 	Vec kill;
 } Entry;
@@ -66,7 +76,7 @@ typedef struct Entry {
 typedef struct Block {
 	uint64_t nbits; /* constant size in bits; 0 when symbolic */
 	Vec *layers;
-	int nlayers;
+	int nlayers, caplayers;
 } Block;
 
 /* Freed constant blocks sorted by size; equal sizes in order of freeing
@@ -77,6 +87,20 @@ typedef struct FreeMap {
 	int n, cap;
 } FreeMap;
 
+/* What the rewriter knows of a buffer, filled in as needed.  Rewritten
+ * nodes are shared where they would be equal (the IR is immutable). */
+typedef struct Info {
+	Buffer *alloc;    /* the allocation it stands for (resolve), or NULL */
+	Expr *eoff;       /* the allocation's offset in elements of its type */
+	Buffer *nb;       /* its re-declaration (updated) */
+	Expr *idx, *flat; /* the last index shifted by eoff, and the result */
+	Expr **flat1;     /* {flat}: the index array of one shifted index */
+	Expr *load;       /* the last load of one index rewritten */
+} Info;
+
+/* One launch being merged.  A single Kernel serves every launch of the pass
+ * run (launches being merged do not nest): kernel_reset empties it and
+ * keeps its memory. */
 typedef struct Kernel {
 	Vec allocs;        /* this launch's allocations of the merged kind */
 	PtrMap alloc_stmt; /* allocation -> its ST_ALLOC */
@@ -91,15 +115,27 @@ typedef struct Kernel {
 	Vec sfree;         /* freed symbolic blocks, in order */
 	Vec smalls;        /* blocks of <= 32 bits, never freed */
 	Vec lone;          /* blocks of buffers liveness never saw */
-	Vec blocks;        /* every Block, to free */
+	Block **blocks;    /* blocks[0 .. nblocks) are in use, up to nmade made */
+	int nblocks, nmade, capblocks;
 	/* rewriting */
 	PtrMap offset;     /* allocation -> byte offset (Expr) */
 	PtrMap alias;      /* view -> allocation, as the rewriter meets them */
 	PtrMap remap;      /* buffer -> its re-declaration over the merged data */
 	Vec remap_order;   /* re-declared buffers in order of first use */
+	PtrMap info;       /* buffer -> Info; emptied when an alias is added
+	                    * (resolve may answer differently then) */
+	Vec infos;         /* the Infos made: infos[0 .. ninfo) are in use */
+	int ninfo;
 	Buffer *merged;
 	Expr *size;        /* bytes of the merged buffer */
 	int has_volatile;
+	/* scratch */
+	Vec *stack;        /* finder: touched lists of the open statements */
+	int capstack;
+	PtrMap seen;       /* liveness */
+	Vec all;           /* compute_offsets: the blocks in layout order */
+	int *align;        /* compute_offsets: alignment per layer */
+	int capalign;
 } Kernel;
 
 typedef struct Merger {
@@ -112,9 +148,14 @@ typedef struct Merger {
 	int launch_no;  /* outermost launches seen, for --stats */
 	int failed;
 	Kernel *k;      /* the kernel being rewritten, or NULL */
+	Kernel scratch; /* the state of every launch planned */
+	Vec items;      /* statements of the sequences being rebuilt, innermost last */
 } Merger;
 
-static Sym S_thread_extent, S_virtual_thread, S_extern_scope, S_shared, S_shared_dyn;
+/* Interned once per pass run. */
+static Sym S_thread_extent, S_virtual_thread, S_extern_scope, S_shared, S_shared_dyn,
+	S_buf_dyn_shmem, S_buf_shmem;
+static const Op *OP_address_of, *OP_access_ptr, *OP_cp_async_raw, *OP_ptx_cp_async;
 
 static int right_scope(int dyn, const Buffer *b)
 {
@@ -126,9 +167,9 @@ static int is_data_ref(const Expr *e)
 	return e && (e->kind == EX_BUFDATA || e->kind == EX_BUFREF);
 }
 
-static int is_op(const Expr *e, const char *name)
+static int is_op(const Expr *e, const Op *op)
 {
-	return e->kind == EX_CALL && e->call.op && strcmp(e->call.op->name, name) == 0;
+	return e->kind == EX_CALL && e->call.op == op;
 }
 
 static int elem_bytes(DType t)
@@ -180,37 +221,75 @@ static void flatten_into(Vec *out, Stmt *s)
 	}
 }
 
-/* SeqStmt::Flatten of the statements in v: Evaluate(0) for none. */
-static Stmt *seq_of(Arena *a, Vec *v, Loc loc)
+/* SeqStmt::Flatten of n statements: Evaluate(0) for none. */
+static Stmt *seq_of(Arena *a, Stmt **items, int n, Loc loc)
 {
-	if (v->n == 0)
+	if (n == 0)
 		return nop(a, loc);
-	return st_seq(a, (Stmt **)v->v, v->n);
+	return st_seq(a, items, n);
+}
+
+static void pclear(PtrMap *m)
+{
+	if (m->n)
+		pmap_clear(m);
+}
+
+/* Empties k for the next launch, keeping its memory. */
+static void kernel_reset(Kernel *k)
+{
+	k->allocs.n = 0;
+	pclear(&k->alloc_stmt);
+	k->nseq = 0;
+	pclear(&k->alias_src);
+	pclear(&k->level);
+	pclear(&k->mentioned);
+	pclear(&k->block);
+	k->cfree.n = 0;
+	k->sfree.n = k->smalls.n = k->lone.n = 0;
+	k->nblocks = 0;
+	pclear(&k->offset);
+	pclear(&k->alias);
+	pclear(&k->remap);
+	k->remap_order.n = 0;
+	pclear(&k->info);
+	k->ninfo = 0;
+	k->merged = NULL;
+	k->size = NULL;
+	k->has_volatile = 0;
 }
 
 static void kernel_free(Kernel *k)
 {
-	for (int i = 0; i < k->nseq; i++) {
+	for (int i = 0; i < k->capseq; i++) {
 		vec_free(&k->seq[i].touched);
 		vec_free(&k->seq[i].gen);
 		vec_free(&k->seq[i].kill);
 	}
 	free(k->seq);
-	for (int i = 0; i < k->blocks.n; i++) {
-		Block *b = k->blocks.v[i];
-		for (int j = 0; j < b->nlayers; j++)
+	for (int i = 0; i < k->nmade; i++) {
+		Block *b = k->blocks[i];
+		for (int j = 0; j < b->caplayers; j++)
 			vec_free(&b->layers[j]);
 		free(b->layers);
 		free(b);
 	}
+	free(k->blocks);
+	for (int i = 0; i < k->capstack; i++)
+		vec_free(&k->stack[i]);
+	free(k->stack);
 	free(k->cfree.key);
 	free(k->cfree.blk);
+	for (int i = 0; i < k->infos.n; i++)
+		free(k->infos.v[i]);
+	vec_free(&k->infos);
+	free(k->align);
 	vec_free(&k->allocs);
 	vec_free(&k->sfree);
 	vec_free(&k->smalls);
 	vec_free(&k->lone);
-	vec_free(&k->blocks);
 	vec_free(&k->remap_order);
+	vec_free(&k->all);
 	pmap_free(&k->alloc_stmt);
 	pmap_free(&k->alias_src);
 	pmap_free(&k->level);
@@ -219,33 +298,92 @@ static void kernel_free(Kernel *k)
 	pmap_free(&k->offset);
 	pmap_free(&k->alias);
 	pmap_free(&k->remap);
+	pmap_free(&k->info);
+	pmap_free(&k->seen);
 }
 
 /* ------------------------------------------------- collecting allocations */
 
+/* Calls fn on each allocation of the merged kind in s, in order, until it
+ * returns nonzero (then returns 1).  Only the statements are looked at:
+ * allocations are statements, and only these bodies hold statements. */
+static int each_alloc(int dyn, Stmt *s, int (*fn)(void *data, Stmt *alloc), void *data)
+{
+	while (s) {
+		switch (s->kind) {
+		case ST_ALLOC:
+			return right_scope(dyn, s->alloc.buf) && fn(data, s);
+		case ST_ATTR:
+			s = s->attr.body;
+			break;
+		case ST_FOR:
+			s = s->loop.body;
+			break;
+		case ST_WHILE:
+			s = s->wloop.body;
+			break;
+		case ST_IF:
+			if (each_alloc(dyn, s->ifs.then, fn, data))
+				return 1;
+			s = s->ifs.els;
+			break;
+		case ST_SEQ:
+			for (int i = 0; i < s->seq.n; i++)
+				if (each_alloc(dyn, s->seq.items[i], fn, data))
+					return 1;
+			return 0;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
 typedef struct Collect {
-	int dyn;
 	Vec *allocs;
 	PtrMap *stmts;
 } Collect;
 
-static int collect_stmt(Walker *w, Stmt *s)
+static int collect_one(void *data, Stmt *s)
 {
-	Collect *c = w->data;
-	if (s->kind == ST_ALLOC && right_scope(c->dyn, s->alloc.buf) &&
-	    !pmap_get(c->stmts, s->alloc.buf)) {
+	Collect *c = data;
+	if (!pmap_get(c->stmts, s->alloc.buf)) {
 		vec_push(c->allocs, s->alloc.buf);
 		pmap_put(c->stmts, s->alloc.buf, s);
 	}
-	return 1;
+	return 0;
 }
 
 /* The allocations of the merged kind in s (TVM's AllocateCollector). */
 static void collect_allocs(int dyn, Stmt *s, Vec *allocs, PtrMap *stmts)
 {
-	Collect c = {dyn, allocs, stmts};
-	Walker w = {.stmt = collect_stmt, .data = &c};
-	walk_stmt(&w, s);
+	Collect c = {allocs, stmts};
+	each_alloc(dyn, s, collect_one, &c);
+}
+
+/* Counting distinct allocations of the merged kind, up to two. */
+typedef struct Count {
+	int n;
+	Buffer *first;
+} Count;
+
+static int count_one(void *data, Stmt *s)
+{
+	Count *c = data;
+	if (s->alloc.buf != c->first) {
+		c->first = c->first ? c->first : s->alloc.buf;
+		c->n++;
+	}
+	return c->n >= 2;
+}
+
+/* The number of distinct allocations of the merged kind in s, or 2 when
+ * there are more. */
+static int count_allocs(int dyn, Stmt *s)
+{
+	Count c = {0, NULL};
+	each_alloc(dyn, s, count_one, &c);
+	return c.n;
 }
 
 /* Bytes of the allocations in v, for --stats: a constant when all sizes
@@ -291,14 +429,14 @@ typedef struct Finder {
 	Kernel *k;
 	int dyn;
 	int in_env;
-	Vec *stack; /* touched lists of the statements being visited */
-	int depth, cap;
-	Walker w;
+	int depth; /* open statements: their touched lists are k->stack[0 .. depth) */
 } Finder;
 
 static Buffer *finder_resolve(Kernel *k, Buffer *b)
 {
 	Buffer *src;
+	if (!k->alias_src.n)
+		return b;
 	while ((src = pmap_get(&k->alias_src, b)))
 		b = src;
 	return b;
@@ -307,33 +445,43 @@ static Buffer *finder_resolve(Kernel *k, Buffer *b)
 static Entry *push_entry(Kernel *k)
 {
 	if (k->nseq == k->capseq) {
-		k->capseq = k->capseq ? 2 * k->capseq : 32;
-		k->seq = xrealloc(k->seq, (size_t)k->capseq * sizeof *k->seq);
+		int cap = k->capseq ? 2 * k->capseq : 32;
+		k->seq = xrealloc(k->seq, (size_t)cap * sizeof *k->seq);
+		memset(k->seq + k->capseq, 0, (size_t)(cap - k->capseq) * sizeof *k->seq);
+		k->capseq = cap;
 	}
 	Entry *e = &k->seq[k->nseq++];
-	memset(e, 0, sizeof *e);
+	e->off = 0;
+	e->touched.n = e->gen.n = e->kill.n = 0;
 	return e;
 }
 
 static void open_stmt(Finder *f)
 {
-	if (f->depth == f->cap) {
-		f->cap = f->cap ? 2 * f->cap : 16;
-		f->stack = xrealloc(f->stack, (size_t)f->cap * sizeof *f->stack);
+	Kernel *k = f->k;
+	if (f->depth == k->capstack) {
+		int cap = k->capstack ? 2 * k->capstack : 16;
+		k->stack = xrealloc(k->stack, (size_t)cap * sizeof *k->stack);
+		memset(k->stack + k->capstack, 0, (size_t)(cap - k->capstack) * sizeof *k->stack);
+		k->capstack = cap;
 	}
-	memset(&f->stack[f->depth++], 0, sizeof(Vec));
+	k->stack[f->depth++].n = 0;
+}
+
+static void vec_copy(Vec *to, const Vec *from)
+{
+	to->n = 0;
+	for (int i = 0; i < from->n; i++)
+		vec_push(to, from->v[i]);
 }
 
 /* Closes a leaf statement: it joins the sequence when it touched anything
  * allocated at its own level. */
 static void close_leaf(Finder *f)
 {
-	Vec t = f->stack[--f->depth];
-	if (t.n == 0) {
-		vec_free(&t);
-		return;
-	}
-	push_entry(f->k)->touched = t;
+	Vec *t = &f->k->stack[--f->depth];
+	if (t->n)
+		vec_copy(&push_entry(f->k)->touched, t);
 }
 
 /* A touch goes to the statement open at the allocation's level, so the
@@ -341,39 +489,89 @@ static void close_leaf(Finder *f)
 static void touch(Finder *f, Buffer *b)
 {
 	b = finder_resolve(f->k, b);
-	intptr_t lv = (intptr_t)pmap_get(&f->k->level, b);
-	if (!lv || !right_scope(f->dyn, b))
+	if (!right_scope(f->dyn, b))
 		return;
-	if (lv - 1 < f->depth)
-		vec_push(&f->stack[lv - 1], b);
+	intptr_t lv = (intptr_t)pmap_get(&f->k->level, b);
+	if (!lv || lv - 1 >= f->depth)
+		return;
+	Vec *t = &f->k->stack[lv - 1];
+	for (int i = 0; i < t->n; i++)
+		if (t->v[i] == b)
+			return;
+	vec_push(t, b);
 }
 
-static int finder_expr(Walker *w, Expr *e)
+/* Constants and vars touch nothing (nor change in a rewrite). */
+static int is_leaf(const Expr *e)
 {
-	Finder *f = w->data;
-	switch (e->kind) {
-	case EX_LOAD:
-		for (int i = 0; i < e->load.nidx; i++)
-			walk_expr(w, e->load.idx[i]);
-		walk_expr(w, e->load.pred);
-		touch(f, e->load.buf);
-		return 0;
-	case EX_BUFDATA:
-	case EX_BUFREF:
-		touch(f, e->buf);
-		return 0;
-	case EX_CALL:
-		/* TVM: the element an address_of names is no use of the buffer */
-		if (is_op(e, "tirx.address_of") && e->call.nargs == 1 &&
-		    e->call.args[0]->kind == EX_LOAD) {
-			Expr *ld = e->call.args[0];
-			for (int i = 0; i < ld->load.nidx; i++)
-				walk_expr(w, ld->load.idx[i]);
-			return 0;
+	return !e || e->kind <= EX_VAR;
+}
+
+static void find_node(Finder *f, Expr *e);
+
+/* The touches of e, in evaluation order. */
+static inline void find_expr(Finder *f, Expr *e)
+{
+	if (!is_leaf(e))
+		find_node(f, e);
+}
+
+static void find_exprs(Finder *f, Expr **xs, int n)
+{
+	for (int i = 0; i < n; i++)
+		find_expr(f, xs[i]);
+}
+
+static void find_node(Finder *f, Expr *e)
+{
+	while (e) {
+		switch (e->kind) {
+		case EX_LOAD:
+			find_exprs(f, e->load.idx, e->load.nidx);
+			find_expr(f, e->load.pred);
+			touch(f, e->load.buf);
+			return;
+		case EX_BUFDATA:
+		case EX_BUFREF:
+			touch(f, e->buf);
+			return;
+		case EX_CALL:
+			/* TVM: the element an address_of names is no use of the buffer */
+			if (is_op(e, OP_address_of) && e->call.nargs == 1 &&
+			    e->call.args[0]->kind == EX_LOAD) {
+				Expr *ld = e->call.args[0];
+				find_exprs(f, ld->load.idx, ld->load.nidx);
+				return;
+			}
+			find_exprs(f, e->call.args, e->call.nargs);
+			return;
+		case EX_SELECT:
+			find_expr(f, e->sel.c);
+			find_expr(f, e->sel.t);
+			e = e->sel.f;
+			break;
+		case EX_RAMP:
+			find_expr(f, e->ramp.base);
+			e = e->ramp.stride;
+			break;
+		case EX_BROADCAST:
+			e = e->bcast.value;
+			break;
+		case EX_SHUFFLE:
+			find_exprs(f, e->shuf.vecs, e->shuf.nvecs);
+			find_exprs(f, e->shuf.idx, e->shuf.nidx);
+			return;
+		case EX_LET:
+			find_expr(f, e->let.value);
+			e = e->let.body;
+			break;
+		default:
+			if (e->kind < EX_ADD || e->kind > EX_CAST)
+				return;
+			find_expr(f, e->bin.a);
+			e = e->bin.b;
+			break;
 		}
-		return 1;
-	default:
-		return 1;
 	}
 }
 
@@ -382,10 +580,10 @@ static void find_stmt(Finder *f, Stmt *s);
 static void find_buffer_fields(Finder *f, Buffer *b)
 {
 	for (int i = 0; i < b->ndim; i++)
-		walk_expr(&f->w, b->shape[i]);
+		find_expr(f, b->shape[i]);
 	for (int i = 0; i < b->nstrides; i++)
-		walk_expr(&f->w, b->strides[i]);
-	walk_expr(&f->w, b->elem_offset);
+		find_expr(f, b->strides[i]);
+	find_expr(f, b->elem_offset);
 }
 
 /* A scope: a begin entry, the children, an end entry carrying what the
@@ -398,35 +596,35 @@ static void find_scope(Finder *f, Stmt *s)
 	push_entry(k);
 	switch (s->kind) {
 	case ST_ATTR:
-		walk_expr(&f->w, s->attr.value);
+		find_expr(f, s->attr.value);
 		find_stmt(f, s->attr.body);
 		break;
 	case ST_FOR:
-		walk_expr(&f->w, s->loop.min);
-		walk_expr(&f->w, s->loop.extent);
-		walk_expr(&f->w, s->loop.step);
+		find_expr(f, s->loop.min);
+		find_expr(f, s->loop.extent);
+		find_expr(f, s->loop.step);
 		find_stmt(f, s->loop.body);
 		break;
 	case ST_WHILE:
-		walk_expr(&f->w, s->wloop.cond);
+		find_expr(f, s->wloop.cond);
 		find_stmt(f, s->wloop.body);
 		break;
 	case ST_IF:
-		walk_expr(&f->w, s->ifs.cond);
+		find_expr(f, s->ifs.cond);
 		find_stmt(f, s->ifs.then);
 		if (s->ifs.els)
 			find_stmt(f, s->ifs.els);
 		break;
 	case ST_ASSERT:
-		walk_expr(&f->w, s->assert.cond);
+		find_expr(f, s->assert.cond);
 		break;
 	default:
 		break;
 	}
-	Vec t = f->stack[--f->depth];
+	Vec *t = &k->stack[--f->depth];
 	int end = k->nseq;
 	Entry *e = push_entry(k);
-	e->touched = t;
+	vec_copy(&e->touched, t);
 	e->off = begin - end;
 	k->seq[begin].off = end - begin;
 }
@@ -443,10 +641,10 @@ static void find_stmt(Finder *f, Stmt *s)
 		break;
 	case ST_STORE:
 		open_stmt(f);
-		walk_expr(&f->w, s->store.value);
+		find_expr(f, s->store.value);
 		for (int i = 0; i < s->store.nidx; i++)
-			walk_expr(&f->w, s->store.idx[i]);
-		walk_expr(&f->w, s->store.pred);
+			find_expr(f, s->store.idx[i]);
+		find_expr(f, s->store.pred);
 		touch(f, s->store.buf);
 		close_leaf(f);
 		break;
@@ -454,7 +652,7 @@ static void find_stmt(Finder *f, Stmt *s)
 	case ST_BIND:
 	case ST_RETURN:
 		open_stmt(f);
-		walk_expr(&f->w, s->kind == ST_EVAL ? s->eval.value
+		find_expr(f, s->kind == ST_EVAL ? s->eval.value
 		                 : s->kind == ST_BIND ? s->bind.value
 		                                      : s->ret.value);
 		close_leaf(f);
@@ -476,7 +674,7 @@ static void find_stmt(Finder *f, Stmt *s)
 			}
 		}
 		open_stmt(f);
-		walk_expr(&f->w, d);
+		find_expr(f, d);
 		find_buffer_fields(f, s->decl.buf);
 		close_leaf(f);
 		break;
@@ -490,7 +688,7 @@ static void find_stmt(Finder *f, Stmt *s)
 			find_scope(f, s);
 		} else {
 			open_stmt(f);
-			walk_expr(&f->w, s->attr.value);
+			find_expr(f, s->attr.value);
 			close_leaf(f);
 			find_stmt(f, s->attr.body);
 		}
@@ -547,10 +745,12 @@ static int mention_stmt(Walker *w, Stmt *s)
 static void find(Kernel *k, int dyn, Stmt *s)
 {
 	Finder f = {.k = k, .dyn = dyn};
-	f.w.expr = finder_expr;
-	f.w.data = &f;
 	find_stmt(&f, s);
-	free(f.stack);
+}
+
+/* Fills k->mentioned for the launch s (after find: views are known). */
+static void find_mentions(Kernel *k, Stmt *s)
+{
 	Walker mw = {.stmt = mention_stmt, .buffer = mention_buffer, .data = k};
 	walk_stmt(&mw, s->attr.body);
 }
@@ -571,33 +771,35 @@ static Entry *event_of(Kernel *k, int i)
 	return &k->seq[k->seq[i].off < 0 ? i + k->seq[i].off : i];
 }
 
+/* Only allocations of the launch are touched (find and collect_allocs see
+ * the same statements), so a pass can stop once it has seen them all. */
 static void liveness(Kernel *k)
 {
-	PtrMap seen = {0};
-	for (int i = k->nseq - 1; i >= 0; i--) {
+	PtrMap *seen = &k->seen;
+	pclear(seen);
+	for (int i = k->nseq - 1; i >= 0 && seen->n < k->allocs.n; i--) {
 		Entry *s = &k->seq[i];
 		for (int j = 0; j < s->touched.n; j++) {
 			void *b = s->touched.v[j];
-			if (!pmap_get(&seen, b)) {
-				pmap_put(&seen, b, (void *)1);
+			if (!pmap_get(seen, b)) {
+				pmap_put(seen, b, (void *)1);
 				vec_push(&event_of(k, i)->kill, b);
 			}
 		}
 	}
-	pmap_clear(&seen);
-	for (int i = 0; i < k->nseq; i++) {
+	pclear(seen);
+	for (int i = 0; i < k->nseq && seen->n < k->allocs.n; i++) {
 		if (k->seq[i].off < 0)
 			continue;
 		Entry *s = &k->seq[i + k->seq[i].off];
 		for (int j = 0; j < s->touched.n; j++) {
 			void *b = s->touched.v[j];
-			if (!pmap_get(&seen, b)) {
-				pmap_put(&seen, b, (void *)1);
+			if (!pmap_get(seen, b)) {
+				pmap_put(seen, b, (void *)1);
 				vec_push(&k->seq[i].gen, b);
 			}
 		}
 	}
-	pmap_free(&seen);
 }
 
 /* ------------------------------------------------------------ the plan */
@@ -636,16 +838,30 @@ static int lower_bound(const FreeMap *m, uint64_t key)
 
 static Vec *add_layer(Block *b)
 {
-	b->layers = xrealloc(b->layers, (size_t)(b->nlayers + 1) * sizeof *b->layers);
-	memset(&b->layers[b->nlayers], 0, sizeof(Vec));
-	return &b->layers[b->nlayers++];
+	if (b->nlayers == b->caplayers) {
+		int cap = b->caplayers ? 2 * b->caplayers : 2;
+		b->layers = xrealloc(b->layers, (size_t)cap * sizeof *b->layers);
+		memset(b->layers + b->caplayers, 0, (size_t)(cap - b->caplayers) * sizeof *b->layers);
+		b->caplayers = cap;
+	}
+	Vec *v = &b->layers[b->nlayers++];
+	v->n = 0;
+	return v;
 }
 
+/* A block from k's pool. */
 static Block *new_block(Kernel *k, uint64_t nbits)
 {
-	Block *b = xcalloc(1, sizeof *b);
+	if (k->nblocks == k->nmade) {
+		if (k->nmade == k->capblocks) {
+			k->capblocks = k->capblocks ? 2 * k->capblocks : 8;
+			k->blocks = xrealloc(k->blocks, (size_t)k->capblocks * sizeof *k->blocks);
+		}
+		k->blocks[k->nmade++] = xcalloc(1, sizeof(Block));
+	}
+	Block *b = k->blocks[k->nblocks++];
 	b->nbits = nbits;
-	vec_push(&k->blocks, b);
+	b->nlayers = 0;
 	return b;
 }
 
@@ -742,7 +958,7 @@ static void free_buffer(Kernel *k, Buffer *buf)
 		vec_push(&k->sfree, b);
 }
 
-static void plan(Kernel *k)
+static void plan(Kernel *k, Stmt *launch)
 {
 	for (int i = 0; i < k->nseq; i++) {
 		int off = k->seq[i].off;
@@ -767,6 +983,12 @@ static void plan(Kernel *k)
 					free_buffer(k, ev->kill.v[j]);
 	}
 	/* referenced only where liveness does not look: a block of its own */
+	int unplanned = 0;
+	for (int i = 0; i < k->allocs.n && !unplanned; i++)
+		unplanned = !pmap_get(&k->block, k->allocs.v[i]);
+	if (!unplanned)
+		return;
+	find_mentions(k, launch);
 	for (int i = 0; i < k->allocs.n; i++) {
 		Buffer *b = k->allocs.v[i];
 		if (pmap_get(&k->mentioned, b) && !pmap_get(&k->block, b)) {
@@ -794,7 +1016,8 @@ static void print_shape(Buf *out, const Buffer *b)
  * small blocks before the symbolic ones and the unplanned last. */
 static void compute_offsets(Merger *M, Kernel *k)
 {
-	Vec all = {0};
+	Vec all = k->all;
+	all.n = 0;
 	for (int i = 0; i < k->cfree.n; i++)
 		vec_push(&all, k->cfree.blk[i]);
 	for (int i = 0; i < k->smalls.n; i++)
@@ -803,13 +1026,19 @@ static void compute_offsets(Merger *M, Kernel *k)
 		vec_push(&all, k->sfree.v[i]);
 	for (int i = 0; i < k->lone.n; i++)
 		vec_push(&all, k->lone.v[i]);
-	int nl = 0;
+	k->all = all;
+	int nl = 1;
 	for (int i = 0; i < all.n; i++) {
 		Block *b = all.v[i];
 		if (b->nlayers > nl)
 			nl = b->nlayers;
 	}
-	int *align = xcalloc((size_t)(nl ? nl : 1), sizeof *align);
+	if (nl > k->capalign) {
+		k->capalign = nl;
+		k->align = xrealloc(k->align, (size_t)nl * sizeof *k->align);
+	}
+	int *align = k->align;
+	memset(align, 0, (size_t)nl * sizeof *align);
 	for (int i = 0; i < all.n; i++) {
 		Block *b = all.v[i];
 		for (int j = 0; j < b->nlayers; j++)
@@ -867,8 +1096,6 @@ static void compute_offsets(Merger *M, Kernel *k)
 		merged = op2(M, EX_ADD, merged, max_inner, NOLOC);
 	}
 	k->size = merged;
-	free(align);
-	vec_free(&all);
 }
 
 /* ------------------------------------------------------------ rewriting */
@@ -877,51 +1104,94 @@ static void compute_offsets(Merger *M, Kernel *k)
 static Buffer *resolve(Kernel *k, Buffer *b)
 {
 	Buffer *src;
-	while ((src = pmap_get(&k->alias, b)))
-		b = src;
+	if (k->alias.n)
+		while ((src = pmap_get(&k->alias, b)))
+			b = src;
 	return pmap_get(&k->alloc_stmt, b) ? b : NULL;
+}
+
+/* What the rewriter knows of b; alloc is resolved on the first call.  The
+ * Info stays put until the next alias (a statement) empties the map. */
+static Info *info_of(Kernel *k, Buffer *b)
+{
+	void **slot = pmap_ref(&k->info, b);
+	if (*slot)
+		return *slot;
+	if (k->ninfo == k->infos.n)
+		vec_push(&k->infos, xmalloc(sizeof(Info)));
+	Info *in = k->infos.v[k->ninfo++];
+	*slot = in;
+	memset(in, 0, sizeof *in);
+	in->alloc = resolve(k, b);
+	return in;
 }
 
 /* The buffer re-declared over the merged data (TVM's GetUpdatedBuffer):
  * same type, name and fields, a new identity. */
-static Buffer *updated(Merger *M, Buffer *b)
+static Buffer *updated_in(Merger *M, Info *in, Buffer *b)
 {
 	Kernel *k = M->k;
-	if (!k || !resolve(k, b))
+	if (!in->alloc)
 		return b;
+	if (in->nb)
+		return in->nb;
 	Buffer *nb = pmap_get(&k->remap, b);
-	if (nb)
-		return nb;
-	nb = buf_new(M->a, b->name, b->dt, b->shape, b->ndim);
-	uint32_t id = nb->id;
-	*nb = *b;
-	nb->id = id;
-	pmap_put(&k->remap, b, nb);
-	vec_push(&k->remap_order, nb);
+	if (!nb) {
+		nb = buf_new(M->a, b->name, b->dt, b->shape, b->ndim);
+		uint32_t id = nb->id;
+		*nb = *b;
+		nb->id = id;
+		pmap_put(&k->remap, b, nb);
+		vec_push(&k->remap_order, nb);
+	}
+	in->nb = nb;
 	return nb;
 }
 
-/* floordiv(byte offset, element bytes): the offset in elements of dt. */
-static Expr *elem_offset_of(Merger *M, Buffer *b, DType dt, Loc loc)
+static Buffer *updated(Merger *M, Buffer *b)
 {
-	Kernel *k = M->k;
-	Expr *off = pmap_get(&k->offset, resolve(k, b));
+	return M->k ? updated_in(M, info_of(M->k, b), b) : b;
+}
+
+/* floordiv(byte offset, element bytes): the offset in elements of dt of
+ * the allocation b stands for. */
+static Expr *elem_offset_of(Merger *M, Buffer *alloc, Buffer *b, DType dt, Loc loc)
+{
+	Expr *off = pmap_get(&M->k->offset, alloc);
 	if (!off)
 		die("MergeSharedMemoryAllocations: no offset for buffer '%s'", b->name);
 	return op2(M, EX_FLOORDIV, off, int32(M->a, elem_bytes(dt)), loc);
 }
 
-/* Whether accesses to b are rewritten (TVM's VisitBufferAccess test). */
-static int merged_here(Merger *M, Buffer *b)
+/* The same in b's own type, computed once per buffer. */
+static Expr *own_offset(Merger *M, Info *in, Buffer *b, Loc loc)
 {
-	return M->k && right_scope(M->dyn, b) && resolve(M->k, b);
+	if (!in->eoff)
+		in->eoff = elem_offset_of(M, in->alloc, b, b->dt, loc);
+	return in->eoff;
 }
 
+/* Whether accesses to b are rewritten (TVM's VisitBufferAccess test): its
+ * Info when they are, else NULL. */
+static Info *merged_here(Merger *M, Buffer *b)
+{
+	if (!M->k || !right_scope(M->dyn, b))
+		return NULL;
+	Info *in = info_of(M->k, b);
+	return in->alloc ? in : NULL;
+}
+
+/* xs rewritten: xs itself when nothing changed, else a fresh array. */
 static Expr **mut_list(Mutator *mu, Expr **xs, int n)
 {
-	Expr **out = ar_alloc(mu->a, (size_t)(n ? n : 1) * sizeof *out);
-	for (int i = 0; i < n; i++)
-		out[i] = mut_expr(mu, xs[i]);
+	Expr **out = xs;
+	for (int i = 0; i < n; i++) {
+		Expr *y = mut_expr(mu, xs[i]);
+		if (y != xs[i] && out == xs)
+			out = ar_dup(mu->a, xs, (size_t)n * sizeof *xs);
+		if (out != xs)
+			out[i] = y;
+	}
 	return out;
 }
 
@@ -936,16 +1206,39 @@ static Expr **mut_args_but(Mutator *mu, Expr *call, int skip)
 	return out;
 }
 
-static Expr *flat_index(Merger *M, Buffer *b, Expr **idx, int nidx, Loc loc)
+/* idx (already rewritten, orig: the node's own array) with the first
+ * index shifted by b's offset: orig itself when that changes nothing. */
+static Expr **flat_index(Merger *M, Info *in, Buffer *b, Expr **idx, Expr **orig, int nidx, Loc loc)
 {
+	if (nidx == 0)
+		return idx;
+	Expr *x = idx[0];
 	if (nidx != 1) {
 		if (!M->failed)
 			diag_error(loc, "MergeSharedMemoryAllocations expects flat memory buffers, and is to "
 			                "be run after FlattenBuffer");
 		M->failed = 1;
-		return idx[0];
+	} else if (in->flat && in->idx == idx[0]) {
+		x = in->flat;
+	} else {
+		Expr *off = own_offset(M, in, b, loc);
+		x = op2(M, EX_ADD, idx[0], off, loc);
+		in->idx = idx[0];
+		in->flat = x;
 	}
-	return op2(M, EX_ADD, idx[0], elem_offset_of(M, b, b->dt, loc), loc);
+	if (x == idx[0])
+		return idx;
+	if (nidx == 1) {
+		if (!in->flat1 || in->flat1[0] != x) {
+			in->flat1 = ar_alloc(M->a, sizeof *in->flat1);
+			in->flat1[0] = x;
+		}
+		return in->flat1;
+	}
+	if (idx == orig)
+		idx = ar_dup(M->a, orig, (size_t)nidx * sizeof *idx);
+	idx[0] = x;
+	return idx;
 }
 
 static Expr *data_of(Arena *a, Buffer *b)
@@ -955,7 +1248,16 @@ static Expr *data_of(Arena *a, Buffer *b)
 	return e;
 }
 
-static Expr *rw_expr(Mutator *mu, Expr *e)
+/* The hook below runs on every node: the work for the few accesses stays
+ * out of line, so the common case costs a test. */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* A buffer access of the kernel being merged, rewritten; NULL for others. */
+static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 {
 	Merger *M = mu->data;
 	if (!M->k)
@@ -963,24 +1265,35 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 	Arena *a = mu->a;
 	switch (e->kind) {
 	case EX_LOAD: {
-		if (!merged_here(M, e->load.buf))
+		Buffer *b = e->load.buf;
+		Info *in = merged_here(M, b);
+		if (!in)
 			return NULL;
+		Expr **idx = mut_list(mu, e->load.idx, e->load.nidx);
+		Expr *pred = mut_expr(mu, e->load.pred);
+		idx = flat_index(M, in, b, idx, e->load.idx, e->load.nidx, NOLOC);
+		Buffer *nb = updated_in(M, in, b);
+		Expr *ld = in->load;
+		int one = e->load.nidx == 1;
+		if (one && ld && ld->load.idx[0] == idx[0] && ld->load.pred == pred && dt_eq(ld->dt, e->dt))
+			return ld;
 		Expr *n = ex_dup(a, e);
-		n->load.idx = mut_list(mu, e->load.idx, e->load.nidx);
-		n->load.pred = mut_expr(mu, e->load.pred);
-		if (e->load.nidx > 0)
-			n->load.idx[0] = flat_index(M, e->load.buf, n->load.idx, e->load.nidx, NOLOC);
-		n->load.buf = updated(M, e->load.buf);
+		n->load.idx = idx;
+		n->load.pred = pred;
+		n->load.buf = nb;
+		if (one)
+			in->load = n;
 		return n;
 	}
 	case EX_BUFDATA:
 	case EX_BUFREF: {
 		/* TVM leaves these pointing at the dropped allocation; the view
 		 * starts at the merged base, so step to the buffer's offset */
-		if (!merged_here(M, e->buf))
+		Info *in = merged_here(M, e->buf);
+		if (!in)
 			return NULL;
-		Expr *off = elem_offset_of(M, e->buf, e->buf->dt, NOLOC);
-		Buffer *nb = updated(M, e->buf);
+		Expr *off = own_offset(M, in, e->buf, NOLOC);
+		Buffer *nb = updated_in(M, in, e->buf);
 		int64_t v;
 		if (ex_is_const_int(off, &v) && v == 0) {
 			Expr *n = ex_new(a, e->kind, e->dt);
@@ -1000,7 +1313,7 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 		ld->load.idx = ar_alloc(a, sizeof(Expr *));
 		ld->load.idx[0] = off;
 		ld->load.nidx = 1;
-		return ex_call(a, op_get("tirx.address_of"), ty_ptr(nb->dt, nb->scope), &ld, 1);
+		return ex_call(a, OP_address_of, ty_ptr(nb->dt, nb->scope), &ld, 1);
 	}
 	case EX_CALL:
 		break;
@@ -1008,19 +1321,21 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 		return NULL;
 	}
 	int n = e->call.nargs;
-	if (is_op(e, "tirx.tvm_access_ptr")) {
+	if (is_op(e, OP_access_ptr)) {
 		/* tvm_access_ptr(type, data, offset, extent, rw) */
 		if (n != 5 || !is_data_ref(e->call.args[1]) || !merged_here(M, e->call.args[1]->buf))
 			return NULL;
 		Buffer *b = e->call.args[1]->buf;
 		Expr **args = mut_args_but(mu, e, 1);
 		args[1] = data_of(a, updated(M, b));
-		args[2] = op2(M, EX_ADD, elem_offset_of(M, b, e->call.args[0]->dt, NOLOC), args[2], NOLOC);
+		Buffer *alloc = info_of(M->k, b)->alloc;
+		args[2] = op2(M, EX_ADD, elem_offset_of(M, alloc, b, e->call.args[0]->dt, NOLOC), args[2],
+		              NOLOC);
 		Expr *c = ex_call(a, e->call.op, e->call.rty, args, n);
 		c->dt = e->dt;
 		return c;
 	}
-	if (is_op(e, "tirx.s_tir.cp_async_raw") || is_op(e, "tirx.ptx.cp_async")) {
+	if (is_op(e, OP_cp_async_raw) || is_op(e, OP_ptx_cp_async)) {
 		/* (dst, dst_offset, src, src_offset, bytes[, predicate]), offsets
 		 * in elements of dst's type */
 		if ((n != 5 && n != 6) || !is_data_ref(e->call.args[0]) ||
@@ -1029,12 +1344,28 @@ static Expr *rw_expr(Mutator *mu, Expr *e)
 		Buffer *b = e->call.args[0]->buf;
 		Expr **args = mut_args_but(mu, e, 0);
 		args[0] = data_of(a, updated(M, b));
-		args[1] = op2(M, EX_ADD, elem_offset_of(M, b, b->dt, NOLOC), args[1], NOLOC);
+		args[1] = op2(M, EX_ADD, own_offset(M, info_of(M->k, b), b, NOLOC), args[1], NOLOC);
 		Expr *c = ex_call(a, e->call.op, e->call.rty, args, n);
 		c->dt = e->dt;
 		return c;
 	}
 	return NULL;
+}
+
+static Expr *rw_expr(Mutator *mu, Expr *e)
+{
+	switch (e->kind) {
+	case EX_LOAD:
+	case EX_BUFDATA:
+	case EX_BUFREF:
+	case EX_CALL:
+		return rw_access(mu, e);
+	default:
+		/* an operator on constants and vars stays (the Mutator maps no var) */
+		if (e->kind >= EX_ADD && e->kind <= EX_CAST && is_leaf(e->bin.a) && is_leaf(e->bin.b))
+			return e;
+		return NULL;
+	}
 }
 
 static Buffer *rw_buffer(Mutator *mu, Buffer *b)
@@ -1044,57 +1375,81 @@ static Buffer *rw_buffer(Mutator *mu, Buffer *b)
 
 static Stmt *kernel(Mutator *mu, Stmt *s);
 
+/* Whether s is a merged allocation or a view of one, which the rewrite
+ * drops (an Evaluate(0) in its place, which a sequence drops in turn).
+ * Notes what the dropped statement tells: a volatile allocation, a view. */
+static int dropped(Merger *M, Stmt *s)
+{
+	Kernel *k = M->k;
+	if (!k)
+		return 0;
+	if (s->kind == ST_ALLOC) {
+		if (!right_scope(M->dyn, s->alloc.buf) || !pmap_get(&k->alloc_stmt, s->alloc.buf))
+			return 0;
+		if (obj_dict_get(s->alloc.annotations, "tirx.volatile"))
+			k->has_volatile = 1;
+		return 1;
+	}
+	/* a view of a merged allocation is re-declared at the top */
+	if (s->kind != ST_DECL || !is_data_ref(s->decl.data))
+		return 0;
+	Buffer *src = resolve(k, s->decl.data->buf);
+	if (!src)
+		return 0;
+	pmap_put(&k->alias, s->decl.buf, src);
+	pclear(&k->info); /* resolve may answer differently now */
+	k->ninfo = 0;
+	return 1;
+}
+
 static Stmt *rw_stmt(Mutator *mu, Stmt *s)
 {
 	Merger *M = mu->data;
 	Arena *a = mu->a;
-	Kernel *k = M->k;
 	switch (s->kind) {
 	case ST_ATTR:
 		if (s->attr.key == S_thread_extent && !M->in_env)
 			return kernel(mu, s);
 		return NULL;
 	case ST_ALLOC:
-		if (k && right_scope(M->dyn, s->alloc.buf) && pmap_get(&k->alloc_stmt, s->alloc.buf)) {
-			if (obj_dict_get(s->alloc.annotations, "tirx.volatile"))
-				k->has_volatile = 1;
-			return nop(a, s->loc);
-		}
-		return NULL;
 	case ST_DECL:
-		/* a view of a merged allocation is re-declared at the top */
-		if (k && is_data_ref(s->decl.data) && resolve(k, s->decl.data->buf)) {
-			pmap_put(&k->alias, s->decl.buf, resolve(k, s->decl.data->buf));
-			return nop(a, s->loc);
-		}
-		return NULL;
+		return dropped(M, s) ? nop(a, s->loc) : NULL;
 	case ST_STORE: {
-		if (!k || !merged_here(M, s->store.buf))
+		Buffer *b = s->store.buf;
+		Info *in = merged_here(M, b);
+		if (!in)
 			return NULL;
+		/* (expressions add no alias: in stays valid) */
+		Expr *value = mut_expr(mu, s->store.value);
+		Expr **idx = mut_list(mu, s->store.idx, s->store.nidx);
+		Expr *pred = mut_expr(mu, s->store.pred);
+		idx = flat_index(M, in, b, idx, s->store.idx, s->store.nidx, s->loc);
 		Stmt *n = st_new(a, ST_STORE, s->loc);
 		*n = *s;
-		n->store.value = mut_expr(mu, s->store.value);
-		n->store.idx = mut_list(mu, s->store.idx, s->store.nidx);
-		n->store.pred = mut_expr(mu, s->store.pred);
-		if (s->store.nidx > 0)
-			n->store.idx[0] = flat_index(M, s->store.buf, n->store.idx, s->store.nidx, s->loc);
-		n->store.buf = updated(M, s->store.buf);
+		n->store.value = value;
+		n->store.idx = idx;
+		n->store.pred = pred;
+		n->store.buf = updated_in(M, in, b);
 		return n;
 	}
 	case ST_SEQ: {
-		/* TVM's mutator re-flattens every sequence, dropping Evaluate(0) */
-		Vec items = {0};
-		int same = 1;
+		/* TVM's mutator re-flattens every sequence, dropping Evaluate(0);
+		 * the items go on M->items above those of enclosing sequences */
+		Vec *items = &M->items;
+		int base = items->n;
 		for (int i = 0; i < s->seq.n; i++) {
-			Stmt *x = mut_stmt(mu, s->seq.items[i]);
-			flatten_into(&items, x);
+			Stmt *x = s->seq.items[i];
+			if ((x->kind != ST_ALLOC && x->kind != ST_DECL) || !dropped(M, x))
+				flatten_into(items, mut_stmt(mu, x));
 		}
-		if (items.n != s->seq.n)
-			same = 0;
-		for (int i = 0; same && i < items.n; i++)
-			same = items.v[i] == s->seq.items[i];
-		Stmt *r = same ? s : seq_of(a, &items, s->loc);
-		vec_free(&items);
+		int n = items->n - base;
+		int same = n == s->seq.n;
+		for (int i = 0; same && i < n; i++)
+			same = items->v[base + i] == s->seq.items[i];
+		Stmt *r = s;
+		if (!same)
+			r = seq_of(a, (Stmt **)items->v + base, n, s->loc);
+		items->n = base;
 		return r;
 	}
 	default:
@@ -1108,17 +1463,17 @@ static Stmt *kernel(Mutator *mu, Stmt *s)
 	Merger *M = mu->data;
 	Arena *a = mu->a;
 	int no = M->fast_depth == 0 ? M->launch_no++ : -1;
-	Kernel k = {0};
-	collect_allocs(M->dyn, s->attr.body, &k.allocs, &k.alloc_stmt);
+	Kernel *k = &M->scratch;
+	kernel_reset(k);
+	collect_allocs(M->dyn, s->attr.body, &k->allocs, &k->alloc_stmt);
 
-	if (k.allocs.n <= 1) {
+	if (k->allocs.n <= 1) {
 		/* nothing to merge; a launch nested in this one counts as a new
 		 * kernel, as in TVM, but is no kernel of its own for --stats */
-		if (k.allocs.n == 1) {
-			Expr *n = alloc_bytes(M, &k.allocs);
+		if (k->allocs.n == 1) {
+			Expr *n = alloc_bytes(M, &k->allocs);
 			report(M, no, n, n);
 		}
-		kernel_free(&k);
 		M->fast_depth++;
 		Expr *v = mut_expr(mu, s->attr.value);
 		Stmt *body = mut_stmt(mu, s->attr.body);
@@ -1132,48 +1487,46 @@ static Stmt *kernel(Mutator *mu, Stmt *s)
 		return n;
 	}
 
-	find(&k, M->dyn, s);
-	liveness(&k);
-	plan(&k);
-	compute_offsets(M, &k);
-	if (M->failed) {
-		kernel_free(&k);
+	find(k, M->dyn, s);
+	liveness(k);
+	plan(k, s);
+	compute_offsets(M, k);
+	if (M->failed)
 		return s;
-	}
 	Expr **shape = ar_alloc(a, sizeof *shape);
-	shape[0] = k.size;
-	k.merged = buf_new(a, sym(M->dyn ? "buf_dyn_shmem" : "buf_shmem"), DT_U8, shape, 1);
-	k.merged->scope = M->dyn ? S_shared_dyn : S_shared;
+	shape[0] = k->size;
+	k->merged = buf_new(a, M->dyn ? S_buf_dyn_shmem : S_buf_shmem, DT_U8, shape, 1);
+	k->merged->scope = M->dyn ? S_shared_dyn : S_shared;
 
+	/* (launches inside this one are part of it: kernel() is not reentered) */
 	M->in_env = 1;
-	Kernel *outer = M->k;
-	M->k = &k;
+	M->k = k;
 	Stmt *body = mut_stmt(mu, s->attr.body);
-	M->k = outer;
+	M->k = NULL;
 	M->in_env = 0;
 
 	/* the merged allocation, then the views (TVM prepends them one by one
 	 * in order of first use, so the last used comes first), then the body */
-	Vec items = {0};
+	Vec *items = &M->items;
+	int base = items->n;
 	Stmt *al = st_new(a, ST_ALLOC, s->loc);
-	al->alloc.buf = k.merged;
-	if (k.has_volatile)
+	al->alloc.buf = k->merged;
+	if (k->has_volatile)
 		al->alloc.annotations = obj_dict_set(a, NULL, "tirx.volatile", obj_bool(a, 1));
-	vec_push(&items, al);
-	for (int i = k.remap_order.n - 1; i >= 0; i--) {
+	vec_push(items, al);
+	for (int i = k->remap_order.n - 1; i >= 0; i--) {
 		Stmt *d = st_new(a, ST_DECL, s->loc);
-		d->decl.buf = k.remap_order.v[i];
-		d->decl.data = data_of(a, k.merged);
-		vec_push(&items, d);
+		d->decl.buf = k->remap_order.v[i];
+		d->decl.data = data_of(a, k->merged);
+		vec_push(items, d);
 	}
-	flatten_into(&items, body);
+	flatten_into(items, body);
 	Stmt *n = st_new(a, ST_ATTR, s->loc);
 	*n = *s;
-	n->attr.body = seq_of(a, &items, s->loc);
-	vec_free(&items);
+	n->attr.body = st_seq(a, (Stmt **)items->v + base, items->n - base);
+	items->n = base;
 
-	report(M, no, alloc_bytes(M, &k.allocs), k.size);
-	kernel_free(&k);
+	report(M, no, alloc_bytes(M, &k->allocs), k->size);
 	return n;
 }
 
@@ -1202,7 +1555,9 @@ static int stat_stmt(Walker *w, Stmt *s)
 	return 0;
 }
 
-static int merge_func(Merger *M, Func *f, int dyn)
+/* Merges the allocations of one kind in f, whose body is *body (f's own,
+ * or the result of the merge before); 1 after an error. */
+static int merge_func(Merger *M, Func *f, Stmt **body, int dyn)
 {
 	M->f = f;
 	M->dyn = dyn;
@@ -1210,26 +1565,21 @@ static int merge_func(Merger *M, Func *f, int dyn)
 	M->fast_depth = 0;
 	M->launch_no = 0;
 	M->k = NULL;
-	Vec allocs = {0};
-	PtrMap stmts = {0};
-	collect_allocs(dyn, f->body, &allocs, &stmts);
-	int n = allocs.n;
-	vec_free(&allocs);
-	pmap_free(&stmts);
+	int n = count_allocs(dyn, *body);
 	if (n <= 1) {
 		if (n == 1 && pass_stats_on(M->cx)) {
 			StatWalk sw = {M};
-			Walker w = {.stmt = stat_stmt, .data = &sw};
-			walk_stmt(&w, f->body);
+			Walker w = {.stmt = stat_stmt, .expr = pu_skip_expr, .data = &sw};
+			walk_stmt(&w, *body);
 		}
 		return 0;
 	}
 	Mutator mu = {.a = M->a, .expr = rw_expr, .stmt = rw_stmt, .buffer = rw_buffer, .data = M};
-	Stmt *body = mut_stmt(&mu, f->body);
+	Stmt *b = mut_stmt(&mu, *body);
 	mut_done(&mu);
 	if (M->failed)
 		return 1;
-	f->body = body;
+	*body = b;
 	return 0;
 }
 
@@ -1240,6 +1590,12 @@ int pass_merge_shared_memory(Module **m, PassCtx *cx)
 	S_extern_scope = sym("extern_scope");
 	S_shared = sym("shared");
 	S_shared_dyn = sym("shared.dyn");
+	S_buf_dyn_shmem = sym("buf_dyn_shmem");
+	S_buf_shmem = sym("buf_shmem");
+	OP_address_of = op_get("tirx.address_of");
+	OP_access_ptr = op_get("tirx.tvm_access_ptr");
+	OP_cp_async_raw = op_get("tirx.s_tir.cp_async_raw");
+	OP_ptx_cp_async = op_get("tirx.ptx.cp_async");
 
 	int merge_static = 0;
 	const char *v = pass_config(cx, "tirx.merge_static_smem");
@@ -1252,15 +1608,16 @@ int pass_merge_shared_memory(Module **m, PassCtx *cx)
 		}
 	}
 	Merger M = {.a = (*m)->arena, .cx = cx};
-	for (int i = 0; i < (*m)->nfuncs; i++) {
-		/* a copy, whose body merge_func replaces: functions, like nodes,
-		 * are not changed in place */
-		Func *f = (*m)->funcs[i] = ar_dup(M.a, (*m)->funcs[i], sizeof *f);
+	int failed = 0;
+	for (int i = 0; i < (*m)->nfuncs && !failed; i++) {
+		Func *f = (*m)->funcs[i];
+		Stmt *body = f->body;
 		/* the dynamic merge runs first; the static one sees its result */
-		if (merge_func(&M, f, 1))
-			return 1;
-		if (merge_static && merge_func(&M, f, 0))
-			return 1;
+		failed = merge_func(&M, f, &body, 1) || (merge_static && merge_func(&M, f, &body, 0));
+		/* functions, like nodes, are not changed in place */
+		pu_set_body(*m, i, body);
 	}
-	return 0;
+	kernel_free(&M.scratch);
+	vec_free(&M.items);
+	return failed;
 }

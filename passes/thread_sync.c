@@ -21,7 +21,17 @@
  * loop-carried conflicts, and what a sequence leaves exposed is handed to
  * the enclosing one.  Buffers declared over another buffer's data are the
  * same storage, and all "shared.dyn" buffers of a sequence alias, as they
- * will once merged. */
+ * will once merged.
+ *
+ * Costs: one walk per function finds the scopes it mentions (a function is
+ * planned only for those) and whether it has an async wait (the only thing
+ * the async rewrite looks for).  The planner keeps its entries, accesses
+ * and index points on stacks reused across functions: a closed scope's
+ * summary replaces its entries' accesses in place, so nothing is allocated
+ * per statement.  The running read and write sets of a sequence hold each
+ * distinct access once (a repeat cannot change a conflict test), and
+ * whether an index uses the thread var is computed once per access. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -29,87 +39,82 @@
 
 enum { A_READ, A_WRITE, A_SYNC };
 
+/* One access.  Its index points are TS.pts[pts .. pts + ndim), owned by
+ * this access alone (so a loop may rewrite them in place): per dim the
+ * single point indexed, or NULL for a range. */
 typedef struct Acc {
-	int type;
-	const void *buf; /* storage root: an allocated/param Buffer* or a pointer Var* */
+	uint8_t type;
+	uint8_t dbw;     /* double-buffer write */
+	const void *buf; /* storage root: an allocated/param Buffer* or a pointer Var*; NULL: a sync */
 	Sym scope;
 	Var *thread;     /* innermost thread index var, or NULL */
-	Expr **pts;      /* per dim: the single point, or NULL for a range */
+	int pts;
 	int ndim;
-	int dbw;         /* double-buffer write */
+	uint32_t known;  /* bit i (dims below 32): whether point i uses `thread` is known */
+	uint32_t uses;   /* ... and is true */
 } Acc;
 
-typedef struct Accs {
-	Acc *v;
-	int n, cap;
-} Accs;
-
+/* A statement of the open sequence: its accesses are TS.acc[a0 .. a1). */
 typedef struct Entry {
 	Stmt *stmt;
-	Accs acc;
+	int a0, a1;
 } Entry;
 
-typedef struct Seq {
-	Entry *v;
-	int n, cap;
-} Seq;
-
+/* The planner's state; the arrays are scratch kept across functions. */
 typedef struct TS {
 	Arena *a;
-	Sym scope;      /* the sync scope: "shared" or "shared.dyn" */
-	PtrMap alias;   /* Buffer or Var -> storage root */
-	PtrMap syncs;   /* Stmt* -> non-NULL: barrier before it */
-	Seq *stack;     /* one Seq per open scope */
-	int depth, cap;
-	Var **threads;  /* env threads, innermost last */
+	Sym scope;    /* the sync scope: "shared" or "shared.dyn" */
+	PtrMap alias; /* Buffer or Var -> storage root */
+	PtrMap syncs; /* Stmt* -> non-NULL: barrier before it */
+	/* The entries of the open scopes, innermost last; their accesses, in
+	 * the same order, fill acc[0 .. nacc) without gaps. */
+	Entry *ent;
+	int nent, capent;
+	Acc *acc;
+	int nacc, capacc;
+	Expr **pts; /* index points of the accesses (of one function) */
+	int npts, cappts;
+	int *rw;      /* close_scope's running read and write sets (acc indices) */
+	int caprw;
+	Var **threads; /* env threads, innermost last */
 	int nthreads, tcap;
 	int in_env;
-	int conds;      /* enclosing thread-variant conditions */
-	Accs *cur;      /* where expression accesses go; NULL: dropped */
-	const void *dbw_buf;
+	int conds;     /* enclosing thread-variant conditions */
 	int failed;
 	Loc failloc;
 } TS;
 
-static void acc_push(Accs *s, Acc a)
+/* Interned once per pass run. */
+static Sym S_shared, S_shared_dyn, S_global, S_warp, S_thread_extent, S_double_buffer_write,
+	S_hand_threaded, S_wait_queue, S_wait_inflight;
+static const Op *OP_address_of, *OP_access_ptr, *OP_storage_sync, *OP_thread_invariant;
+
+/* p, an array of *cap elements of size bytes, with room for need. */
+static void *grow(void *p, int *cap, int need, size_t size)
 {
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 4;
-		s->v = xrealloc(s->v, (size_t)s->cap * sizeof *s->v);
-	}
-	s->v[s->n++] = a;
+	if (need <= *cap)
+		return p;
+	int c = *cap ? *cap : 16;
+	while (c < need)
+		c *= 2;
+	*cap = c;
+	return xrealloc(p, (size_t)c * size);
 }
 
-static void seq_push(Seq *s, Entry e)
+static void acc_push(TS *t, Acc a)
 {
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 8;
-		s->v = xrealloc(s->v, (size_t)s->cap * sizeof *s->v);
-	}
-	s->v[s->n++] = e;
+	t->acc = grow(t->acc, &t->capacc, t->nacc + 1, sizeof *t->acc);
+	t->acc[t->nacc++] = a;
 }
 
-static void seq_free(Seq *s)
+/* An entry for s holding the accesses pushed since a0 (when there are any,
+ * or `always`). */
+static void push_entry(TS *t, Stmt *s, int a0, int always)
 {
-	for (int i = 0; i < s->n; i++)
-		free(s->v[i].acc.v);
-	free(s->v);
-	s->v = NULL;
-	s->n = s->cap = 0;
-}
-
-static void open_scope(TS *t)
-{
-	if (t->depth == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 8;
-		t->stack = xrealloc(t->stack, (size_t)t->cap * sizeof *t->stack);
-	}
-	t->stack[t->depth++] = (Seq){0};
-}
-
-static Seq *top(TS *t)
-{
-	return &t->stack[t->depth - 1];
+	if (t->nacc == a0 && !always)
+		return;
+	t->ent = grow(t->ent, &t->capent, t->nent + 1, sizeof *t->ent);
+	t->ent[t->nent++] = (Entry){s, a0, t->nacc};
 }
 
 static Var *inner_thread(TS *t)
@@ -119,7 +124,7 @@ static Var *inner_thread(TS *t)
 
 static const void *resolve(TS *t, const void *b)
 {
-	const void *r = pmap_get(&t->alias, b);
+	const void *r = t->alias.n ? pmap_get(&t->alias, b) : NULL;
 	return r ? r : b;
 }
 
@@ -181,10 +186,26 @@ static int uses_hook(Walker *w, Expr *e)
 
 static int uses_var(Expr *e, Var *v)
 {
+	if (e->kind == EX_VAR)
+		return e->var == v;
 	UsesVar u = {v, 0};
 	Walker w = {.expr = uses_hook, .data = &u};
 	walk_expr(&w, e);
 	return u.found;
+}
+
+/* Whether point i of a uses a's thread var (which is not NULL). */
+static int point_uses_thread(TS *t, Acc *a, int i)
+{
+	if (i >= 32)
+		return uses_var(t->pts[a->pts + i], a->thread);
+	uint32_t bit = (uint32_t)1 << i;
+	if (!(a->known & bit)) {
+		a->known |= bit;
+		if (uses_var(t->pts[a->pts + i], a->thread))
+			a->uses |= bit;
+	}
+	return (a->uses & bit) != 0;
 }
 
 static int enabled(TS *t, Sym scope)
@@ -194,16 +215,24 @@ static int enabled(TS *t, Sym scope)
 
 static void add_access(TS *t, int type, const void *root, Sym scope, Expr **idx, int n, int point_ok)
 {
-	if (!t->cur)
-		return;
-	Acc a = {.type = type, .buf = root, .scope = scope, .thread = inner_thread(t), .ndim = n};
-	a.pts = ar_alloc(t->a, (size_t)(n ? n : 1) * sizeof *a.pts); /* arena: shared by copies */
+	t->pts = grow(t->pts, &t->cappts, t->npts + n, sizeof *t->pts);
+	int p0 = t->npts;
 	for (int i = 0; i < n; i++)
-		a.pts[i] = point_ok && idx[i]->dt.lanes == 1 ? idx[i] : NULL;
-	acc_push(t->cur, a);
+		t->pts[p0 + i] = point_ok && idx[i]->dt.lanes == 1 ? idx[i] : NULL;
+	t->npts += n;
+	acc_push(t, (Acc){.type = (uint8_t)type, .buf = root, .scope = scope, .thread = inner_thread(t),
+	                  .pts = p0, .ndim = n});
 }
 
-static void visit_expr(TS *t, Expr *e);
+static void visit_node(TS *t, Expr *e);
+
+/* The accesses of e, in evaluation order, onto the access stack (constants,
+ * vars and buffer refs make none). */
+static inline void visit_expr(TS *t, Expr *e)
+{
+	if (e && e->kind > EX_BUFREF)
+		visit_node(t, e);
+}
 
 static void visit_exprs(TS *t, Expr **xs, int n)
 {
@@ -211,10 +240,8 @@ static void visit_exprs(TS *t, Expr **xs, int n)
 		visit_expr(t, xs[i]);
 }
 
-static void visit_expr(TS *t, Expr *e)
+static void visit_node(TS *t, Expr *e)
 {
-	if (!e)
-		return;
 	switch (e->kind) {
 	case EX_LOAD: {
 		Buffer *b = e->load.buf;
@@ -226,16 +253,16 @@ static void visit_expr(TS *t, Expr *e)
 	}
 	case EX_CALL: {
 		const Op *op = e->call.op;
-		if (op == op_get("tirx.address_of") && e->call.nargs == 1 && e->call.args[0]->kind == EX_LOAD) {
+		if (op == OP_address_of && e->call.nargs == 1 && e->call.args[0]->kind == EX_LOAD) {
 			Expr *ld = e->call.args[0];
 			visit_exprs(t, ld->load.idx, ld->load.nidx);
 			visit_expr(t, ld->load.pred);
 			return;
 		}
-		if (op == op_get("tirx.tvm_access_ptr") && e->call.nargs == 5) {
+		if (op == OP_access_ptr && e->call.nargs == 5) {
 			Expr *d = e->call.args[1];
 			const void *key = NULL;
-			Sym scope = sym("global");
+			Sym scope = S_global;
 			if (d->kind == EX_BUFDATA) {
 				key = d->buf;
 				scope = d->buf->scope;
@@ -257,12 +284,10 @@ static void visit_expr(TS *t, Expr *e)
 			visit_exprs(t, e->call.args, e->call.nargs);
 			return;
 		}
-		if (op == op_get("tirx.tvm_storage_sync")) {
+		if (op == OP_storage_sync) {
 			Expr *s = e->call.nargs ? e->call.args[0] : NULL;
-			if (t->cur && !(s && s->kind == EX_STR && s->s == sym("warp"))) {
-				Acc a = {.type = A_SYNC, .thread = inner_thread(t)};
-				acc_push(t->cur, a);
-			}
+			if (!(s && s->kind == EX_STR && s->s == S_warp))
+				acc_push(t, (Acc){.type = A_SYNC, .thread = inner_thread(t)});
 			return;
 		}
 		visit_exprs(t, e->call.args, e->call.nargs);
@@ -297,38 +322,50 @@ static void visit_expr(TS *t, Expr *e)
 
 /* ---------------------------------------------------------- the planner */
 
-static int conflict1(const Acc *prev, const Acc *cur, int loop_carry)
+static int conflict1(TS *t, const Acc *prev, Acc *cur, int loop_carry)
 {
 	if (prev->buf != cur->buf)
 		return 0;
-	int same = 1, dep = 1;
-	Var *tv = cur->thread;
 	int n = prev->ndim < cur->ndim ? prev->ndim : cur->ndim;
 	for (int i = 0; i < n; i++) {
-		Expr *p = prev->pts[i], *c = cur->pts[i];
-		if (p && c) {
-			same = deep_eq(p, c);
-			if (tv)
-				dep = dep && uses_var(c, tv) && uses_var(p, tv);
-		} else {
-			same = 0;
-		}
-		if (!(same && dep))
-			break;
+		Expr *p = t->pts[prev->pts + i], *c = t->pts[cur->pts + i];
+		/* no conflict while both index the same single point through the
+		 * thread var (structurally equal points use the same vars) */
+		if (!p || !c || !deep_eq(p, c) || (cur->thread && !point_uses_thread(t, cur, i)))
+			return !(prev->dbw && cur->type == A_READ && !loop_carry);
 	}
-	if (same && dep)
-		return 0;
-	if (prev->dbw && cur->type == A_READ && !loop_carry)
-		return 0;
-	return 1;
+	return 0;
 }
 
-static int conflict(const Accs *prev, const Acc *cur, int loop_carry)
+static int conflict(TS *t, const int *set, int n, Acc *cur, int loop_carry)
 {
-	for (int i = 0; i < prev->n; i++)
-		if (conflict1(&prev->v[i], cur, loop_carry))
+	for (int i = 0; i < n; i++)
+		if (conflict1(t, &t->acc[set[i]], cur, loop_carry))
 			return 1;
 	return 0;
+}
+
+/* Adds access j to a running set unless an access the conflict test cannot
+ * tell from it (root, dims, points, double-buffer flag) is there. */
+static void add_to_set(TS *t, int *set, int *n, int j)
+{
+	const Acc *a = &t->acc[j];
+	for (int i = 0; i < *n; i++) {
+		const Acc *b = &t->acc[set[i]];
+		if (b->buf != a->buf || b->ndim != a->ndim || b->dbw != a->dbw)
+			continue;
+		int d = 0;
+		while (d < a->ndim && t->pts[a->pts + d] == t->pts[b->pts + d])
+			d++;
+		if (d == a->ndim)
+			return;
+	}
+	set[(*n)++] = j;
+}
+
+static int synced(TS *t, Stmt *s)
+{
+	return t->syncs.n && pmap_get(&t->syncs, s);
 }
 
 static void mark_sync(TS *t, Stmt *s)
@@ -340,71 +377,76 @@ static void mark_sync(TS *t, Stmt *s)
 	pmap_put(&t->syncs, s, s);
 }
 
-/* Plans the barriers of one sequence and returns its exposed accesses. */
-static Accs summarize(TS *t, Seq *seq, int loop)
+/* Closes the innermost scope, whose entries start at e0 and accesses at
+ * a0: plans the barriers of its sequence and leaves in acc[a0 .. nacc) the
+ * accesses it exposes: those before the first sync, one sync standing for
+ * all, those after the last. */
+static void close_scope(TS *t, int e0, int a0, int loop)
 {
+	int a1 = t->nacc;
 	const void *dyn = NULL;
-	for (int i = 0; i < seq->n; i++)
-		for (int j = 0; j < seq->v[i].acc.n; j++) {
-			Acc *a = &seq->v[i].acc.v[j];
-			if (a->buf && a->scope == sym("shared.dyn")) {
-				if (!dyn)
-					dyn = a->buf;
-				else
-					a->buf = dyn;
-			}
+	for (int j = a0; j < a1; j++) {
+		Acc *a = &t->acc[j];
+		if (a->buf && a->scope == S_shared_dyn) {
+			if (!dyn)
+				dyn = a->buf;
+			else
+				a->buf = dyn;
 		}
-	Accs reads = {0}, writes = {0};
-	for (int i = 0; i < seq->n; i++) {
-		Entry *s = &seq->v[i];
-		int sync = pmap_get(&t->syncs, s->stmt) != NULL;
+	}
+	t->rw = grow(t->rw, &t->caprw, 2 * (a1 - a0), sizeof *t->rw);
+	int *rd = t->rw, *wr = t->rw + (a1 - a0);
+	int nr = 0, nw = 0;
+	for (int i = e0; i < t->nent; i++) {
+		Entry *s = &t->ent[i];
+		int sync = synced(t, s->stmt);
 		if (sync)
-			reads.n = writes.n = 0;
-		for (int j = 0; j < s->acc.n; j++) {
-			Acc *a = &s->acc.v[j];
-			if (a->type == A_READ && conflict(&writes, a, 0)) {
+			nr = nw = 0;
+		for (int j = s->a0; j < s->a1; j++) {
+			Acc *a = &t->acc[j];
+			if (a->type == A_READ && conflict(t, wr, nw, a, 0)) {
 				sync = 1;
 				break;
 			}
-			if (a->type == A_WRITE && conflict(&reads, a, 0)) {
+			if (a->type == A_WRITE && conflict(t, rd, nr, a, 0)) {
 				sync = 1;
 				break;
 			}
 			if (a->type == A_SYNC)
-				reads.n = writes.n = 0;
+				nr = nw = 0;
 		}
 		if (sync)
-			reads.n = writes.n = 0;
-		for (int j = 0; j < s->acc.n; j++) {
-			Acc *a = &s->acc.v[j];
-			if (a->type == A_READ)
-				acc_push(&reads, *a);
-			else if (a->type == A_WRITE)
-				acc_push(&writes, *a);
+			nr = nw = 0;
+		for (int j = s->a0; j < s->a1; j++) {
+			int type = t->acc[j].type;
+			if (type == A_READ)
+				add_to_set(t, rd, &nr, j);
+			else if (type == A_WRITE)
+				add_to_set(t, wr, &nw, j);
 			else
-				reads.n = writes.n = 0;
+				nr = nw = 0;
 		}
 		if (sync)
 			mark_sync(t, s->stmt);
 	}
 	if (loop) {
-		for (int i = 0; i < seq->n; i++) {
-			Entry *s = &seq->v[i];
-			if (pmap_get(&t->syncs, s->stmt) || (reads.n == 0 && writes.n == 0))
+		for (int i = e0; i < t->nent; i++) {
+			Entry *s = &t->ent[i];
+			if (synced(t, s->stmt) || (nr == 0 && nw == 0))
 				break;
 			int sync = 0;
-			for (int j = 0; j < s->acc.n; j++) {
-				Acc *a = &s->acc.v[j];
-				if (a->type == A_READ && conflict(&writes, a, 1)) {
+			for (int j = s->a0; j < s->a1; j++) {
+				Acc *a = &t->acc[j];
+				if (a->type == A_READ && conflict(t, wr, nw, a, 1)) {
 					sync = 1;
 					break;
 				}
-				if (a->type == A_WRITE && conflict(&reads, a, 1)) {
+				if (a->type == A_WRITE && conflict(t, rd, nr, a, 1)) {
 					sync = 1;
 					break;
 				}
 				if (a->type == A_SYNC)
-					reads.n = writes.n = 0;
+					nr = nw = 0;
 			}
 			if (sync) {
 				mark_sync(t, s->stmt);
@@ -412,104 +454,99 @@ static Accs summarize(TS *t, Seq *seq, int loop)
 			}
 		}
 	}
-	free(reads.v);
-	free(writes.v);
-	/* head: before the first sync; tail: after the last */
-	Accs head = {0}, tail = {0};
-	Acc esync = {.type = A_SYNC, .thread = inner_thread(t), .scope = t->scope};
-	int nsync = 0;
-	for (int i = 0; i < seq->n; i++) {
-		Entry *s = &seq->v[i];
-		if (pmap_get(&t->syncs, s->stmt)) {
-			if (nsync)
-				tail.n = 0;
-			else
-				acc_push(&head, esync);
-			nsync++;
+	/* the first sync point (a barrier before an entry, or a sync access)
+	 * and the accesses after the last one */
+	int first = -1, tail = a1;
+	for (int i = e0; i < t->nent; i++) {
+		Entry *s = &t->ent[i];
+		if (synced(t, s->stmt)) {
+			if (first < 0)
+				first = s->a0;
+			tail = s->a0;
 		}
-		for (int j = 0; j < s->acc.n; j++) {
-			Acc *a = &s->acc.v[j];
-			if (a->type == A_SYNC) {
-				if (nsync)
-					tail.n = 0;
-				else
-					acc_push(&head, esync);
-				nsync++;
-			} else {
-				acc_push(nsync ? &tail : &head, *a);
+		for (int j = s->a0; j < s->a1; j++)
+			if (t->acc[j].type == A_SYNC) {
+				if (first < 0)
+					first = j;
+				tail = j + 1;
 			}
-		}
 	}
-	for (int i = 0; i < tail.n; i++)
-		acc_push(&head, tail.v[i]);
-	free(tail.v);
+	int end = a1;
+	if (first >= 0) {
+		int ntail = a1 - tail;
+		end = first + 1 + ntail;
+		t->acc = grow(t->acc, &t->capacc, end, sizeof *t->acc);
+		memmove(&t->acc[first + 1], &t->acc[tail], (size_t)ntail * sizeof *t->acc);
+		t->acc[first] = (Acc){.type = A_SYNC, .thread = inner_thread(t), .scope = t->scope};
+	}
 	if (loop)
-		for (int i = 0; i < head.n; i++)
-			head.v[i].dbw = 0;
-	return head;
-}
-
-/* Closes the innermost scope: its summary, as one entry for stmt (pushed
- * when non-empty or `always`). */
-static Accs close_scope(TS *t, int loop)
-{
-	Seq *s = top(t);
-	Accs r = summarize(t, s, loop);
-	seq_free(s);
-	t->depth--;
-	return r;
-}
-
-static void push_entry(TS *t, Stmt *s, Accs acc, int always)
-{
-	if (acc.n || always)
-		seq_push(top(t), (Entry){s, acc});
-	else
-		free(acc.v);
+		for (int j = a0; j < end; j++)
+			t->acc[j].dbw = 0;
+	t->nent = e0;
+	t->nacc = end;
 }
 
 static void visit_stmt(TS *t, Stmt *s);
 
-/* A leaf statement: its expression accesses become one entry. */
-static void leaf(TS *t, Stmt *s, Accs acc, int always)
-{
-	push_entry(t, s, acc, always);
-}
-
 static int is_thread_invariant(const Expr *c)
 {
-	return c->kind == EX_CALL && c->call.op == op_get("tirx.tvm_thread_invariant");
+	return c->kind == EX_CALL && c->call.op == OP_thread_invariant;
+}
+
+/* A loop's exposed accesses seen from outside: points that use the loop
+ * var are ranges, unless the loop runs once (then the var is its min). */
+static void loop_points(TS *t, Stmt *s, int a0)
+{
+	int64_t ext;
+	int unit = ex_is_const_int(s->loop.extent, &ext) && ext == 1;
+	for (int i = a0; i < t->nacc; i++) {
+		Acc *a = &t->acc[i];
+		if (!a->buf)
+			continue;
+		for (int j = 0; j < a->ndim; j++) {
+			Expr *p = t->pts[a->pts + j];
+			if (!p || !uses_var(p, s->loop.var))
+				continue;
+			if (unit) {
+				PtrMap vm = {0};
+				pmap_put(&vm, s->loop.var, s->loop.min);
+				p = subst_expr(t->a, p, &vm, NULL);
+				pmap_free(&vm);
+			} else {
+				p = NULL;
+			}
+			t->pts[a->pts + j] = p;
+			if (j < 32) {
+				a->known &= ~((uint32_t)1 << j);
+				a->uses &= ~((uint32_t)1 << j);
+			}
+		}
+	}
 }
 
 static void visit_stmt(TS *t, Stmt *s)
 {
 	if (!s)
 		return;
-	Accs acc = {0};
+	int e0 = t->nent, a0 = t->nacc;
 	switch (s->kind) {
 	case ST_STORE: {
 		Buffer *b = s->store.buf;
-		t->cur = &acc;
 		if (enabled(t, b->scope))
 			add_access(t, A_WRITE, resolve(t, b), b->scope, s->store.idx, s->store.nidx, 1);
 		visit_exprs(t, s->store.idx, s->store.nidx);
 		visit_expr(t, s->store.value);
 		visit_expr(t, s->store.pred);
-		t->cur = NULL;
-		leaf(t, s, acc, 1);
+		push_entry(t, s, a0, 1);
 		return;
 	}
 	case ST_EVAL:
-		t->cur = &acc;
 		visit_expr(t, s->eval.value);
-		t->cur = NULL;
-		leaf(t, s, acc, 0);
+		push_entry(t, s, a0, 0);
 		return;
 	case ST_BIND:
-		t->cur = &acc;
 		visit_expr(t, s->bind.value);
-		t->cur = NULL;
-		leaf(t, s, acc, 1);
+		push_entry(t, s, a0, 1);
 		return;
 	case ST_DECL: {
 		Expr *d = s->decl.data;
@@ -521,7 +558,7 @@ static void visit_stmt(TS *t, Stmt *s)
 	}
 	case ST_ATTR: {
 		Sym k = s->attr.key;
-		if (k == sym("double_buffer_write")) {
+		if (k == S_double_buffer_write) {
 			Obj *n = s->attr.node;
 			const void *b = NULL;
 			if (n && n->kind == OB_BUFFER)
@@ -530,32 +567,24 @@ static void visit_stmt(TS *t, Stmt *s)
 				b = resolve(t, n->expr->buf);
 			else if (n && n->kind == OB_EXPR && n->expr->kind == EX_VAR)
 				b = resolve(t, n->expr->var);
-			const void *saved = t->dbw_buf;
-			t->dbw_buf = b;
-			open_scope(t);
 			visit_stmt(t, s->attr.body);
-			Accs r = close_scope(t, 0);
-			for (int i = 0; i < r.n; i++)
-				if (r.v[i].type == A_WRITE && b && r.v[i].buf == b)
-					r.v[i].dbw = 1;
-			push_entry(t, s, r, 0);
-			t->dbw_buf = saved;
+			close_scope(t, e0, a0, 0);
+			for (int i = a0; i < t->nacc; i++)
+				if (t->acc[i].type == A_WRITE && b && t->acc[i].buf == b)
+					t->acc[i].dbw = 1;
+			push_entry(t, s, a0, 0);
 			return;
 		}
-		if (k == sym("thread_extent")) {
+		if (k == S_thread_extent) {
 			Obj *n = s->attr.node;
 			Var *v = n && n->kind == OB_ITERVAR ? n->iv.var : NULL;
-			if (t->nthreads == t->tcap) {
-				t->tcap = t->tcap ? 2 * t->tcap : 8;
-				t->threads = xrealloc(t->threads, (size_t)t->tcap * sizeof *t->threads);
-			}
+			t->threads = grow(t->threads, &t->tcap, t->nthreads + 1, sizeof *t->threads);
 			t->threads[t->nthreads++] = v;
 			if (!t->in_env) {
 				t->in_env = 1;
-				open_scope(t);
 				visit_stmt(t, s->attr.body);
-				Accs r = close_scope(t, 0); /* the kernel's end is a barrier */
-				free(r.v);
+				close_scope(t, e0, a0, 0); /* the kernel's end is a barrier */
+				t->nacc = a0;
 				t->in_env = 0;
 			} else {
 				visit_stmt(t, s->attr.body);
@@ -563,64 +592,38 @@ static void visit_stmt(TS *t, Stmt *s)
 			t->nthreads--;
 			return;
 		}
-		if (k == sym("hand_threaded"))
+		if (k == S_hand_threaded)
 			return;
 		visit_stmt(t, s->attr.body);
 		return;
 	}
-	case ST_FOR: {
-		open_scope(t);
+	case ST_FOR:
 		visit_stmt(t, s->loop.body);
-		Accs r = close_scope(t, 1);
-		int64_t ext;
-		int unit = ex_is_const_int(s->loop.extent, &ext) && ext == 1;
-		for (int i = 0; i < r.n; i++) {
-			if (!r.v[i].buf)
-				continue;
-			Expr **pts = ar_alloc(t->a, (size_t)(r.v[i].ndim ? r.v[i].ndim : 1) * sizeof *pts);
-			for (int j = 0; j < r.v[i].ndim; j++) {
-				Expr *p = r.v[i].pts[j];
-				if (p && uses_var(p, s->loop.var)) {
-					if (unit) {
-						PtrMap vm = {0};
-						pmap_put(&vm, s->loop.var, s->loop.min);
-						p = subst_expr(t->a, p, &vm, NULL);
-						pmap_free(&vm);
-					} else {
-						p = NULL;
-					}
-				}
-				pts[j] = p;
-			}
-			r.v[i].pts = pts; /* copies may share the old array */
-		}
-		push_entry(t, s, r, 0);
+		close_scope(t, e0, a0, 1);
+		loop_points(t, s, a0);
+		push_entry(t, s, a0, 0);
 		return;
-	}
 	case ST_IF: {
 		int inv = is_thread_invariant(s->ifs.cond);
 		t->conds += !inv;
-		open_scope(t);
 		visit_stmt(t, s->ifs.then);
-		Accs r = close_scope(t, 0);
+		close_scope(t, e0, a0, 0);
 		if (s->ifs.els) {
-			open_scope(t);
+			/* the else branch's summary follows the then branch's */
+			int a1 = t->nacc;
 			visit_stmt(t, s->ifs.els);
-			Accs r2 = close_scope(t, 0);
-			for (int i = 0; i < r2.n; i++)
-				acc_push(&r, r2.v[i]);
-			free(r2.v);
+			close_scope(t, e0, a1, 0);
 		}
-		push_entry(t, s, r, 1);
+		push_entry(t, s, a0, 1);
 		t->conds -= !inv;
 		return;
 	}
 	case ST_WHILE: {
 		int inv = is_thread_invariant(s->wloop.cond);
 		t->conds += !inv;
-		open_scope(t);
 		visit_stmt(t, s->wloop.body);
-		push_entry(t, s, close_scope(t, 0), 1);
+		close_scope(t, e0, a0, 0);
+		push_entry(t, s, a0, 1);
 		t->conds -= !inv;
 		return;
 	}
@@ -644,7 +647,7 @@ static Stmt *barrier(Arena *a, Sym scope, Loc loc)
 {
 	Expr *arg = ex_str(a, scope);
 	Stmt *s = st_new(a, ST_EVAL, loc);
-	s->eval.value = ex_call(a, op_get("tirx.tvm_storage_sync"), ty_void(), &arg, 1);
+	s->eval.value = ex_call(a, OP_storage_sync, ty_void(), &arg, 1);
 	return s;
 }
 
@@ -667,10 +670,10 @@ static Stmt *ins_stmt(Mutator *m, Stmt *s)
 static Stmt *wait_stmt(Mutator *m, Stmt *s)
 {
 	TS *t = m->data;
-	if (s->kind != ST_ATTR || s->attr.key != sym("async_wait_queue_scope"))
+	if (s->kind != ST_ATTR || s->attr.key != S_wait_queue)
 		return NULL;
 	Stmt *inner = s->attr.body;
-	if (!inner || inner->kind != ST_ATTR || inner->attr.key != sym("async_wait_inflight_count")) {
+	if (!inner || inner->kind != ST_ATTR || inner->attr.key != S_wait_inflight) {
 		if (!t->failed) {
 			t->failed = 2;
 			t->failloc = s->loc;
@@ -687,47 +690,54 @@ static Stmt *wait_stmt(Mutator *m, Stmt *s)
 	return no;
 }
 
-/* plan: 0 when the function mentions nothing of the scope (see Mention):
- * only the async-wait rewrite of "shared" can then change it. */
-static int sync_func(Func *f, Arena *a, Sym scope, int plan)
+/* Plans and inserts the barriers of one scope into *body.  plan: 0 when the
+ * function mentions nothing of the scope (see Mention); wait: whether it
+ * has an async_wait_queue_scope (the async-wait rewrite of "shared" changes
+ * nothing else). */
+static int sync_func(TS *t, Stmt **body, Sym scope, int plan, int wait)
 {
-	TS t = {.a = a, .scope = scope};
-	Stmt *body = f->body;
-	if (scope == sym("shared")) {
-		Mutator w = {.a = a, .expr = pu_keep_expr, .stmt = wait_stmt, .data = &t};
-		body = mut_stmt(&w, body);
+	t->scope = scope;
+	t->nent = t->nacc = t->npts = 0;
+	t->nthreads = t->in_env = t->conds = t->failed = 0;
+	if (t->alias.n)
+		pmap_clear(&t->alias);
+	if (t->syncs.n)
+		pmap_clear(&t->syncs);
+	Stmt *b = *body;
+	if (scope == S_shared && wait) {
+		Mutator w = {.a = t->a, .expr = pu_keep_expr, .stmt = wait_stmt, .data = t};
+		b = mut_stmt(&w, b);
 		mut_done(&w);
 	}
-	if (!t.failed && plan) {
-		open_scope(&t);
-		visit_stmt(&t, body);
-		Accs r = close_scope(&t, 0);
-		free(r.v);
+	if (!t->failed && plan) {
+		visit_stmt(t, b);
+		close_scope(t, 0, 0, 0);
 	}
-	int failed = t.failed;
+	int failed = t->failed;
 	if (failed == 1)
-		diag_error(t.failloc, "Cannot insert syncs inside condition");
+		diag_error(t->failloc, "Cannot insert syncs inside condition");
 	else if (failed == 2)
-		diag_error(t.failloc, "async_wait_queue_scope must directly enclose async_wait_inflight_count");
-	if (!failed && t.syncs.n) {
-		Ins in = {&t, NULL};
-		Mutator m = {.a = a, .expr = pu_keep_expr, .stmt = ins_stmt, .data = &in};
-		body = mut_stmt(&m, body);
+		diag_error(t->failloc, "async_wait_queue_scope must directly enclose async_wait_inflight_count");
+	if (!failed && t->syncs.n) {
+		Ins in = {t, NULL};
+		Mutator m = {.a = t->a, .expr = pu_keep_expr, .stmt = ins_stmt, .data = &in};
+		b = mut_stmt(&m, b);
 		mut_done(&m);
 	}
 	if (!failed)
-		f->body = body;
-	pmap_free(&t.alias);
-	pmap_free(&t.syncs);
-	free(t.stack);
-	free(t.threads);
+		*body = b;
 	return failed != 0;
 }
 
+/* ------------------------------------------------------------ mentions */
+
 /* Which of the two sync scopes a function can access: the planner records
- * an access only for a buffer of the scope or a pointer var typed with it,
- * and inserts a barrier only between recorded accesses, so a function that
- * mentions neither has nothing to plan for that scope (bit k: scopes[k]). */
+ * an access only inside a kernel, in the expressions of a store, evaluate
+ * or bind, and only for a buffer of the scope or a pointer var typed with
+ * it; it inserts a barrier only between recorded accesses.  So a function
+ * whose such expressions mention neither (no buffer, load or var of the
+ * scope) has nothing to plan for that scope (bit k: scope k).  Bit 2: the
+ * function has an async_wait_queue_scope, found among all statements. */
 typedef struct Mention {
 	Sym scopes[2];
 	int bits;
@@ -740,45 +750,184 @@ static void mention(Mention *mn, Sym scope)
 			mn->bits |= 1 << k;
 }
 
-static void mention_buffer(Walker *w, Buffer *b)
+static void mention_var(Mention *mn, const Var *v)
 {
-	mention(w->data, b->scope);
+	if (v && v->ty.kind == TY_PTR)
+		mention(mn, v->ty.scope);
 }
 
-static void mention_var(Walker *w, Var *v)
-{
-	if (v->ty.kind == TY_PTR)
-		mention(w->data, v->ty.scope);
-}
+static void mention_node(Mention *mn, const Expr *e);
 
-static int mention_expr(Walker *w, Expr *e)
+static inline void mention_expr(Mention *mn, const Expr *e)
 {
+	/* both scopes seen: only statements (async waits) are left to find */
+	if (!e || (mn->bits & 3) == 3)
+		return;
 	if (e->kind == EX_VAR)
-		mention_var(w, e->var);
-	return 1;
+		mention_var(mn, e->var);
+	else if (e->kind > EX_VAR)
+		mention_node(mn, e);
+}
+
+static void mention_exprs(Mention *mn, Expr *const *xs, int n)
+{
+	for (int i = 0; i < n; i++)
+		mention_expr(mn, xs[i]);
+}
+
+/* Every node of e below vars and constants. */
+static void mention_node(Mention *mn, const Expr *e)
+{
+	for (;;) {
+		switch (e->kind) {
+		case EX_BUFDATA:
+		case EX_BUFREF:
+			mention(mn, e->buf->scope);
+			return;
+		case EX_SELECT:
+			mention_expr(mn, e->sel.c);
+			mention_expr(mn, e->sel.t);
+			e = e->sel.f;
+			break;
+		case EX_RAMP:
+			mention_expr(mn, e->ramp.base);
+			e = e->ramp.stride;
+			break;
+		case EX_BROADCAST:
+			e = e->bcast.value;
+			break;
+		case EX_SHUFFLE:
+			mention_exprs(mn, e->shuf.vecs, e->shuf.nvecs);
+			mention_exprs(mn, e->shuf.idx, e->shuf.nidx);
+			return;
+		case EX_LET:
+			mention_var(mn, e->let.var);
+			mention_expr(mn, e->let.value);
+			e = e->let.body;
+			break;
+		case EX_LOAD:
+			mention(mn, e->load.buf->scope);
+			mention_exprs(mn, e->load.idx, e->load.nidx);
+			e = e->load.pred;
+			break;
+		case EX_CALL:
+			mention_exprs(mn, e->call.args, e->call.nargs);
+			return;
+		default:
+			if (e->kind < EX_ADD || e->kind > EX_CAST)
+				return;
+			mention_expr(mn, e->bin.a);
+			e = e->bin.b;
+			break;
+		}
+		if (!e || e->kind < EX_VAR || (mn->bits & 3) == 3)
+			return;
+		if (e->kind == EX_VAR) {
+			mention_var(mn, e->var);
+			return;
+		}
+	}
+}
+
+static void mention_stmt(Mention *mn, const Stmt *s, int in_env)
+{
+	while (s) {
+		switch (s->kind) {
+		case ST_STORE:
+			if (in_env) {
+				mention(mn, s->store.buf->scope);
+				mention_exprs(mn, s->store.idx, s->store.nidx);
+				mention_expr(mn, s->store.value);
+				mention_expr(mn, s->store.pred);
+			}
+			return;
+		case ST_EVAL:
+			if (in_env)
+				mention_expr(mn, s->eval.value);
+			return;
+		case ST_BIND:
+			if (in_env)
+				mention_expr(mn, s->bind.value);
+			return;
+		case ST_ATTR:
+			if (s->attr.key == S_wait_queue)
+				mn->bits |= 4;
+			in_env |= s->attr.key == S_thread_extent;
+			s = s->attr.body;
+			break;
+		case ST_FOR:
+			s = s->loop.body;
+			break;
+		case ST_WHILE:
+			s = s->wloop.body;
+			break;
+		case ST_IF:
+			mention_stmt(mn, s->ifs.then, in_env);
+			s = s->ifs.els;
+			break;
+		case ST_SEQ:
+			for (int i = 0; i < s->seq.n; i++)
+				mention_stmt(mn, s->seq.items[i], in_env);
+			return;
+		default:
+			return;
+		}
+	}
+}
+
+static int mentions(const Func *f)
+{
+	Mention mn = {{S_shared, S_shared_dyn}, 0};
+	mention_stmt(&mn, f->body, 0);
+	return mn.bits;
 }
 
 int pass_thread_sync(Module **m, PassCtx *cx)
 {
 	(void)cx;
+	S_shared = sym("shared");
+	S_shared_dyn = sym("shared.dyn");
+	S_global = sym("global");
+	S_warp = sym("warp");
+	S_thread_extent = sym("thread_extent");
+	S_double_buffer_write = sym("double_buffer_write");
+	S_hand_threaded = sym("hand_threaded");
+	S_wait_queue = sym("async_wait_queue_scope");
+	S_wait_inflight = sym("async_wait_inflight_count");
+	OP_address_of = op_get("tirx.address_of");
+	OP_access_ptr = op_get("tirx.tvm_access_ptr");
+	OP_storage_sync = op_get("tirx.tvm_storage_sync");
+	OP_thread_invariant = op_get("tirx.tvm_thread_invariant");
+
 	Module *mod = *m;
-	static const char *const scopes[] = {"shared", "shared.dyn"};
-	Mention mn = {{sym(scopes[0]), sym(scopes[1])}, 0};
-	int *bits = xcalloc((size_t)mod->nfuncs + 1, sizeof *bits);
-	for (int i = 0; i < mod->nfuncs; i++) {
-		Walker w = {.expr = mention_expr, .buffer = mention_buffer, .def = mention_var, .data = &mn};
-		mn.bits = 0;
-		walk_func(&w, mod->funcs[i]);
-		bits[i] = mn.bits;
+	int n = mod->nfuncs;
+	int *bits = xcalloc((size_t)n + 1, sizeof *bits);
+	Stmt **bodies = xcalloc((size_t)n + 1, sizeof *bodies);
+	for (int i = 0; i < n; i++) {
+		bits[i] = mentions(mod->funcs[i]);
+		bodies[i] = mod->funcs[i]->body;
 	}
+	/* "shared" over every function, then "shared.dyn" over the result; a
+	 * function is left alone for a scope it does not mention, unless it
+	 * has an async wait (the rewrite of "shared" adds barriers there) */
+	TS t = {.a = mod->arena};
+	const Sym scopes[2] = {S_shared, S_shared_dyn};
 	int failed = 0;
-	/* copies, whose bodies sync_func replaces: functions, like nodes, are
-	 * not changed in place */
-	for (int i = 0; i < mod->nfuncs; i++)
-		mod->funcs[i] = ar_dup(mod->arena, mod->funcs[i], sizeof *mod->funcs[i]);
 	for (int k = 0; k < 2 && !failed; k++)
-		for (int i = 0; i < mod->nfuncs && !failed; i++)
-			failed = sync_func(mod->funcs[i], mod->arena, sym(scopes[k]), bits[i] >> k & 1);
+		for (int i = 0; i < n && !failed; i++)
+			if (bits[i] >> k & 1 || (k == 0 && bits[i] & 4))
+				failed = sync_func(&t, &bodies[i], scopes[k], bits[i] >> k & 1, bits[i] & 4);
+	/* functions are not changed in place: a changed one is replaced */
+	for (int i = 0; i < n; i++)
+		pu_set_body(mod, i, bodies[i]);
+	pmap_free(&t.alias);
+	pmap_free(&t.syncs);
+	free(t.ent);
+	free(t.acc);
+	free(t.pts);
+	free(t.rw);
+	free(t.threads);
 	free(bits);
+	free(bodies);
 	return failed;
 }
