@@ -492,7 +492,9 @@ Expr *ex_var(Arena *a, Var *v);
 Expr *ex_bin(Arena *a, int kind, Expr *x, Expr *y); /* dt: bool for compares, else x's */
 Expr *ex_cast(Arena *a, DType dt, Expr *x);
 Expr *ex_call(Arena *a, const Op *op, TType rty, Expr **args, int nargs);
+/* Stmts, like Exprs, take only the bytes of their kind: st_dup copies one. */
 Stmt *st_new(Arena *a, int kind, Loc loc);
+Stmt *st_dup(Arena *a, const Stmt *s);
 Stmt *st_seq(Arena *a, Stmt **items, int n); /* flattens nested seqs; n == 1 returns the item */
 Obj *obj_new(Arena *a, int kind);
 Obj *obj_str(Arena *a, Sym s);

@@ -443,7 +443,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Var *var = mut_var(m, s->bind.var);
 		if (v == s->bind.value && var == s->bind.var)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->bind.value = v, n->bind.var = var;
 		return n;
 	}
@@ -453,7 +453,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Expr *v = mut_expr(m, s->store.value), *p = mut_expr(m, s->store.pred);
 		if (b == s->store.buf && idx == s->store.idx && v == s->store.value && p == s->store.pred)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->store.buf = b, n->store.idx = idx, n->store.value = v, n->store.pred = p;
 		return n;
 	}
@@ -462,7 +462,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Obj *ann = mut_obj(m, s->alloc.annotations);
 		if (b == s->alloc.buf && ann == s->alloc.annotations)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->alloc.buf = b, n->alloc.annotations = ann;
 		return n;
 	}
@@ -471,7 +471,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Buffer *b = mut_buffer(m, s->decl.buf);
 		if (b == s->decl.buf && d == s->decl.data)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->decl.buf = b, n->decl.data = d;
 		return n;
 	}
@@ -481,7 +481,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Stmt *body = mut_stmt(m, s->attr.body);
 		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->attr.node = node, n->attr.value = v, n->attr.body = body;
 		return n;
 	}
@@ -494,7 +494,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
 		    v == s->loop.var && ann == s->loop.annotations && body == s->loop.body)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->loop.min = mn, n->loop.extent = ext, n->loop.step = step;
 		n->loop.var = v, n->loop.annotations = ann, n->loop.body = body;
 		return n;
@@ -504,7 +504,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Stmt *body = mut_stmt(m, s->wloop.body);
 		if (c == s->wloop.cond && body == s->wloop.body)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->wloop.cond = c, n->wloop.body = body;
 		return n;
 	}
@@ -513,7 +513,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Stmt *t = mut_stmt(m, s->ifs.then), *f = mut_stmt(m, s->ifs.els);
 		if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->ifs.cond = c, n->ifs.then = t, n->ifs.els = f;
 		return n;
 	}
@@ -543,7 +543,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Expr *v = mut_expr(m, s->eval.value);
 		if (v == s->eval.value)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->eval.value = v;
 		return n;
 	}
@@ -551,7 +551,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Expr *c = mut_expr(m, s->assert.cond);
 		if (c == s->assert.cond)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->assert.cond = c;
 		return n;
 	}
@@ -559,7 +559,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		Expr *v = mut_expr(m, s->ret.value);
 		if (v == s->ret.value)
 			return s;
-		n = ar_dup(m->a, s, sizeof *s);
+		n = st_dup(m->a, s);
 		n->ret.value = v;
 		return n;
 	}

@@ -679,8 +679,7 @@ static Stmt *cl_stmt(Mutator *m, Stmt *s)
 		if (s->store.pred && !c->failed++)
 			diag_error(s->loc, "Predicated buffer store is not currently supported in "
 			                   "data type legalizer pass.");
-		n = ar_alloc(c->a, sizeof *n);
-		*n = *s;
+		n = st_dup(c->a, s);
 		n->store.value = v, n->store.idx = idx, n->store.buf = b;
 		return n;
 	}
@@ -691,8 +690,7 @@ static Stmt *cl_stmt(Mutator *m, Stmt *s)
 			var = retype(c, var, v->dt);
 		if (v == s->bind.value && var == s->bind.var)
 			return s;
-		n = ar_alloc(c->a, sizeof *n);
-		*n = *s;
+		n = st_dup(c->a, s);
 		n->bind.value = v, n->bind.var = var;
 		return n;
 	}
@@ -885,8 +883,7 @@ static Stmt *sl_stmt(Mutator *m, Stmt *s)
 	if (s->store.pred && !c->failed++)
 		diag_error(s->loc, "Predicated buffer store is not currently supported in "
 		                   "data type legalizer pass.");
-	Stmt *n = ar_alloc(c->a, sizeof *n);
-	*n = *s;
+	Stmt *n = st_dup(c->a, s);
 	n->store.value = v, n->store.buf = b, n->store.idx = idx;
 	return n;
 }

@@ -504,8 +504,7 @@ static Stmt *lower_attr_default(L *l, Stmt *s)
 	Stmt *body = with_free_scope(l, s->attr.body, lower_stmt);
 	if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
 		return s;
-	Stmt *n = st_new(l->a, ST_ATTR, s->loc);
-	*n = *s;
+	Stmt *n = st_dup(l->a, s);
 	n->attr.node = node, n->attr.value = v, n->attr.body = body;
 	return n;
 }
@@ -591,8 +590,7 @@ static Stmt *lower_for(L *l, Stmt *s)
 	                                          : with_free_scope(l, s->loop.body, lower_for_body);
 	if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step && body == s->loop.body)
 		return s;
-	Stmt *n = st_new(l->a, ST_FOR, s->loc);
-	*n = *s;
+	Stmt *n = st_dup(l->a, s);
 	n->loop.min = mn, n->loop.extent = ext, n->loop.step = step, n->loop.body = body;
 	return n;
 }
@@ -628,8 +626,7 @@ static Stmt *lower_kind(L *l, Stmt *s)
 		Stmt *body = with_free_scope(l, s->wloop.body, lower_stmt);
 		if (c == s->wloop.cond && body == s->wloop.body)
 			return s;
-		Stmt *n = st_new(l->a, ST_WHILE, s->loc);
-		*n = *s;
+		Stmt *n = st_dup(l->a, s);
 		n->wloop.cond = c, n->wloop.body = body;
 		return n;
 	}

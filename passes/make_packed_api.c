@@ -1046,8 +1046,7 @@ static Stmt *ret_stmt(Mutator *m, Stmt *s)
 		r->parallel--;
 		if (body == s->loop.body)
 			return s;
-		Stmt *n = st_new(a, ST_FOR, s->loc);
-		*n = *s;
+		Stmt *n = st_dup(a, s);
 		n->loop.body = body;
 		return n;
 	}

@@ -1424,8 +1424,7 @@ static Stmt *rw_stmt(Mutator *mu, Stmt *s)
 		Expr **idx = mut_list(mu, s->store.idx, s->store.nidx);
 		Expr *pred = mut_expr(mu, s->store.pred);
 		idx = flat_index(M, in, b, idx, s->store.idx, s->store.nidx, s->loc);
-		Stmt *n = st_new(a, ST_STORE, s->loc);
-		*n = *s;
+		Stmt *n = st_dup(a, s);
 		n->store.value = value;
 		n->store.idx = idx;
 		n->store.pred = pred;
@@ -1480,8 +1479,7 @@ static Stmt *kernel(Mutator *mu, Stmt *s)
 		M->fast_depth--;
 		if (v == s->attr.value && body == s->attr.body)
 			return s;
-		Stmt *n = st_new(a, ST_ATTR, s->loc);
-		*n = *s;
+		Stmt *n = st_dup(a, s);
 		n->attr.value = v;
 		n->attr.body = body;
 		return n;
@@ -1521,8 +1519,7 @@ static Stmt *kernel(Mutator *mu, Stmt *s)
 		vec_push(items, d);
 	}
 	flatten_into(items, body);
-	Stmt *n = st_new(a, ST_ATTR, s->loc);
-	*n = *s;
+	Stmt *n = st_dup(a, s);
 	n->attr.body = st_seq(a, (Stmt **)items->v + base, items->n - base);
 	items->n = base;
 
