@@ -54,6 +54,7 @@ typedef struct LI {
 	const Op *access_ptr, *shift_right, *bitwise_and, *address_of;
 	const Op *pure_extern, *llvm_pure_intrin, *llvm_intrin;
 	Sym thread_extent, virtual_thread, global;
+	Expr *ints[16]; /* li_int's cache */
 } LI;
 
 /* ------------------------------------------------------------ bounds */
@@ -154,7 +155,7 @@ static Bnd bound_div(Bnd a, Bnd b, DType t, int floor)
 static Bnd bound(LI *li, const Expr *e)
 {
 	Bnd a, b;
-	if (!dt_is_int(e->dt) && e->dt.code != DT_BOOL)
+	if (e->dt.code != DT_INT && e->dt.code != DT_UINT && e->dt.code != DT_BOOL)
 		return everything(e->dt);
 	switch (e->kind) {
 	case EX_INT:
@@ -257,6 +258,17 @@ static Expr *arith(LI *li, int kind, Expr *x, Expr *y)
 	if (!r)
 		die("LowerIntrin: %s", err ? err : "type error");
 	return r;
+}
+
+/* ex_int(dt, v) through a small cache: the shifts and masks of floor
+ * division by powers of two repeat. */
+static Expr *li_int(LI *li, DType dt, int64_t v)
+{
+	unsigned h = ((unsigned)v ^ (unsigned)dt.bits * 31u ^ dt.code) & 15u;
+	Expr *c = li->ints[h];
+	if (c && c->i == v && dt_eq(c->dt, dt))
+		return c;
+	return li->ints[h] = ex_int(li->a, dt, v);
 }
 
 /* tvm::MakeConst: a scalar, broadcast for vector types. */
@@ -526,10 +538,12 @@ static int names_rule(const char *n)
 /* Whether the rules may change a call of op: cached per op for the run. */
 static int may_lower(LI *li, const Op *op)
 {
-	void **slot = pmap_ref(&li->ruled, op);
-	if (!*slot)
-		*slot = (void *)(intptr_t)(1 + (!strncmp(op->name, "tirx.", 5) && names_rule(op->name + 5)));
-	return *slot == (void *)2;
+	intptr_t k = (intptr_t)pmap_get(&li->ruled, op);
+	if (!k) {
+		k = 1 + (!strncmp(op->name, "tirx.", 5) && names_rule(op->name + 5));
+		pmap_put(&li->ruled, op, (void *)k);
+	}
+	return k == 2;
 }
 
 static Expr *lower_call(LI *li, Expr *e)
@@ -659,8 +673,8 @@ static Expr *lower_floor(LI *li, int kind, Expr *a, Expr *b, DType dt)
 	}
 	if (pow2_shift(b, &shift)) {
 		if (div)
-			return bitop(li, li->shift_right, a, ex_int(li->a, dt, shift));
-		return bitop(li, li->bitwise_and, a, ex_int(li->a, dt, ((int64_t)1 << shift) - 1));
+			return bitop(li, li->shift_right, a, li_int(li, dt, shift));
+		return bitop(li, li->bitwise_and, a, li_int(li, dt, ((int64_t)1 << shift) - 1));
 	}
 	Expr *one = mk_const(li, dt, 1), *zero = ex_int(li->a, dt_element(dt), 0);
 	int wide = dt.code == DT_INT && (dt.bits == 32 || dt.bits == 64) && dt.lanes == 1;
@@ -724,6 +738,36 @@ static Expr *swap_bcast_cast(LI *li, Expr *e)
 	return ex_cast(li->a, e->dt, b);
 }
 
+/* Copies of nodes: struct assignments, cheaper than ar_dup's memcpy call
+ * on the hot path. */
+static Expr *dup_expr(Arena *a, const Expr *e)
+{
+	Expr *n = ar_alloc(a, sizeof *n);
+	*n = *e;
+	return n;
+}
+
+static Stmt *dup_stmt(Arena *a, const Stmt *s)
+{
+	Stmt *n = ar_alloc(a, sizeof *n);
+	*n = *s;
+	return n;
+}
+
+/* b as the Mutator rewrites it; a buffer whose shape, strides and offset
+ * are leaves (most) is its own rewrite, without the Mutator's memo. */
+static Buffer *lower_buffer(LI *li, Buffer *b)
+{
+	if (!b)
+		return NULL;
+	int plain = !b->elem_offset || b->elem_offset->kind <= EX_VAR;
+	for (int i = 0; plain && i < b->ndim; i++)
+		plain = !b->shape[i] || b->shape[i]->kind <= EX_VAR;
+	for (int i = 0; plain && i < b->nstrides; i++)
+		plain = !b->strides[i] || b->strides[i]->kind <= EX_VAR;
+	return plain ? b : mut_buffer(&li->mu, b);
+}
+
 static Expr *lx_node(LI *li, Expr *e);
 
 /* lx_node, with the leaves (most nodes) answered without a call. */
@@ -783,10 +827,10 @@ static Expr *lx_node(LI *li, Expr *e)
 		return e;
 	case EX_BUFDATA:
 	case EX_BUFREF: {
-		Buffer *b = mut_buffer(&li->mu, e->buf);
+		Buffer *b = lower_buffer(li, e->buf);
 		if (b == e->buf)
 			return e;
-		n = ar_dup(li->a, e, sizeof *e);
+		n = dup_expr(li->a, e);
 		n->buf = b;
 		return n;
 	}
@@ -801,7 +845,7 @@ static Expr *lx_node(LI *li, Expr *e)
 		Expr **args = lx_list(li, e->call.args, e->call.nargs);
 		if (args == e->call.args)
 			return e;
-		n = ar_dup(li->a, e, sizeof *e);
+		n = dup_expr(li->a, e);
 		n->call.args = args;
 		return n;
 	}
@@ -848,21 +892,21 @@ static Expr *lx_node(LI *li, Expr *e)
 		x = lx(li, e->sel.c), y = lx(li, e->sel.t), z = lx(li, e->sel.f);
 		if (x == e->sel.c && y == e->sel.t && z == e->sel.f)
 			return e;
-		n = ar_dup(li->a, e, sizeof *e);
+		n = dup_expr(li->a, e);
 		n->sel.c = x, n->sel.t = y, n->sel.f = z;
 		return n;
 	case EX_RAMP:
 		x = lx(li, e->ramp.base), y = lx(li, e->ramp.stride);
 		if (x == e->ramp.base && y == e->ramp.stride)
 			return e;
-		n = ar_dup(li->a, e, sizeof *e);
+		n = dup_expr(li->a, e);
 		n->ramp.base = x, n->ramp.stride = y;
 		return n;
 	case EX_BROADCAST:
 		x = lx(li, e->bcast.value);
 		if (x == e->bcast.value)
 			return e;
-		n = ar_dup(li->a, e, sizeof *e);
+		n = dup_expr(li->a, e);
 		n->bcast.value = x;
 		return n;
 	case EX_SHUFFLE: {
@@ -870,17 +914,17 @@ static Expr *lx_node(LI *li, Expr *e)
 		Expr **i = lx_list(li, e->shuf.idx, e->shuf.nidx);
 		if (v == e->shuf.vecs && i == e->shuf.idx)
 			return e;
-		n = ar_dup(li->a, e, sizeof *e);
+		n = dup_expr(li->a, e);
 		n->shuf.vecs = v, n->shuf.idx = i;
 		return n;
 	}
 	case EX_LOAD: {
-		Buffer *b = mut_buffer(&li->mu, e->load.buf);
+		Buffer *b = lower_buffer(li, e->load.buf);
 		Expr **idx = lx_list(li, e->load.idx, e->load.nidx);
 		x = lx(li, e->load.pred);
 		if (b == e->load.buf && idx == e->load.idx && x == e->load.pred)
 			return e;
-		n = ar_dup(li->a, e, sizeof *e);
+		n = dup_expr(li->a, e);
 		n->load.buf = b, n->load.idx = idx, n->load.pred = x;
 		return n;
 	}
@@ -892,7 +936,7 @@ static Expr *lx_node(LI *li, Expr *e)
 	x = lx(li, e->bin.a), y = lx(li, e->bin.b);
 	if (x == e->bin.a && y == e->bin.b)
 		return e;
-	n = ar_dup(li->a, e, sizeof *e);
+	n = dup_expr(li->a, e);
 	n->bin.a = x, n->bin.b = y;
 	return n;
 }
@@ -946,35 +990,35 @@ static Stmt *ls_children(LI *li, Stmt *s)
 		Expr *v = lx(li, s->bind.value);
 		if (v == s->bind.value)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->bind.value = v;
 		return n;
 	}
 	case ST_STORE: {
-		Buffer *b = mut_buffer(&li->mu, s->store.buf);
+		Buffer *b = lower_buffer(li, s->store.buf);
 		Expr **idx = lx_list(li, s->store.idx, s->store.nidx);
 		Expr *v = lx(li, s->store.value), *p = lx(li, s->store.pred);
 		if (b == s->store.buf && idx == s->store.idx && v == s->store.value && p == s->store.pred)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->store.buf = b, n->store.idx = idx, n->store.value = v, n->store.pred = p;
 		return n;
 	}
 	case ST_ALLOC: {
-		Buffer *b = mut_buffer(&li->mu, s->alloc.buf);
+		Buffer *b = lower_buffer(li, s->alloc.buf);
 		Obj *ann = mut_obj(&li->mu, s->alloc.annotations);
 		if (b == s->alloc.buf && ann == s->alloc.annotations)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->alloc.buf = b, n->alloc.annotations = ann;
 		return n;
 	}
 	case ST_DECL: {
 		Expr *d = lx(li, s->decl.data);
-		Buffer *b = mut_buffer(&li->mu, s->decl.buf);
+		Buffer *b = lower_buffer(li, s->decl.buf);
 		if (b == s->decl.buf && d == s->decl.data)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->decl.buf = b, n->decl.data = d;
 		return n;
 	}
@@ -984,7 +1028,7 @@ static Stmt *ls_children(LI *li, Stmt *s)
 		Stmt *body = ls(li, s->attr.body);
 		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->attr.node = node, n->attr.value = v, n->attr.body = body;
 		return n;
 	}
@@ -996,7 +1040,7 @@ static Stmt *ls_children(LI *li, Stmt *s)
 		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
 		    ann == s->loop.annotations && body == s->loop.body)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->loop.min = mn, n->loop.extent = ext, n->loop.step = step;
 		n->loop.annotations = ann, n->loop.body = body;
 		return n;
@@ -1006,7 +1050,7 @@ static Stmt *ls_children(LI *li, Stmt *s)
 		Stmt *body = ls(li, s->wloop.body);
 		if (c == s->wloop.cond && body == s->wloop.body)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->wloop.cond = c, n->wloop.body = body;
 		return n;
 	}
@@ -1034,7 +1078,7 @@ static Stmt *ls_children(LI *li, Stmt *s)
 		Expr *v = lx(li, s->eval.value);
 		if (v == s->eval.value)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->eval.value = v;
 		return n;
 	}
@@ -1042,7 +1086,7 @@ static Stmt *ls_children(LI *li, Stmt *s)
 		Expr *c = lx(li, s->assert.cond);
 		if (c == s->assert.cond)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->assert.cond = c;
 		return n;
 	}
@@ -1050,7 +1094,7 @@ static Stmt *ls_children(LI *li, Stmt *s)
 		Expr *v = lx(li, s->ret.value);
 		if (v == s->ret.value)
 			return s;
-		n = ar_dup(li->a, s, sizeof *s);
+		n = dup_stmt(li->a, s);
 		n->ret.value = v;
 		return n;
 	}
