@@ -113,6 +113,17 @@ void renew_init(Mutator *mu, Arena *a, PtrMap *map)
 	mu->data = map;
 }
 
+/* d's value for the interned key k, or NULL. */
+static Obj *dict_get(const Obj *d, Sym k)
+{
+	if (!d || d->kind != OB_DICT)
+		return NULL;
+	for (int i = 0; i < d->dict.n; i++)
+		if (d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == k)
+			return d->dict.vals[i];
+	return NULL;
+}
+
 /* ------------------------------------------------------------- regions */
 
 /* The outlining of a region is one walk over it that copies it with fresh
@@ -163,7 +174,7 @@ typedef struct Split {
 	int bhas[3];
 	int berr;       /* a bound was wrong */
 	/* interned once */
-	Sym target_key, tmem, cuda, error_code, runtime_error, error_msg;
+	Sym target_key, host_key, tmem, cuda, error_code, runtime_error, error_msg;
 	Obj *akey[9]; /* the kernel's attr keys, as OB_STR objects */
 	Obj *yes;     /* True */
 } Split;
@@ -658,21 +669,9 @@ static int kparam_cmp(const void *x, const void *y)
 }
 
 /* Device targets whose codegen (CodeGenCPU) returns an int32 status. */
-static int can_propagate_errors(const Obj *t)
+static int can_propagate_errors(const Obj *t, Sym k)
 {
-	Sym k = target_kind(t);
 	return target_is_cpu(t) || (k && (!strcmp(k, "ext_dev") || !strcmp(k, "hexagon")));
-}
-
-/* d's value for the interned key k, or NULL. */
-static Obj *dict_get(const Obj *d, Sym k)
-{
-	if (!d || d->kind != OB_DICT)
-		return NULL;
-	for (int i = 0; i < d->dict.n; i++)
-		if (d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == k)
-			return d->dict.vals[i];
-	return NULL;
 }
 
 /* Appends key (an OB_STR) = val to the dict being built (distinct keys). */
@@ -752,7 +751,8 @@ static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 		}
 	}
 
-	int cpu = can_propagate_errors(device_target);
+	Sym kind = target_kind(device_target);
+	int cpu = can_propagate_errors(device_target, kind);
 	if (cpu) {
 		Stmt *ret = st_new(a, ST_RETURN, NOLOC);
 		ret->ret.value = ex_int(a, DT_I32, 0);
@@ -809,7 +809,7 @@ static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 		attr_add(at, sp->akey[A_PERSISTENT], dict_get(ha, sp->akey[A_PERSISTENT]->s));
 		attr_add(at, sp->akey[A_CLUSTER_SYNC], dict_get(ha, sp->akey[A_CLUSTER_SYNC]->s));
 	}
-	if (target_kind(device_target) == sp->cuda)
+	if (kind == sp->cuda)
 		for (int i = 0; i < 3; i++)
 			if (sp->bhas[i])
 				attr_add(at, obj_str(a, sp->bkey[i]), obj_int(a, sp->bval[i]));
@@ -851,12 +851,16 @@ static Stmt *split_stmt(Mutator *mu, Stmt *s)
 		return s;
 	}
 	Stmt *body = s->attr.body ? s->attr.body : st_seq(mu->a, NULL, 0);
-	return split_region(sp, body, target_without_host(mu->a, t), s->loc);
+	/* the device target: t when it has no host (AnnotateDeviceRegions
+	 * strips it), the target without_host would make an equal copy of */
+	Obj *device = dict_get(t->target, sp->host_key) ? target_without_host(mu->a, t) : t;
+	return split_region(sp, body, device, s->loc);
 }
 
 int shd_split(Module *m, int head)
 {
 	Split sp = {.m = m, .a = m->arena, .head = head, .target_key = sym("target"),
+	            .host_key = sym("host"),
 	            .tmem = sym("tmem"), .cuda = sym("cuda"),
 	            .error_code = sym("kernel_error_code"), .runtime_error = sym("RuntimeError"),
 	            .error_msg = sym("Error executing compute kernel"), .yes = obj_bool(m->arena, 1)};
