@@ -790,7 +790,8 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 			err = 1;
 		}
 	}
-	qsort(l.diags, (size_t)l.ndiags, sizeof *l.diags, deferred_cmp);
+	if (l.ndiags > 1)
+		qsort(l.diags, (size_t)l.ndiags, sizeof *l.diags, deferred_cmp);
 	for (int i = 0; i < l.ndiags; i++) {
 		diag_error(l.diags[i].loc, "%s", l.diags[i].msg);
 		free(l.diags[i].msg);
