@@ -59,7 +59,7 @@ typedef struct LI {
 
 /* ------------------------------------------------------------ bounds */
 
-static Bnd everything(DType t)
+static inline Bnd everything(DType t)
 {
 	if (t.code == DT_BOOL)
 		return (Bnd){0, 1};
@@ -70,7 +70,7 @@ static Bnd everything(DType t)
 	return (Bnd){NEG_INF, POS_INF};
 }
 
-static int64_t inf_add(int64_t x, int64_t y)
+static inline int64_t inf_add(int64_t x, int64_t y)
 {
 	if (x == POS_INF || y == POS_INF)
 		return (x == NEG_INF || y == NEG_INF) ? 0 : POS_INF;
@@ -82,12 +82,12 @@ static int64_t inf_add(int64_t x, int64_t y)
 	return r;
 }
 
-static int64_t inf_neg(int64_t x)
+static inline int64_t inf_neg(int64_t x)
 {
 	return x == NEG_INF ? POS_INF : x == POS_INF ? NEG_INF : -x;
 }
 
-static int64_t inf_mul(int64_t x, int64_t y)
+static inline int64_t inf_mul(int64_t x, int64_t y)
 {
 	if (x == 0 || y == 0)
 		return 0;
@@ -177,10 +177,15 @@ static Bnd bound(LI *li, const Expr *e)
 	case EX_SUB:
 		a = bound(li, e->bin.a), b = bound(li, e->bin.b);
 		return (Bnd){inf_add(a.lo, inf_neg(b.hi)), inf_add(a.hi, inf_neg(b.lo))};
-	case EX_MUL:
+	case EX_MUL: {
 		a = bound(li, e->bin.a), b = bound(li, e->bin.b);
+		if (b.lo == b.hi) { /* by a constant (most): two products, not four */
+			int64_t x = inf_mul(a.lo, b.lo), y = inf_mul(a.hi, b.lo);
+			return (Bnd){x < y ? x : y, x > y ? x : y};
+		}
 		return (Bnd){min4(inf_mul(a.lo, b.lo), inf_mul(a.lo, b.hi), inf_mul(a.hi, b.lo), inf_mul(a.hi, b.hi)),
 		             max4(inf_mul(a.lo, b.lo), inf_mul(a.lo, b.hi), inf_mul(a.hi, b.lo), inf_mul(a.hi, b.hi))};
+	}
 	case EX_DIV:
 	case EX_FLOORDIV:
 		a = bound(li, e->bin.a), b = bound(li, e->bin.b);
