@@ -40,7 +40,8 @@ typedef struct Info {
 	Sym symbol;
 	int tag0, ntags; /* its launch params: entries tag0.. of the pass's pool */
 	int launched, externed;
-	int returns; /* the body holds a return or tirx.dyn_smem_bytes (phase 2) */
+	int returns; /* the body holds a return (or T.ret) or a tirx.dyn_smem_bytes
+	              * attr: phase 2 rewrites the body only then */
 } Info;
 
 /* The state of one run. */

@@ -175,7 +175,7 @@ typedef struct Split {
 	int berr;       /* a bound was wrong */
 	/* interned once */
 	Sym target_key, host_key, tmem, cuda, error_code, runtime_error, error_msg;
-	Obj *akey[9]; /* the kernel's attr keys, as OB_STR objects */
+	Obj *akey[8]; /* attr_keys, as OB_STR objects (shared by the kernels) */
 	Obj *yes;     /* True */
 } Split;
 
@@ -668,13 +668,15 @@ static int kparam_cmp(const void *x, const void *y)
 	return (a->pos > b->pos) - (a->pos < b->pos);
 }
 
-/* Device targets whose codegen (CodeGenCPU) returns an int32 status. */
+/* Device targets (t, of kind k) whose codegen (CodeGenCPU) returns an
+ * int32 status. */
 static int can_propagate_errors(const Obj *t, Sym k)
 {
 	return target_is_cpu(t) || (k && (!strcmp(k, "ext_dev") || !strcmp(k, "hexagon")));
 }
 
-/* Appends key (an OB_STR) = val to the dict being built (distinct keys). */
+/* Appends key (an OB_STR) = val to the dict being built, which has room
+ * and does not hold key; nothing when val is NULL. */
 static void attr_add(Obj *d, Obj *key, Obj *val)
 {
 	if (!val)
