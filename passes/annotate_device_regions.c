@@ -12,27 +12,47 @@
 #include "tir.h"
 #include "passutil.h"
 
+typedef struct Annotate {
+	Obj *device; /* the function's target without host */
+	Sym target, thread_extent, device_scope; /* interned once */
+} Annotate;
+
 static Stmt *annotate_stmt(Mutator *mu, Stmt *s)
 {
-	Obj *device = mu->data;
+	Annotate *an = mu->data;
 	if (s->kind != ST_ATTR)
 		return NULL;
-	if (s->attr.key == sym("target"))
+	if (s->attr.key == an->target)
 		return s; /* an existing region: kept whole */
-	if (s->attr.key != sym("thread_extent") && s->attr.key != sym("device_scope"))
+	if (s->attr.key != an->thread_extent && s->attr.key != an->device_scope)
 		return NULL;
 	/* nested launches stay inside this one region */
 	Stmt *r = st_new(mu->a, ST_ATTR, s->loc);
-	r->attr.node = device;
-	r->attr.key = sym("target");
+	r->attr.node = an->device;
+	r->attr.key = an->target;
 	r->attr.value = ex_int(mu->a, DT_I32, 0);
 	r->attr.body = s;
 	return r;
 }
 
+/* Whether target t (OB_TARGET) has a host, as target_host would say,
+ * without making the host's target object. */
+static int has_host(const Obj *t, Sym host)
+{
+	const Obj *d = t->target;
+	if (!d || d->kind != OB_DICT)
+		return 0;
+	for (int i = 0; i < d->dict.n; i++)
+		if (d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == host)
+			return d->dict.vals[i] != NULL;
+	return 0;
+}
+
 int shd_annotate(Module *m, const char *who)
 {
 	int err = 0;
+	Sym host = sym("host");
+	Annotate an = {NULL, sym("target"), sym("thread_extent"), sym("device_scope")};
 	for (int i = 0; i < m->nfuncs; i++) {
 		Func *f = m->funcs[i];
 		Obj *t = func_target(f);
@@ -41,10 +61,11 @@ int shd_annotate(Module *m, const char *who)
 			err = 1;
 			continue;
 		}
-		if (!target_host(m->arena, t))
+		if (!has_host(t, host))
 			continue;
-		Mutator mu = {.a = m->arena, .stmt = annotate_stmt,
-		              .data = target_without_host(m->arena, t)};
+		/* statements only: regions are found by their attrs */
+		an.device = target_without_host(m->arena, t);
+		Mutator mu = {.a = m->arena, .expr = pu_keep_expr, .stmt = annotate_stmt, .data = &an};
 		Stmt *body = mut_stmt(&mu, f->body);
 		mut_done(&mu);
 		pu_set_body(m, i, body);

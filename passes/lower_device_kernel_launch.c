@@ -22,6 +22,7 @@
  *
  * Only functions that some call names are analysed (as at HEAD), so an
  * uncalled function is never an error. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -31,52 +32,179 @@ static const char *const TAG_PDL = "tirx.use_programtic_dependent_launch"; /* si
 static const char *const TAG_COOP = "tirx.use_cooperative_launch";
 static const char *const TAG_DYN = "tirx.use_dyn_shared_memory";
 
+enum { MAX_TAGS = 64 };
+
 typedef struct Info {
 	int called;
 	Obj *target; /* without host */
 	Sym symbol;
-	Sym tags[64];
-	Expr *args[64]; /* launch argument of tags[i]; NULL for flags */
-	int ntags;
+	int tag0, ntags; /* its launch params: entries tag0.. of the pass's pool */
 	int launched, externed;
+	int returns; /* the body holds a return (or T.ret) or a tirx.dyn_smem_bytes
+	              * attr: phase 2 rewrites the body only then */
 } Info;
 
-typedef struct Collect {
+/* The state of one run. */
+typedef struct Launch {
 	Module *m;
+	Arena *a;
+	int head;
+	Info *infos;  /* per function index */
+	Sym *tags;    /* the launch params of all functions, by Info.tag0 */
+	Expr **targs; /* launch argument of tags[i]; NULL for flags */
+	int ntags, captags;
+	PtrMap binds; /* collect: var -> its value, binds inlined */
+	struct Deferred *diags; /* collection errors, reported in function order */
+	int ndiags, capdiags;
+	/* interned once */
+	Sym dyn_key, extent_key, dyn_scope, launch_params, pdl, coop, dyn, cuda;
+	Sym global_symbol, is_global, calling_conv, host;
+	const Op *ret_op, *call_extern, *call_packed;
+} Launch;
+
+/* A collection error, held until every called function is collected:
+ * the functions are collected as the scan meets them, the errors are
+ * reported in function order. */
+typedef struct Deferred {
+	int func, seq;
+	Loc loc;
+	char *msg;
+} Deferred;
+
+typedef struct Collect {
+	Launch *l;
+	int index; /* of f */
 	Func *f;
 	Info *info;
-	PtrMap binds; /* var -> its value, binds inlined */
 	Expr *dyn;    /* tirx.dyn_smem_bytes */
 	Expr *inferred; /* from the shared.dyn allocation */
 	int saw_dyn_alloc;
-	int head;
 	int err;
-	Sym dyn_key, extent_key, dyn_scope; /* interned once */
 } Collect;
 
-static int has_tag(const Info *in, Sym t)
+static void col_error(Collect *c, Loc loc, const char *fmt, ...) TIR_PRINTF(3, 4);
+
+static void col_error(Collect *c, Loc loc, const char *fmt, ...)
+{
+	Launch *l = c->l;
+	Buf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (l->ndiags == l->capdiags) {
+		l->capdiags = l->capdiags ? 2 * l->capdiags : 8;
+		l->diags = xrealloc(l->diags, (size_t)l->capdiags * sizeof *l->diags);
+	}
+	l->diags[l->ndiags] = (Deferred){c->index, l->ndiags, loc, b.s};
+	l->ndiags++;
+	c->err = 1;
+}
+
+static int deferred_cmp(const void *x, const void *y)
+{
+	const Deferred *a = x, *b = y;
+	if (a->func != b->func)
+		return a->func < b->func ? -1 : 1;
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static int has_tag(const Launch *l, const Info *in, Sym t)
 {
 	for (int i = 0; i < in->ntags; i++)
-		if (in->tags[i] == t)
+		if (l->tags[in->tag0 + i] == t)
 			return 1;
 	return 0;
 }
 
+/* Appends a launch param to the function being collected (whose tags are
+ * the last of the pool). */
 static void add_tag(Collect *c, Sym t, Expr *arg, Loc loc)
 {
+	Launch *l = c->l;
 	Info *in = c->info;
-	if (in->ntags == (int)(sizeof in->tags / sizeof in->tags[0])) {
-		diag_error(loc, "too many launch parameters in '%s'", c->f->name);
-		c->err = 1;
+	if (in->ntags == MAX_TAGS) {
+		col_error(c, loc, "too many launch parameters in '%s'", c->f->name);
 		return;
 	}
-	in->tags[in->ntags] = t;
-	in->args[in->ntags++] = arg;
+	if (l->ntags == l->captags) {
+		l->captags = l->captags ? 2 * l->captags : 256;
+		l->tags = xrealloc(l->tags, (size_t)l->captags * sizeof *l->tags);
+		l->targs = xrealloc(l->targs, (size_t)l->captags * sizeof *l->targs);
+	}
+	l->tags[l->ntags] = t;
+	l->targs[l->ntags++] = arg;
+	in->ntags++;
 }
 
+/* Whether e mentions a var that binds maps (then inlining may change it;
+ * when not, subst_expr returns e). */
+static int mentions_bound(const PtrMap *binds, const Expr *e);
+
+static int mentions_bound_list(const PtrMap *binds, Expr *const *xs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (mentions_bound(binds, xs[i]))
+			return 1;
+	return 0;
+}
+
+static int mentions_bound_buffer(const PtrMap *binds, const Buffer *b)
+{
+	return mentions_bound_list(binds, b->shape, b->ndim) ||
+	       mentions_bound_list(binds, b->strides, b->nstrides) ||
+	       mentions_bound(binds, b->elem_offset);
+}
+
+static int mentions_bound_node(const PtrMap *binds, const Expr *e);
+
+static int mentions_bound(const PtrMap *binds, const Expr *e)
+{
+	if (!e || e->kind < EX_VAR)
+		return 0;
+	if (e->kind == EX_VAR)
+		return pmap_get(binds, e->var) != NULL;
+	return mentions_bound_node(binds, e);
+}
+
+static int mentions_bound_node(const PtrMap *binds, const Expr *e)
+{
+	switch (e->kind) {
+	case EX_BUFDATA:
+	case EX_BUFREF:
+		return mentions_bound_buffer(binds, e->buf);
+	case EX_SELECT:
+		return mentions_bound(binds, e->sel.c) || mentions_bound(binds, e->sel.t) ||
+		       mentions_bound(binds, e->sel.f);
+	case EX_RAMP:
+		return mentions_bound(binds, e->ramp.base) || mentions_bound(binds, e->ramp.stride);
+	case EX_BROADCAST:
+		return mentions_bound(binds, e->bcast.value);
+	case EX_SHUFFLE:
+		return mentions_bound_list(binds, e->shuf.vecs, e->shuf.nvecs) ||
+		       mentions_bound_list(binds, e->shuf.idx, e->shuf.nidx);
+	case EX_LET:
+		return pmap_get(binds, e->let.var) || mentions_bound(binds, e->let.value) ||
+		       mentions_bound(binds, e->let.body);
+	case EX_LOAD:
+		return mentions_bound_buffer(binds, e->load.buf) ||
+		       mentions_bound_list(binds, e->load.idx, e->load.nidx) ||
+		       mentions_bound(binds, e->load.pred);
+	case EX_CALL:
+		return mentions_bound_list(binds, e->call.args, e->call.nargs);
+	default:
+		if (e->kind >= EX_ADD && e->kind <= EX_CAST)
+			return mentions_bound(binds, e->bin.a) || mentions_bound(binds, e->bin.b);
+		return 0;
+	}
+}
+
+/* e with the binds seen so far inlined; e itself when it mentions none
+ * (subst_expr would return it unchanged). */
 static Expr *inline_binds(Collect *c, Expr *e)
 {
-	return c->binds.n ? subst_expr(c->m->arena, e, &c->binds, NULL) : e;
+	const PtrMap *b = &c->l->binds;
+	return b->n && mentions_bound(b, e) ? subst_expr(c->l->a, e, b, NULL) : e;
 }
 
 static Expr *mul(Arena *a, Expr *x, Expr *y)
@@ -86,24 +214,32 @@ static Expr *mul(Arena *a, Expr *x, Expr *y)
 	return r ? r : ex_bin(a, EX_MUL, x, y);
 }
 
-static int collect_stmt(Walker *w, Stmt *s)
+static int is_ret_call(const Launch *l, const Expr *e)
 {
-	Collect *c = w->data;
-	Arena *a = c->m->arena;
+	return e && e->kind == EX_CALL && e->call.op == l->ret_op;
+}
+
+/* DeviceInfoCollector's visit of s (every statement of the function, in
+ * walk order). */
+static void collect_stmt(Collect *c, Stmt *s)
+{
+	Launch *l = c->l;
+	Arena *a = l->a;
 	if (s->kind == ST_BIND) {
-		pmap_put(&c->binds, s->bind.var, inline_binds(c, s->bind.value));
-	} else if (s->kind == ST_ATTR && s->attr.key == c->dyn_key) {
+		pmap_put(&l->binds, s->bind.var, inline_binds(c, s->bind.value));
+	} else if (s->kind == ST_RETURN || (s->kind == ST_EVAL && is_ret_call(l, s->eval.value))) {
+		c->info->returns = 1;
+	} else if (s->kind == ST_ATTR && s->attr.key == l->dyn_key) {
 		int64_t v;
+		c->info->returns = 1;
 		if (c->dyn) {
-			diag_error(s->loc, "Only one tirx.dyn_smem_bytes declaration is allowed per kernel.");
-			c->err = 1;
+			col_error(c, s->loc, "Only one tirx.dyn_smem_bytes declaration is allowed per kernel.");
 		} else if (!s->attr.value || !ex_is_const_int(s->attr.value, &v)) {
-			diag_error(s->loc, "tirx.dyn_smem_bytes must be an IntImm");
-			c->err = 1;
+			col_error(c, s->loc, "tirx.dyn_smem_bytes must be an IntImm");
 		} else {
 			c->dyn = s->attr.value;
 		}
-	} else if (s->kind == ST_ATTR && s->attr.key == c->extent_key) {
+	} else if (s->kind == ST_ATTR && s->attr.key == l->extent_key) {
 		Obj *node = s->attr.node;
 		Sym tag = NULL;
 		if (node && node->kind == OB_ITERVAR)
@@ -111,19 +247,16 @@ static int collect_stmt(Walker *w, Stmt *s)
 		else if (node && node->kind == OB_EXPR && node->expr && node->expr->kind == EX_VAR)
 			tag = node->expr->var->name;
 		if (!tag || !*tag) {
-			diag_error(s->loc, "thread_extent node must be an IterVar or Var with a thread tag");
-			c->err = 1;
-		} else if (!has_tag(c->info, tag)) {
+			col_error(c, s->loc, "thread_extent node must be an IterVar or Var with a thread tag");
+		} else if (!has_tag(l, c->info, tag)) {
 			add_tag(c, tag, inline_binds(c, s->attr.value), s->loc);
 		}
-	} else if (s->kind == ST_ALLOC && s->alloc.buf->scope == c->dyn_scope) {
+	} else if (s->kind == ST_ALLOC && s->alloc.buf->scope == l->dyn_scope) {
 		Buffer *b = s->alloc.buf;
 		if (c->saw_dyn_alloc) {
-			diag_error(s->loc, "Only one dynamic shared memory allocation is allowed.");
-			c->err = 1;
+			col_error(c, s->loc, "Only one dynamic shared memory allocation is allowed.");
 		} else if (b->ndim == 0) {
-			diag_error(s->loc, "a shared.dyn allocation needs a shape");
-			c->err = 1;
+			col_error(c, s->loc, "a shared.dyn allocation needs a shape");
 		} else {
 			c->saw_dyn_alloc = 1;
 			Expr *size = ex_int(a, DT_I32, 1);
@@ -131,58 +264,92 @@ static int collect_stmt(Walker *w, Stmt *s)
 				size = mul(a, size, b->shape[i]);
 			/* HEAD: StorageBytes as int64; ec3171ab7a: bytes() as int */
 			int bytes = dt_bytes(b->dt);
-			size = mul(a, size, ex_int(a, c->head ? DT_I64 : DT_I32, bytes));
+			size = mul(a, size, ex_int(a, l->head ? DT_I64 : DT_I32, bytes));
 			c->inferred = inline_binds(c, size);
 		}
 	}
-	return 1;
 }
 
-static int requested(const Func *f, const char *tag)
+/* d's value for the interned key k, or NULL. */
+static Obj *dict_get(const Obj *d, Sym k)
 {
-	Obj *l = obj_dict_get(f->attrs, "tirx.kernel_launch_params");
-	if (!l || l->kind != OB_LIST)
+	if (!d || d->kind != OB_DICT)
+		return NULL;
+	for (int i = 0; i < d->dict.n; i++)
+		if (d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == k)
+			return d->dict.vals[i];
+	return NULL;
+}
+
+static int requested(const Launch *l, const Func *f, Sym tag)
+{
+	Obj *ls = dict_get(f->attrs, l->launch_params);
+	if (!ls || ls->kind != OB_LIST)
 		return 0;
-	for (int i = 0; i < l->list.n; i++)
-		if (l->list.items[i]->kind == OB_STR && l->list.items[i]->s == sym(tag))
+	for (int i = 0; i < ls->list.n; i++)
+		if (ls->list.items[i]->kind == OB_STR && ls->list.items[i]->s == tag)
 			return 1;
 	return 0;
 }
 
-/* DeviceInfoCollector: the launch params of f.  Returns 1 on error. */
-static int collect(Module *m, Func *f, Info *in, int head)
+/* The global_symbol attr, as func_global_symbol. */
+static Sym global_symbol(const Launch *l, const Obj *attrs)
 {
+	Obj *g = dict_get(attrs, l->global_symbol);
+	return g && g->kind == OB_STR ? g->s : NULL;
+}
+
+/* Target t (OB_TARGET) without its host: t itself when it has none (what
+ * target_without_host makes then, a target with t's config, equal). */
+static Obj *without_host(const Launch *l, Obj *t)
+{
+	return dict_get(t->target, l->host) ? target_without_host(l->a, t) : t;
+}
+
+/* DeviceInfoCollector, before the walk over f's statements: 0 when f has
+ * no target (reported). */
+static int collect_begin(Collect *c, Launch *l, int index, Info *in)
+{
+	Func *f = l->m->funcs[index];
+	*c = (Collect){l, index, f, in, NULL, NULL, 0, 0};
 	Obj *t = func_target(f);
 	if (!t) {
-		diag_error(f->loc, "LowerDeviceKernelLaunch: function '%s' is called but has no target attribute",
-		           f->name);
-		return 1;
+		col_error(c, f->loc, "LowerDeviceKernelLaunch: function '%s' is called but has no target attribute",
+		          f->name);
+		return 0;
 	}
-	in->target = target_without_host(m->arena, t);
-	Collect c = {m, f, in, {0}, NULL, NULL, 0, head, 0,
-	             sym("tirx.dyn_smem_bytes"), sym("thread_extent"), sym("shared.dyn")};
-	Walker w = {.stmt = collect_stmt, .expr = pu_skip_expr, .data = &c};
-	walk_stmt(&w, f->body);
-	if (requested(f, TAG_PDL))
-		add_tag(&c, sym(TAG_PDL), NULL, f->loc);
-	if (requested(f, TAG_COOP))
-		add_tag(&c, sym(TAG_COOP), NULL, f->loc);
-	if (!c.dyn && c.inferred) {
+	in->target = without_host(l, t);
+	in->tag0 = l->ntags;
+	if (l->binds.cap > 1024)
+		pmap_free(&l->binds);
+	else if (l->binds.n)
+		pmap_clear(&l->binds);
+	return 1;
+}
+
+/* DeviceInfoCollector, after the walk.  Returns 1 on error. */
+static int collect_end(Collect *c)
+{
+	Launch *l = c->l;
+	Func *f = c->f;
+	Info *in = c->info;
+	if (requested(l, f, l->pdl))
+		add_tag(c, l->pdl, NULL, f->loc);
+	if (requested(l, f, l->coop))
+		add_tag(c, l->coop, NULL, f->loc);
+	if (!c->dyn && c->inferred) {
 		int64_t v;
-		if (ex_is_const_int(c.inferred, &v) && v == 0) {
-			diag_error(f->loc, "PrimFunc %s allocates dynamic shared memory with a placeholder "
-			           "extent but does not declare its size; annotate the kernel with "
-			           "tirx.dyn_smem_bytes (SMEMPool.commit() emits it).", f->name);
-			c.err = 1;
-		}
-		c.dyn = c.inferred;
+		if (ex_is_const_int(c->inferred, &v) && v == 0)
+			col_error(c, f->loc, "PrimFunc %s allocates dynamic shared memory with a placeholder "
+			          "extent but does not declare its size; annotate the kernel with "
+			          "tirx.dyn_smem_bytes (SMEMPool.commit() emits it).", f->name);
+		c->dyn = c->inferred;
 	}
-	if (c.dyn)
-		add_tag(&c, sym(TAG_DYN), c.dyn, f->loc);
-	Sym gs = func_global_symbol(f);
+	if (c->dyn)
+		add_tag(c, l->dyn, c->dyn, f->loc);
+	Sym gs = global_symbol(l, f->attrs);
 	in->symbol = gs ? gs : f->name;
-	pmap_free(&c.binds);
-	return c.err;
+	return c->err;
 }
 
 /* ------------------------------------------------------------ call sites */
@@ -205,10 +372,9 @@ static int same_device(const Obj *x, const Obj *y)
 }
 
 typedef struct Rewrite {
-	Module *m;
-	Info *infos;       /* per function index */
-	Obj *caller;       /* the caller's target without host */
-	Obj *caller_host;  /* its host target, NULL for a device caller */
+	Launch *l;
+	Obj *caller;       /* the caller's target without host, or its host */
+	int host;          /* the caller has a host target */
 	Func *f;
 	const PtrMap *index; /* function name -> 1 + its index */
 	int err;
@@ -217,19 +383,21 @@ typedef struct Rewrite {
 static Expr *rewrite_expr(Mutator *mu, Expr *e)
 {
 	Rewrite *rw = mu->data;
+	Launch *l = rw->l;
 	Arena *a = mu->a;
 	if (e->kind != EX_CALL || e->call.op)
 		return NULL;
 	/* arguments first, as a post-order mutator would */
 	int n = e->call.nargs;
-	Expr **args = ar_alloc(a, (size_t)(n + 1) * sizeof *args);
-	int changed = 0;
+	Expr **args = e->call.args;
 	for (int i = 0; i < n; i++) {
-		args[i] = mut_expr(mu, e->call.args[i]);
-		changed |= args[i] != e->call.args[i];
+		Expr *y = mut_expr(mu, e->call.args[i]);
+		if (y != e->call.args[i] && args == e->call.args)
+			args = ar_dup(a, e->call.args, (size_t)n * sizeof *args);
+		args[i] = y;
 	}
 	Expr *node = e;
-	if (changed) {
+	if (args != e->call.args) {
 		node = ex_dup(a, e);
 		node->call.args = args;
 	}
@@ -240,27 +408,28 @@ static Expr *rewrite_expr(Mutator *mu, Expr *e)
 		rw->err = 1;
 		return node;
 	}
-	Info *in = &rw->infos[k];
+	Info *in = &l->infos[k];
 	if (!in->target)
 		return node; /* its collection failed and was reported */
 	int callee_is_kernel = in->ntags > 0;
-	Obj *caller = rw->caller_host ? rw->caller_host : rw->caller;
 	/* #19605: a host caller launches a real kernel even when its target
 	 * without host equals the kernel's; and compares helpers against its
 	 * host target, not its device target */
-	if (!(callee_is_kernel && rw->caller_host)) {
-		if (obj_eq(caller, in->target))
+	if (!(callee_is_kernel && rw->host)) {
+		if (obj_eq(rw->caller, in->target))
 			return node;
-		if (same_device(caller, in->target)) {
+		if (same_device(rw->caller, in->target)) {
 			in->externed = 1;
-			Expr **xa = ar_alloc(a, (size_t)(n + 1) * sizeof *xa);
+			Expr **xa = xmalloc((size_t)(n + 1) * sizeof *xa);
 			xa[0] = ex_str(a, e->call.fn);
 			for (int i = 0; i < n; i++)
 				xa[i + 1] = node->call.args[i];
-			return ex_call(a, op_get("tirx.call_extern"), e->call.rty, xa, n + 1);
+			Expr *r = ex_call(a, l->call_extern, e->call.rty, xa, n + 1);
+			free(xa);
+			return r;
 		}
 	}
-	Func *callee = rw->m->funcs[k];
+	Func *callee = l->m->funcs[k];
 	if (callee->nparams != n) {
 		diag_error(rw->f->loc, "Function %s accepts %d arguments as input, but is called using %d arguments",
 		           callee->name, callee->nparams, n);
@@ -274,32 +443,31 @@ static Expr *rewrite_expr(Mutator *mu, Expr *e)
 	in->launched = 1;
 	int nl = 0;
 	for (int i = 0; i < in->ntags; i++)
-		nl += in->args[i] != NULL;
-	Expr **pa = ar_alloc(a, (size_t)(n + nl + 1) * sizeof *pa);
+		nl += l->targs[in->tag0 + i] != NULL;
+	Expr **pa = xmalloc((size_t)(n + nl + 1) * sizeof *pa);
 	int np = 0;
 	pa[np++] = ex_str(a, in->symbol);
 	for (int i = 0; i < n; i++)
 		pa[np++] = node->call.args[i];
-	for (int i = 0; i < in->ntags; i++)
-		if (in->args[i])
-			pa[np++] = pmap.n ? subst_expr(a, in->args[i], &pmap, NULL) : in->args[i];
+	for (int i = 0; i < in->ntags; i++) {
+		Expr *arg = l->targs[in->tag0 + i];
+		if (arg)
+			pa[np++] = pmap.n ? subst_expr(a, arg, &pmap, NULL) : arg;
+	}
 	pmap_free(&pmap);
 	TType rty = e->call.rty.kind == TY_VOID ? ty_prim(DT_I32) : e->call.rty;
-	return ex_call(a, op_get("tirx.tvm_call_packed"), rty, pa, np);
+	Expr *r = ex_call(a, l->call_packed, rty, pa, np);
+	free(pa);
+	return r;
 }
 
 /* -------------------------------------------------------- kernel attrs */
 
 typedef struct Returns {
+	Launch *l;
 	int keep; /* cuda at HEAD keeps `return 0` as an early exit */
 	int err;
-	Sym dyn_key; /* "tirx.dyn_smem_bytes" */
 } Returns;
-
-static int is_ret_call(const Expr *e)
-{
-	return e && e->kind == EX_CALL && e->call.op == op_get("tirx.ret");
-}
 
 static Stmt *returns_stmt(Mutator *mu, Stmt *s)
 {
@@ -307,9 +475,9 @@ static Stmt *returns_stmt(Mutator *mu, Stmt *s)
 	Expr *v;
 	if (s->kind == ST_RETURN)
 		v = s->ret.value;
-	else if (s->kind == ST_EVAL && is_ret_call(s->eval.value))
+	else if (s->kind == ST_EVAL && is_ret_call(r->l, s->eval.value))
 		v = s->eval.value->call.nargs == 1 ? s->eval.value->call.args[0] : NULL;
-	else if (s->kind == ST_ATTR && s->attr.key == r->dyn_key)
+	else if (s->kind == ST_ATTR && s->attr.key == r->l->dyn_key)
 		/* consumed by the launch: no meaning inside the kernel */
 		return s->attr.body ? mut_stmt(mu, s->attr.body) : st_seq(mu->a, NULL, 0);
 	else
@@ -327,83 +495,318 @@ static Stmt *returns_stmt(Mutator *mu, Stmt *s)
 	return ev;
 }
 
-static Obj *tag_list(Arena *a, const Info *in)
+static Obj *tag_list(Launch *l, const Info *in)
 {
-	Obj *l = obj_new(a, OB_LIST);
-	l->list.items = ar_alloc(a, (size_t)(in->ntags + 1) * sizeof(Obj *));
+	Arena *a = l->a;
+	Obj *ls = obj_new(a, OB_LIST);
+	ls->list.items = ar_alloc(a, (size_t)(in->ntags + 1) * sizeof(Obj *));
 	for (int i = 0; i < in->ntags; i++)
-		l->list.items[l->list.n++] = obj_str(a, in->tags[i]);
-	return l;
+		ls->list.items[ls->list.n++] = obj_str(a, l->tags[in->tag0 + i]);
+	return ls;
 }
 
-static void stat_launch(PassCtx *cx, const Info *in)
+static void stat_launch(PassCtx *cx, const Launch *l, const Info *in)
 {
 	Buf b = {0};
 	for (int i = 0; i < in->ntags; i++) {
-		buf_printf(&b, "%s%s", i ? " " : "", in->tags[i]);
-		if (in->args[i]) {
+		buf_printf(&b, "%s%s", i ? " " : "", l->tags[in->tag0 + i]);
+		if (l->targs[in->tag0 + i]) {
 			buf_putc(&b, '=');
-			tir_print_expr(&b, in->args[i]);
+			tir_print_expr(&b, l->targs[in->tag0 + i]);
 		}
 	}
 	pass_stat(cx, "kernel %s: launch %s", in->symbol, in->ntags ? b.s : "(no launch params)");
 	buf_free(&b);
 }
 
+/* d with the given keys (OB_STR objects) set in order, each replaced where
+ * present and appended where not: obj_dict_set applied n times, with one
+ * copy. */
+static Obj *dict_set_all(Arena *a, const Obj *d, Obj *const *keys, Obj *const *vals, int n)
+{
+	int m = d ? d->dict.n : 0;
+	Obj *r = obj_new(a, OB_DICT);
+	r->dict.keys = ar_alloc(a, (size_t)(m + n) * sizeof(Obj *));
+	r->dict.vals = ar_alloc(a, (size_t)(m + n) * sizeof(Obj *));
+	for (int i = 0; i < m; i++) {
+		r->dict.keys[i] = d->dict.keys[i];
+		r->dict.vals[i] = d->dict.vals[i];
+	}
+	r->dict.n = m;
+	for (int j = 0; j < n; j++) {
+		int i = 0;
+		while (i < r->dict.n && !(r->dict.keys[i]->kind == OB_STR && r->dict.keys[i]->s == keys[j]->s))
+			i++;
+		if (i == r->dict.n)
+			r->dict.keys[r->dict.n++] = keys[j];
+		r->dict.vals[i] = vals[j];
+	}
+	return r;
+}
+
 /* The functions that calls name, and whether the function walked calls
- * any: the call-site rewrite leaves a function without calls unchanged. */
+ * any: the call-site rewrite leaves a function without calls unchanged.
+ * The scan visits the expressions walk_stmt visits (buffer shapes at their
+ * definitions, attribute objects), without a hook call per node. */
 typedef struct Called {
 	PtrMap names;
 	int any;
 } Called;
 
-static int called_expr(Walker *w, Expr *e)
+static void scan_node(Called *c, const Expr *e);
+
+/* scan_node, with the leaves (most nodes) answered without a call. */
+static inline void scan_expr(Called *c, const Expr *e)
 {
-	Called *c = w->data;
-	if (e->kind == EX_CALL && !e->call.op && e->call.fn) {
-		pmap_put(&c->names, e->call.fn, (void *)1);
-		c->any = 1;
+	if (e && e->kind >= EX_ADD)
+		scan_node(c, e);
+}
+
+static void scan_exprs(Called *c, Expr *const *xs, int n)
+{
+	for (int i = 0; i < n; i++)
+		scan_expr(c, xs[i]);
+}
+
+static void scan_node(Called *c, const Expr *e)
+{
+	for (; e && e->kind >= EX_ADD;) {
+		switch (e->kind) {
+		case EX_SELECT:
+			scan_expr(c, e->sel.c);
+			scan_expr(c, e->sel.t);
+			e = e->sel.f;
+			break;
+		case EX_RAMP:
+			scan_expr(c, e->ramp.base);
+			e = e->ramp.stride;
+			break;
+		case EX_BROADCAST:
+			e = e->bcast.value;
+			break;
+		case EX_SHUFFLE:
+			scan_exprs(c, e->shuf.vecs, e->shuf.nvecs);
+			scan_exprs(c, e->shuf.idx, e->shuf.nidx);
+			return;
+		case EX_LET:
+			scan_expr(c, e->let.value);
+			e = e->let.body;
+			break;
+		case EX_LOAD:
+			scan_exprs(c, e->load.idx, e->load.nidx);
+			e = e->load.pred;
+			break;
+		case EX_CALL:
+			if (!e->call.op && e->call.fn) {
+				pmap_put(&c->names, e->call.fn, (void *)1);
+				c->any = 1;
+			}
+			scan_exprs(c, e->call.args, e->call.nargs);
+			return;
+		default: /* binary and unary */
+			if (e->kind > EX_CAST)
+				return;
+			scan_expr(c, e->bin.a);
+			e = e->bin.b;
+		}
 	}
-	return 1;
+}
+
+static void scan_obj(Called *c, const Obj *o)
+{
+	if (!o)
+		return;
+	switch (o->kind) {
+	case OB_LIST:
+		for (int i = 0; i < o->list.n; i++)
+			scan_obj(c, o->list.items[i]);
+		break;
+	case OB_DICT:
+		for (int i = 0; i < o->dict.n; i++) {
+			scan_obj(c, o->dict.keys[i]);
+			scan_obj(c, o->dict.vals[i]);
+		}
+		break;
+	case OB_EXPR:
+		scan_expr(c, o->expr);
+		break;
+	case OB_ITERVAR:
+		scan_expr(c, o->iv.min);
+		scan_expr(c, o->iv.extent);
+		break;
+	case OB_REDUCER:
+		scan_exprs(c, o->red.result, o->red.n);
+		scan_exprs(c, o->red.identity, o->red.n);
+		break;
+	default:
+		break;
+	}
+}
+
+/* One walk over a function's statements: the calls of its expressions
+ * into calls (when not NULL), and every statement to col (when not NULL). */
+typedef struct Scan {
+	Called *calls;
+	Collect *col;
+} Scan;
+
+static void scan_buffer_def(Called *c, const Buffer *b)
+{
+	scan_exprs(c, b->shape, b->ndim);
+	scan_exprs(c, b->strides, b->nstrides);
+	scan_expr(c, b->elem_offset);
+}
+
+static void scan_stmt(Scan *sc, Stmt *s)
+{
+	Called *c = sc->calls;
+	while (s) {
+		if (sc->col)
+			collect_stmt(sc->col, s);
+		switch (s->kind) {
+		case ST_ATTR:
+			if (c) {
+				scan_obj(c, s->attr.node);
+				scan_expr(c, s->attr.value);
+			}
+			s = s->attr.body;
+			continue;
+		case ST_FOR:
+			if (c) {
+				scan_expr(c, s->loop.min);
+				scan_expr(c, s->loop.extent);
+				scan_expr(c, s->loop.step);
+				scan_obj(c, s->loop.annotations);
+			}
+			s = s->loop.body;
+			continue;
+		case ST_WHILE:
+			if (c)
+				scan_expr(c, s->wloop.cond);
+			s = s->wloop.body;
+			continue;
+		case ST_IF:
+			if (c)
+				scan_expr(c, s->ifs.cond);
+			scan_stmt(sc, s->ifs.then);
+			s = s->ifs.els;
+			continue;
+		case ST_SEQ:
+			for (int i = 0; i < s->seq.n; i++)
+				scan_stmt(sc, s->seq.items[i]);
+			return;
+		default:
+			break;
+		}
+		if (!c)
+			return;
+		switch (s->kind) { /* statements without statements inside */
+		case ST_BIND:
+			scan_expr(c, s->bind.value);
+			break;
+		case ST_STORE:
+			scan_exprs(c, s->store.idx, s->store.nidx);
+			scan_expr(c, s->store.value);
+			scan_expr(c, s->store.pred);
+			break;
+		case ST_ALLOC:
+			scan_buffer_def(c, s->alloc.buf);
+			scan_obj(c, s->alloc.annotations);
+			break;
+		case ST_DECL:
+			scan_expr(c, s->decl.data);
+			scan_buffer_def(c, s->decl.buf);
+			break;
+		case ST_EVAL:
+			scan_expr(c, s->eval.value);
+			break;
+		case ST_ASSERT:
+			scan_expr(c, s->assert.cond);
+			break;
+		case ST_RETURN:
+			scan_expr(c, s->ret.value);
+			break;
+		default:
+			break;
+		}
+		return;
+	}
 }
 
 int shd_lower_launch(Module *m, PassCtx *cx, int head)
 {
 	Arena *a = m->arena;
 	int err = 0, n = m->nfuncs;
-	Info *infos = xcalloc((size_t)(n ? n : 1), sizeof *infos);
+	Launch l = {
+		.m = m, .a = a, .head = head,
+		.infos = xcalloc((size_t)(n ? n : 1), sizeof *l.infos),
+		.dyn_key = sym("tirx.dyn_smem_bytes"), .extent_key = sym("thread_extent"),
+		.dyn_scope = sym("shared.dyn"), .launch_params = sym("tirx.kernel_launch_params"),
+		.pdl = sym(TAG_PDL), .coop = sym(TAG_COOP), .dyn = sym(TAG_DYN), .cuda = sym("cuda"),
+		.global_symbol = sym("global_symbol"), .is_global = sym("tirx.is_global_func"),
+		.calling_conv = sym("calling_conv"), .host = sym("host"),
+		.ret_op = op_get("tirx.ret"), .call_extern = op_get("tirx.call_extern"),
+		.call_packed = op_get("tirx.tvm_call_packed"),
+	};
+	Info *infos = l.infos;
 
-	/* phase 0: the launch params of every called function */
+	/* phase 0: the calls of every function and the launch params of every
+	 * called one.  A function already called by an earlier one (a kernel
+	 * after its host) is collected in the walk that scans it; the others
+	 * called, in a walk of their own after. */
 	Called called = {{0}, 0};
-	Walker cw = {.expr = called_expr, .data = &called};
 	char *calls = xcalloc((size_t)(n ? n : 1), 1); /* function i calls some */
+	char *done = xcalloc((size_t)(n ? n : 1), 1);  /* function i is collected */
 	PtrMap index = {0};
 	for (int i = 0; i < n; i++) {
+		Func *f = m->funcs[i];
+		Collect col;
+		Scan sc = {&called, NULL};
 		called.any = 0;
-		walk_stmt(&cw, m->funcs[i]->body);
+		if (pmap_get(&called.names, f->name)) {
+			done[i] = 1;
+			if (collect_begin(&col, &l, i, &infos[i]))
+				sc.col = &col;
+		}
+		scan_stmt(&sc, f->body);
+		if (sc.col)
+			err |= collect_end(&col);
+		else if (done[i])
+			err = 1;
 		calls[i] = (char)called.any;
-		if (!pmap_get(&index, m->funcs[i]->name))
-			pmap_put(&index, m->funcs[i]->name, (void *)(intptr_t)(i + 1));
+		if (!pmap_get(&index, f->name))
+			pmap_put(&index, f->name, (void *)(intptr_t)(i + 1));
 	}
 	for (int i = 0; i < n; i++) {
 		infos[i].called = pmap_get(&called.names, m->funcs[i]->name) != NULL;
-		if (infos[i].called)
-			err |= collect(m, m->funcs[i], &infos[i], head);
+		if (!infos[i].called || done[i])
+			continue;
+		Collect col;
+		Scan sc = {NULL, &col};
+		if (collect_begin(&col, &l, i, &infos[i])) {
+			scan_stmt(&sc, m->funcs[i]->body);
+			err |= collect_end(&col);
+		} else {
+			err = 1;
+		}
 	}
+	if (l.ndiags > 1)
+		qsort(l.diags, (size_t)l.ndiags, sizeof *l.diags, deferred_cmp);
+	for (int i = 0; i < l.ndiags; i++) {
+		diag_error(l.diags[i].loc, "%s", l.diags[i].msg);
+		free(l.diags[i].msg);
+	}
+	free(l.diags);
+	free(done);
 	pmap_free(&called.names);
+	pmap_free(&l.binds);
 
 	/* phase 1: call sites */
 	for (int i = 0; i < n && !err; i++) {
 		Func *f = m->funcs[i];
-		Obj *t = func_target(f);
 		if (!calls[i])
 			continue;
-		Rewrite rw = {m, infos, NULL, NULL, f, &index, 0};
-		if (t) {
-			rw.caller = target_without_host(a, t);
-			rw.caller_host = target_host(a, t);
-		}
-		Mutator mu = {.a = a, .expr = rewrite_expr, .data = &rw};
+		Obj *t = func_target(f);
 		if (!t) {
 			/* a function without target may not call anything */
 			diag_error(f->loc, "LowerDeviceKernelLaunch: function '%s' calls functions but has no target attribute",
@@ -411,13 +814,20 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 			err = 1;
 			continue;
 		}
+		Obj *host = target_host(a, t);
+		Rewrite rw = {&l, host ? host : t, host != NULL, f, &index, 0};
+		Mutator mu = {.a = a, .expr = rewrite_expr, .data = &rw};
 		Stmt *body = mut_stmt(&mu, f->body);
 		mut_done(&mu);
 		err |= rw.err;
 		pu_set_body(m, i, body);
 	}
 
-	/* phase 2: the callees' attributes */
+	/* phase 2: the callees' attributes (the constant keys and values are
+	 * shared: attribute objects are immutable) */
+	Obj *key_global = obj_str(a, l.is_global), *key_conv = obj_str(a, l.calling_conv);
+	Obj *key_params = obj_str(a, l.launch_params), *key_symbol = obj_str(a, l.global_symbol);
+	Obj *yes = obj_bool(a, 1), *two = obj_int(a, 2);
 	for (int i = 0; i < n && !err; i++) {
 		Func *f = m->funcs[i];
 		Info *in = &infos[i];
@@ -432,26 +842,34 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 			continue;
 		Func *g = ar_alloc(a, sizeof *g);
 		*g = *f;
-		g->attrs = obj_dict_set(a, g->attrs, "tirx.is_global_func", obj_bool(a, 1));
 		if (in->launched) {
 			g->ret = ty_void();
-			Returns r = {head && target_kind(in->target) == sym("cuda"), 0, sym("tirx.dyn_smem_bytes")};
-			Mutator mu = {.a = a, .expr = pu_keep_expr, .stmt = returns_stmt, .data = &r};
-			g->body = mut_stmt(&mu, g->body);
-			mut_done(&mu);
-			err |= r.err;
-			g->attrs = obj_dict_set(a, g->attrs, "calling_conv", obj_int(a, 2));
-			g->attrs = obj_dict_set(a, g->attrs, "tirx.kernel_launch_params", tag_list(a, in));
-			g->attrs = obj_dict_set(a, g->attrs, "global_symbol", obj_str(a, in->symbol));
+			if (in->returns) {
+				Returns r = {&l, head && target_kind(in->target) == l.cuda, 0};
+				Mutator mu = {.a = a, .expr = pu_keep_expr, .stmt = returns_stmt, .data = &r};
+				g->body = mut_stmt(&mu, g->body);
+				mut_done(&mu);
+				err |= r.err;
+			}
+			Obj *keys[4] = {key_global, key_conv, key_params, key_symbol};
+			Obj *vals[4] = {yes, two, tag_list(&l, in), obj_str(a, in->symbol)};
+			g->attrs = dict_set_all(a, g->attrs, keys, vals, 4);
 			if (pass_stats_on(cx))
-				stat_launch(cx, in);
-		} else if (!func_global_symbol(g)) {
-			g->attrs = obj_dict_set(a, g->attrs, "global_symbol", obj_str(a, g->name));
+				stat_launch(cx, &l, in);
+		} else {
+			Obj *keys[2] = {key_global, key_symbol};
+			Obj *vals[2] = {yes, NULL};
+			int k = 1;
+			if (!global_symbol(&l, g->attrs))
+				vals[k++] = obj_str(a, g->name);
+			g->attrs = dict_set_all(a, g->attrs, keys, vals, k);
 		}
 		m->funcs[i] = g;
 	}
 	free(infos);
 	free(calls);
+	free(l.tags);
+	free(l.targs);
 	pmap_free(&index);
 	return err;
 }

@@ -34,22 +34,32 @@ typedef struct Bnd {
 #define NEG_INF INT64_MIN
 #define POS_INF INT64_MAX
 
+/* The pass's state: one per run, reset per function (the maps and arrays
+ * keep their memory from function to function). */
 typedef struct LI {
 	Arena *a;
+	Mutator mu;   /* for buffers and attr objects; its expr hook is lx */
 	int kind;     /* T_* of the function's target */
 	int fastmath;
-	PtrMap bounds; /* Var* -> Bnd* */
+	PtrMap bounds; /* Var* -> 1 + index of its current bound in bnd */
+	Bnd *bnd;      /* bounds, appended: an old one stays for the undo of `if` */
+	int nbnd, capbnd;
+	Vec undo;      /* (var, old bounds value) pairs of the enclosing ifs */
 	Vec aliases;   /* DeclBuffer stmts made by tvm_access_ptr lowering */
-	Stmt *skip;    /* the stmt whose hook call should recurse (see li_stmt) */
-	const Op *access_ptr; /* tirx.tvm_access_ptr */
-	PtrMap *ruled; /* Op -> 1 + may_lower's answer, shared by the functions */
+	Vec scratch;   /* a stack of statement lists being rebuilt */
+	PtrMap ruled;  /* Op -> 1 + may_lower's answer, shared by the functions */
 	int failed;
 	Loc loc;
+	/* looked up once per run */
+	const Op *access_ptr, *shift_right, *bitwise_and, *address_of;
+	const Op *pure_extern, *llvm_pure_intrin, *llvm_intrin;
+	Sym thread_extent, virtual_thread, global;
+	Expr *ints[16]; /* li_int's cache */
 } LI;
 
 /* ------------------------------------------------------------ bounds */
 
-static Bnd everything(DType t)
+static inline Bnd everything(DType t)
 {
 	if (t.code == DT_BOOL)
 		return (Bnd){0, 1};
@@ -60,7 +70,7 @@ static Bnd everything(DType t)
 	return (Bnd){NEG_INF, POS_INF};
 }
 
-static int64_t inf_add(int64_t x, int64_t y)
+static inline int64_t inf_add(int64_t x, int64_t y)
 {
 	if (x == POS_INF || y == POS_INF)
 		return (x == NEG_INF || y == NEG_INF) ? 0 : POS_INF;
@@ -72,12 +82,12 @@ static int64_t inf_add(int64_t x, int64_t y)
 	return r;
 }
 
-static int64_t inf_neg(int64_t x)
+static inline int64_t inf_neg(int64_t x)
 {
 	return x == NEG_INF ? POS_INF : x == POS_INF ? NEG_INF : -x;
 }
 
-static int64_t inf_mul(int64_t x, int64_t y)
+static inline int64_t inf_mul(int64_t x, int64_t y)
 {
 	if (x == 0 || y == 0)
 		return 0;
@@ -117,6 +127,17 @@ static int64_t inf_div(int64_t x, int64_t y, int floor)
 
 static Bnd bound(LI *li, const Expr *e);
 
+/* v's bound from now on (a new entry: the old one may be restored). */
+static void set_bound(LI *li, Var *v, Bnd b)
+{
+	if (li->nbnd == li->capbnd) {
+		li->capbnd = li->capbnd ? 2 * li->capbnd : 64;
+		li->bnd = xrealloc(li->bnd, (size_t)li->capbnd * sizeof *li->bnd);
+	}
+	li->bnd[li->nbnd++] = b;
+	pmap_put(&li->bounds, v, (void *)(intptr_t)li->nbnd);
+}
+
 static Bnd bound_div(Bnd a, Bnd b, DType t, int floor)
 {
 	if (b.lo > 0 && b.hi != POS_INF) {
@@ -134,7 +155,7 @@ static Bnd bound_div(Bnd a, Bnd b, DType t, int floor)
 static Bnd bound(LI *li, const Expr *e)
 {
 	Bnd a, b;
-	if (!dt_is_int(e->dt) && e->dt.code != DT_BOOL)
+	if (e->dt.code != DT_INT && e->dt.code != DT_UINT && e->dt.code != DT_BOOL)
 		return everything(e->dt);
 	switch (e->kind) {
 	case EX_INT:
@@ -142,8 +163,8 @@ static Bnd bound(LI *li, const Expr *e)
 			return (Bnd){POS_INF, POS_INF};
 		return (Bnd){e->i, e->i};
 	case EX_VAR: {
-		Bnd *p = pmap_get(&li->bounds, e->var);
-		return p ? *p : everything(e->dt);
+		intptr_t k = (intptr_t)pmap_get(&li->bounds, e->var);
+		return k ? li->bnd[k - 1] : everything(e->dt);
 	}
 	case EX_CAST: {
 		a = e->bin.a->dt.code == DT_BOOL ? (Bnd){0, 1} : bound(li, e->bin.a);
@@ -156,10 +177,15 @@ static Bnd bound(LI *li, const Expr *e)
 	case EX_SUB:
 		a = bound(li, e->bin.a), b = bound(li, e->bin.b);
 		return (Bnd){inf_add(a.lo, inf_neg(b.hi)), inf_add(a.hi, inf_neg(b.lo))};
-	case EX_MUL:
+	case EX_MUL: {
 		a = bound(li, e->bin.a), b = bound(li, e->bin.b);
+		if (b.lo == b.hi) { /* by a constant (most): two products, not four */
+			int64_t x = inf_mul(a.lo, b.lo), y = inf_mul(a.hi, b.lo);
+			return (Bnd){x < y ? x : y, x > y ? x : y};
+		}
 		return (Bnd){min4(inf_mul(a.lo, b.lo), inf_mul(a.lo, b.hi), inf_mul(a.hi, b.lo), inf_mul(a.hi, b.hi)),
 		             max4(inf_mul(a.lo, b.lo), inf_mul(a.lo, b.hi), inf_mul(a.hi, b.lo), inf_mul(a.hi, b.hi))};
+	}
 	case EX_DIV:
 	case EX_FLOORDIV:
 		a = bound(li, e->bin.a), b = bound(li, e->bin.b);
@@ -195,19 +221,16 @@ static Bnd bound(LI *li, const Expr *e)
 		return (Bnd){a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi};
 	case EX_BROADCAST:
 		return bound(li, e->bcast.value);
-	case EX_LET: {
-		Bnd *p = ar_alloc(li->a, sizeof *p);
-		*p = bound(li, e->let.value);
-		pmap_put(&li->bounds, e->let.var, p);
+	case EX_LET:
+		set_bound(li, e->let.var, bound(li, e->let.value));
 		return bound(li, e->let.body);
-	}
 	case EX_CALL:
-		if (e->call.op == op_get("tirx.shift_right") && e->call.nargs == 2) {
+		if (e->call.op == li->shift_right && e->call.nargs == 2) {
 			a = bound(li, e->call.args[0]), b = bound(li, e->call.args[1]);
 			if (a.lo >= 0 && b.lo >= 0 && b.hi < 63)
 				return (Bnd){b.hi == POS_INF ? 0 : a.lo >> b.hi, a.hi == POS_INF ? POS_INF : a.hi >> b.lo};
 		}
-		if (e->call.op == op_get("tirx.bitwise_and") && e->call.nargs == 2) {
+		if (e->call.op == li->bitwise_and && e->call.nargs == 2) {
 			a = bound(li, e->call.args[0]), b = bound(li, e->call.args[1]);
 			if (a.lo >= 0 && b.lo >= 0)
 				return (Bnd){0, a.hi < b.hi ? a.hi : b.hi};
@@ -231,13 +254,6 @@ static int prove_ge0(LI *li, const Expr *e)
 	return bound(li, e).lo >= 0;
 }
 
-static void set_bound(LI *li, Var *v, Bnd b)
-{
-	Bnd *p = ar_alloc(li->a, sizeof *p);
-	*p = b;
-	pmap_put(&li->bounds, v, p);
-}
-
 /* ------------------------------------------------------ expr builders */
 
 static Expr *arith(LI *li, int kind, Expr *x, Expr *y)
@@ -247,6 +263,17 @@ static Expr *arith(LI *li, int kind, Expr *x, Expr *y)
 	if (!r)
 		die("LowerIntrin: %s", err ? err : "type error");
 	return r;
+}
+
+/* ex_int(dt, v) through a small cache: the shifts and masks of floor
+ * division by powers of two repeat. */
+static Expr *li_int(LI *li, DType dt, int64_t v)
+{
+	unsigned h = ((unsigned)v ^ (unsigned)dt.bits * 31u ^ dt.code) & 15u;
+	Expr *c = li->ints[h];
+	if (c && c->i == v && dt_eq(c->dt, dt))
+		return c;
+	return li->ints[h] = ex_int(li->a, dt, v);
 }
 
 /* tvm::MakeConst: a scalar, broadcast for vector types. */
@@ -267,7 +294,7 @@ static int is_index_type(DType t)
 }
 
 /* tvm::right_shift / bitwise_and: index-type constants fold, >> 0 is x. */
-static Expr *bitop(LI *li, const char *name, Expr *x, Expr *y)
+static Expr *bitop(LI *li, const Op *op, Expr *x, Expr *y)
 {
 	const char *err = NULL;
 	if (!arith_match_types(li->a, &x, &y, &err))
@@ -275,14 +302,14 @@ static Expr *bitop(LI *li, const char *name, Expr *x, Expr *y)
 	int64_t a, b;
 	int ca = ex_is_const_int(x, &a), cb = ex_is_const_int(y, &b);
 	if (is_index_type(x->dt) && is_index_type(y->dt)) {
-		int shr = !strcmp(name, "tirx.shift_right");
+		int shr = op == li->shift_right;
 		if (ca && cb)
 			return ex_int(li->a, x->dt, shr ? a >> b : a & b);
 		if (shr && cb && b == 0)
 			return x;
 	}
 	Expr *args[2] = {x, y};
-	return ex_call(li->a, op_get(name), ty_prim(x->dt), args, 2);
+	return ex_call(li->a, op, ty_prim(x->dt), args, 2);
 }
 
 static Expr *call1(LI *li, const char *op, Expr *x)
@@ -320,15 +347,15 @@ static Expr *pure_extern(LI *li, const Expr *e, const char *name)
 	Expr **args = ar_alloc(li->a, (size_t)(n + 1) * sizeof *args);
 	args[0] = ex_str(li->a, sym(name));
 	memcpy(args + 1, e->call.args, (size_t)n * sizeof *args);
-	return ex_call(li->a, op_get("tirx.call_pure_extern"), e->call.rty, args, n + 1);
+	return ex_call(li->a, li->pure_extern, e->call.rty, args, n + 1);
 }
 
-static Expr *llvm_intrin(LI *li, const char *op, DType dt, const char *name, Expr **xs, int n)
+static Expr *llvm_intrin(LI *li, const Op *op, DType dt, const char *name, Expr **xs, int n)
 {
 	Expr **args = ar_alloc(li->a, (size_t)(n + 1) * sizeof *args);
 	args[0] = ex_str(li->a, sym(name));
 	memcpy(args + 1, xs, (size_t)n * sizeof *args);
-	return ex_call(li->a, op_get(op), ty_prim(dt), args, n + 1);
+	return ex_call(li->a, op, ty_prim(dt), args, n + 1);
 }
 
 /* ---------------------------------------------------------- name rules */
@@ -440,7 +467,7 @@ static Expr *rule_llvm(LI *li, Expr *e)
 	Expr *x = e->call.nargs ? e->call.args[0] : NULL;
 	for (int i = 0; llvm_ops[i][0]; i++)
 		if (!strcmp(n, llvm_ops[i][0]))
-			return llvm_intrin(li, "tirx.call_llvm_pure_intrin", e->dt, llvm_ops[i][1],
+			return llvm_intrin(li, li->llvm_pure_intrin, e->dt, llvm_ops[i][1],
 			                   e->call.args, e->call.nargs);
 	if (!x)
 		return NULL;
@@ -474,7 +501,7 @@ static Expr *rule_llvm(LI *li, Expr *e)
 		/* is_zero_undef: TVM passes int1 1, which our int1 cannot hold; an
 		 * LLVM i1 either way */
 		Expr *xs[2] = {x, ex_int(li->a, DT_BOOL1, 1)};
-		return arith_cast(li->a, e->dt, llvm_intrin(li, "tirx.call_llvm_intrin", t, "llvm.ctlz", xs, 2));
+		return arith_cast(li->a, e->dt, llvm_intrin(li, li->llvm_intrin, t, "llvm.ctlz", xs, 2));
 	}
 	return NULL;
 }
@@ -513,19 +540,20 @@ static int names_rule(const char *n)
 	       in_list(n, also) || !strncmp(n, "tvm_warp_shuffle", 16);
 }
 
+/* Whether the rules may change a call of op: cached per op for the run. */
 static int may_lower(LI *li, const Op *op)
 {
-	intptr_t k = (intptr_t)pmap_get(li->ruled, op);
+	intptr_t k = (intptr_t)pmap_get(&li->ruled, op);
 	if (!k) {
-		k = 1 + names_rule(op->name + 5);
-		pmap_put(li->ruled, op, (void *)k);
+		k = 1 + (!strncmp(op->name, "tirx.", 5) && names_rule(op->name + 5));
+		pmap_put(&li->ruled, op, (void *)k);
 	}
 	return k == 2;
 }
 
 static Expr *lower_call(LI *li, Expr *e)
 {
-	if (!e->call.op || strncmp(e->call.op->name, "tirx.", 5) != 0 || !may_lower(li, e->call.op))
+	if (!e->call.op || !may_lower(li, e->call.op))
 		return NULL;
 	Expr *r = NULL;
 	if (li->kind == T_CUDA)
@@ -568,7 +596,7 @@ static Expr *lower_access_ptr(LI *li, Expr *e)
 	}
 	Buffer *buf = NULL;
 	Expr *data = NULL;
-	Sym scope = sym("global"), name;
+	Sym scope = li->global, name;
 	if (base->kind == EX_BUFDATA || base->kind == EX_BUFREF) {
 		Buffer *src = base->buf;
 		if (dt_eq(src->dt, el) && src->ndim == 1) {
@@ -601,7 +629,7 @@ static Expr *lower_access_ptr(LI *li, Expr *e)
 	ld->load.buf = buf;
 	ld->load.idx = ar_dup(li->a, &off, sizeof off);
 	ld->load.nidx = 1;
-	return ex_call(li->a, op_get("tirx.address_of"), e->call.rty, &ld, 1);
+	return ex_call(li->a, li->address_of, e->call.rty, &ld, 1);
 }
 
 /* ---------------------------------------------------------- floor ops */
@@ -650,8 +678,8 @@ static Expr *lower_floor(LI *li, int kind, Expr *a, Expr *b, DType dt)
 	}
 	if (pow2_shift(b, &shift)) {
 		if (div)
-			return bitop(li, "tirx.shift_right", a, ex_int(li->a, dt, shift));
-		return bitop(li, "tirx.bitwise_and", a, ex_int(li->a, dt, ((int64_t)1 << shift) - 1));
+			return bitop(li, li->shift_right, a, li_int(li, dt, shift));
+		return bitop(li, li->bitwise_and, a, li_int(li, dt, ((int64_t)1 << shift) - 1));
 	}
 	Expr *one = mk_const(li, dt, 1), *zero = ex_int(li->a, dt_element(dt), 0);
 	int wide = dt.code == DT_INT && (dt.bits == 32 || dt.bits == 64) && dt.lanes == 1;
@@ -671,7 +699,7 @@ static Expr *lower_floor(LI *li, int kind, Expr *a, Expr *b, DType dt)
 		Expr *rmod = arith(li, EX_MOD, a, b);
 		Expr *sign = NULL;
 		if (wide)
-			sign = bitop(li, "tirx.shift_right", rmod, ex_int(li->a, dt, dt.bits - 1));
+			sign = bitop(li, li->shift_right, rmod, ex_int(li->a, dt, dt.bits - 1));
 		if (div) {
 			Expr *rdiv = arith(li, EX_DIV, a, b);
 			if (wide)
@@ -679,7 +707,7 @@ static Expr *lower_floor(LI *li, int kind, Expr *a, Expr *b, DType dt)
 			return select3(li, arith(li, EX_GE, rmod, zero), rdiv, arith(li, EX_SUB, rdiv, one));
 		}
 		if (wide)
-			return arith(li, EX_ADD, rmod, bitop(li, "tirx.bitwise_and", b, sign));
+			return arith(li, EX_ADD, rmod, bitop(li, li->bitwise_and, b, sign));
 		return select3(li, arith(li, EX_GE, rmod, zero), rmod, arith(li, EX_ADD, rmod, b));
 	}
 	/* divisor of unknown sign */
@@ -715,19 +743,39 @@ static Expr *swap_bcast_cast(LI *li, Expr *e)
 	return ex_cast(li->a, e->dt, b);
 }
 
-static Expr *li_expr(Mutator *m, Expr *e);
 
-static Expr *make_fma(Mutator *m, Expr *x, Expr *y, Expr *c, Expr *add)
+/* b as the Mutator rewrites it; a buffer whose shape, strides and offset
+ * are leaves (most) is its own rewrite, without the Mutator's memo. */
+static Buffer *lower_buffer(LI *li, Buffer *b)
 {
-	LI *li = m->data;
+	if (!b)
+		return NULL;
+	int plain = !b->elem_offset || b->elem_offset->kind <= EX_VAR;
+	for (int i = 0; plain && i < b->ndim; i++)
+		plain = !b->shape[i] || b->shape[i]->kind <= EX_VAR;
+	for (int i = 0; plain && i < b->nstrides; i++)
+		plain = !b->strides[i] || b->strides[i]->kind <= EX_VAR;
+	return plain ? b : mut_buffer(&li->mu, b);
+}
+
+static Expr *lx_node(LI *li, Expr *e);
+
+/* lx_node, with the leaves (most nodes) answered without a call. */
+static inline Expr *lx(LI *li, Expr *e)
+{
+	return !e || e->kind <= EX_VAR ? e : lx_node(li, e);
+}
+
+static Expr *make_fma(LI *li, Expr *x, Expr *y, Expr *c, Expr *add)
+{
 	Expr *lhs = swap_bcast_cast(li, x), *rhs = swap_bcast_cast(li, y);
 	if (li->kind == T_LLVM && add->dt.code == DT_FLOAT) {
 		Expr *xs[3] = {lhs, rhs, c};
-		return mut_expr(m, llvm_intrin(li, "tirx.call_llvm_pure_intrin", add->dt, "llvm.fmuladd", xs, 3));
+		return lx(li, llvm_intrin(li, li->llvm_pure_intrin, add->dt, "llvm.fmuladd", xs, 3));
 	}
 	if (lhs != x || rhs != y) {
-		Expr *mul = mut_expr(m, ex_bin(li->a, EX_MUL, lhs, rhs));
-		return ex_bin(li->a, EX_ADD, mul, mut_expr(m, c));
+		Expr *mul = lx(li, ex_bin(li->a, EX_MUL, lhs, rhs));
+		return ex_bin(li->a, EX_ADD, mul, lx(li, c));
 	}
 	return NULL;
 }
@@ -738,33 +786,73 @@ static int is_int_zero(const Expr *e)
 	return ex_is_const_int(e, &v) && v == 0;
 }
 
-static Expr *li_expr(Mutator *m, Expr *e)
+/* Returns xs when no element changed, else a fresh array. */
+static Expr **lx_list(LI *li, Expr **xs, int n)
 {
-	LI *li = m->data;
-	switch (e->kind) {
-	case EX_CALL:
-		if (e->call.op == li->access_ptr) {
-			Expr *r = lower_access_ptr(li, e);
-			return r ? mut_expr(m, r) : NULL;
-		}
-		if (e->call.op) {
-			Expr *r = lower_call(li, e);
-			if (r)
-				return mut_expr(m, r);
-		}
-		return NULL;
-	case EX_ADD:
-		if (e->bin.b->kind == EX_MUL)
-			return make_fma(m, e->bin.b->bin.a, e->bin.b->bin.b, e->bin.a, e);
-		if (e->bin.a->kind == EX_MUL)
-			return make_fma(m, e->bin.a->bin.a, e->bin.a->bin.b, e->bin.b, e);
-		return NULL;
-	case EX_FLOORDIV:
-	case EX_FLOORMOD: {
-		Expr *a = mut_expr(m, e->bin.a), *b = mut_expr(m, e->bin.b);
-		Expr *r = lower_floor(li, e->kind, a, b, e->dt);
-		return r ? r : e;
+	Expr **out = xs;
+	for (int i = 0; i < n; i++) {
+		Expr *y = lx(li, xs[i]);
+		if (y != xs[i] && out == xs)
+			out = ar_dup(li->a, xs, (size_t)n * sizeof *xs);
+		out[i] = y;
 	}
+	return out;
+}
+
+/* The lowered e: one recursion that both finds the nodes to lower and
+ * rebuilds copy-on-write what is above them (a node whose children did not
+ * change is returned as is), as the generic Mutator would, without its
+ * hook call per node.  Buffers go through the Mutator (its memo keeps one
+ * rewritten Buffer per buffer). */
+static Expr *lx_node(LI *li, Expr *e)
+{
+	Expr *n, *x, *y, *z, *r;
+	if (!e)
+		return NULL;
+	switch (e->kind) {
+	case EX_INT:
+	case EX_FLOAT:
+	case EX_STR:
+	case EX_VAR:
+		return e;
+	case EX_BUFDATA:
+	case EX_BUFREF: {
+		Buffer *b = lower_buffer(li, e->buf);
+		if (b == e->buf)
+			return e;
+		n = ex_dup(li->a, e);
+		n->buf = b;
+		return n;
+	}
+	case EX_CALL: {
+		/* an op call the rules change is replaced, and the result lowered */
+		if (e->call.op == li->access_ptr)
+			r = lower_access_ptr(li, e);
+		else
+			r = lower_call(li, e);
+		if (r)
+			return lx(li, r);
+		Expr **args = lx_list(li, e->call.args, e->call.nargs);
+		if (args == e->call.args)
+			return e;
+		n = ex_dup(li->a, e);
+		n->call.args = args;
+		return n;
+	}
+	case EX_ADD:
+		r = NULL;
+		if (e->bin.b->kind == EX_MUL)
+			r = make_fma(li, e->bin.b->bin.a, e->bin.b->bin.b, e->bin.a, e);
+		else if (e->bin.a->kind == EX_MUL)
+			r = make_fma(li, e->bin.a->bin.a, e->bin.a->bin.b, e->bin.b, e);
+		if (r)
+			return r;
+		break;
+	case EX_FLOORDIV:
+	case EX_FLOORMOD:
+		x = lx(li, e->bin.a), y = lx(li, e->bin.b);
+		r = lower_floor(li, e->kind, x, y, e->dt);
+		return r ? r : e;
 	case EX_MAX: {
 		/* max(floordiv(x, y), c) with c >= 0 and y >= 0: truncdiv suffices */
 		Expr *fd = e->bin.a;
@@ -772,9 +860,9 @@ static Expr *li_expr(Mutator *m, Expr *e)
 		if (fd->kind == EX_FLOORDIV && ex_is_const_int(e->bin.b, &c) && c >= 0 &&
 		    prove_ge0(li, fd->bin.b)) {
 			Expr *t = arith(li, EX_DIV, fd->bin.a, fd->bin.b);
-			return arith(li, EX_MAX, mut_expr(m, t), e->bin.b);
+			return arith(li, EX_MAX, lx(li, t), e->bin.b);
 		}
-		return NULL;
+		break;
 	}
 	case EX_EQ:
 	case EX_NE:
@@ -782,18 +870,71 @@ static Expr *li_expr(Mutator *m, Expr *e)
 		    dt_eq(e->bin.b->dt, e->bin.a->dt)) {
 			Expr *fm = e->bin.a;
 			Expr *t = arith(li, EX_MOD, fm->bin.a, fm->bin.b);
-			return mut_expr(m, arith(li, e->kind, t, ex_int(li->a, t->dt, 0)));
+			return lx(li, arith(li, e->kind, t, ex_int(li->a, t->dt, 0)));
 		}
-		return NULL;
-	case EX_LET: {
-		Expr *v = mut_expr(m, e->let.value);
-		set_bound(li, e->let.var, bound(li, v));
-		Expr *body = mut_expr(m, e->let.body);
-		return v == e->let.value && body == e->let.body ? e : let(li, e->let.var, v, body);
+		break;
+	case EX_LET:
+		x = lx(li, e->let.value);
+		set_bound(li, e->let.var, bound(li, x));
+		y = lx(li, e->let.body);
+		return x == e->let.value && y == e->let.body ? e : let(li, e->let.var, x, y);
+	case EX_SELECT:
+		x = lx(li, e->sel.c), y = lx(li, e->sel.t), z = lx(li, e->sel.f);
+		if (x == e->sel.c && y == e->sel.t && z == e->sel.f)
+			return e;
+		n = ex_dup(li->a, e);
+		n->sel.c = x, n->sel.t = y, n->sel.f = z;
+		return n;
+	case EX_RAMP:
+		x = lx(li, e->ramp.base), y = lx(li, e->ramp.stride);
+		if (x == e->ramp.base && y == e->ramp.stride)
+			return e;
+		n = ex_dup(li->a, e);
+		n->ramp.base = x, n->ramp.stride = y;
+		return n;
+	case EX_BROADCAST:
+		x = lx(li, e->bcast.value);
+		if (x == e->bcast.value)
+			return e;
+		n = ex_dup(li->a, e);
+		n->bcast.value = x;
+		return n;
+	case EX_SHUFFLE: {
+		Expr **v = lx_list(li, e->shuf.vecs, e->shuf.nvecs);
+		Expr **i = lx_list(li, e->shuf.idx, e->shuf.nidx);
+		if (v == e->shuf.vecs && i == e->shuf.idx)
+			return e;
+		n = ex_dup(li->a, e);
+		n->shuf.vecs = v, n->shuf.idx = i;
+		return n;
+	}
+	case EX_LOAD: {
+		Buffer *b = lower_buffer(li, e->load.buf);
+		Expr **idx = lx_list(li, e->load.idx, e->load.nidx);
+		x = lx(li, e->load.pred);
+		if (b == e->load.buf && idx == e->load.idx && x == e->load.pred)
+			return e;
+		n = ex_dup(li->a, e);
+		n->load.buf = b, n->load.idx = idx, n->load.pred = x;
+		return n;
 	}
 	default:
-		return NULL;
+		break;
 	}
+	if (e->kind < EX_ADD || e->kind > EX_CAST)
+		return e;
+	x = lx(li, e->bin.a), y = lx(li, e->bin.b);
+	if (x == e->bin.a && y == e->bin.b)
+		return e;
+	n = ex_dup(li->a, e);
+	n->bin.a = x, n->bin.b = y;
+	return n;
+}
+
+/* The Mutator's expr hook: every expression is lx's. */
+static Expr *li_expr(Mutator *m, Expr *e)
+{
+	return lx(m->data, e);
 }
 
 static Expr *const_val(Expr *e, int64_t *v)
@@ -802,22 +943,22 @@ static Expr *const_val(Expr *e, int64_t *v)
 }
 
 /* Refines bounds from `v >= c`, `v > c`, `v < c`, `v <= c` conjuncts;
- * pushes (var, old bound) pairs on undo. */
-static void constrain(LI *li, Expr *c, Vec *undo)
+ * pushes (var, old bounds value) pairs on li->undo. */
+static void constrain(LI *li, Expr *c)
 {
 	int64_t k;
 	if (c->kind == EX_AND) {
-		constrain(li, c->bin.a, undo);
-		constrain(li, c->bin.b, undo);
+		constrain(li, c->bin.a);
+		constrain(li, c->bin.b);
 		return;
 	}
 	if (c->kind < EX_LT || c->kind > EX_GE || c->bin.a->kind != EX_VAR || !const_val(c->bin.b, &k))
 		return;
 	Var *v = c->bin.a->var;
-	Bnd *p = pmap_get(&li->bounds, v);
-	Bnd b = p ? *p : everything(v->dt);
-	vec_push(undo, v);
-	vec_push(undo, p);
+	void *old = pmap_get(&li->bounds, v);
+	Bnd b = old ? li->bnd[(intptr_t)old - 1] : everything(v->dt);
+	vec_push(&li->undo, v);
+	vec_push(&li->undo, old);
 	switch (c->kind) {
 	case EX_GE: b.lo = k > b.lo ? k : b.lo; break;
 	case EX_GT: b.lo = k + 1 > b.lo ? k + 1 : b.lo; break;
@@ -827,13 +968,137 @@ static void constrain(LI *li, Expr *c, Vec *undo)
 	set_bound(li, v, b);
 }
 
-static Stmt *li_stmt(Mutator *m, Stmt *s)
+static Stmt *ls(LI *li, Stmt *s);
+
+/* s with its children lowered, copy-on-write (the generic Mutator's
+ * statement cases, calling ls and lx directly). */
+static Stmt *ls_children(LI *li, Stmt *s)
 {
-	LI *li = m->data;
-	if (s == li->skip) {
-		li->skip = NULL;
-		return NULL;
+	Stmt *n;
+	switch (s->kind) {
+	case ST_BIND: {
+		Expr *v = lx(li, s->bind.value);
+		if (v == s->bind.value)
+			return s;
+		n = st_dup(li->a, s);
+		n->bind.value = v;
+		return n;
 	}
+	case ST_STORE: {
+		Buffer *b = lower_buffer(li, s->store.buf);
+		Expr **idx = lx_list(li, s->store.idx, s->store.nidx);
+		Expr *v = lx(li, s->store.value), *p = lx(li, s->store.pred);
+		if (b == s->store.buf && idx == s->store.idx && v == s->store.value && p == s->store.pred)
+			return s;
+		n = st_dup(li->a, s);
+		n->store.buf = b, n->store.idx = idx, n->store.value = v, n->store.pred = p;
+		return n;
+	}
+	case ST_ALLOC: {
+		Buffer *b = lower_buffer(li, s->alloc.buf);
+		Obj *ann = mut_obj(&li->mu, s->alloc.annotations);
+		if (b == s->alloc.buf && ann == s->alloc.annotations)
+			return s;
+		n = st_dup(li->a, s);
+		n->alloc.buf = b, n->alloc.annotations = ann;
+		return n;
+	}
+	case ST_DECL: {
+		Expr *d = lx(li, s->decl.data);
+		Buffer *b = lower_buffer(li, s->decl.buf);
+		if (b == s->decl.buf && d == s->decl.data)
+			return s;
+		n = st_dup(li->a, s);
+		n->decl.buf = b, n->decl.data = d;
+		return n;
+	}
+	case ST_ATTR: {
+		Obj *node = mut_obj(&li->mu, s->attr.node);
+		Expr *v = lx(li, s->attr.value);
+		Stmt *body = ls(li, s->attr.body);
+		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
+			return s;
+		n = st_dup(li->a, s);
+		n->attr.node = node, n->attr.value = v, n->attr.body = body;
+		return n;
+	}
+	case ST_FOR: {
+		Expr *mn = lx(li, s->loop.min), *ext = lx(li, s->loop.extent);
+		Expr *step = lx(li, s->loop.step);
+		Obj *ann = mut_obj(&li->mu, s->loop.annotations);
+		Stmt *body = ls(li, s->loop.body);
+		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
+		    ann == s->loop.annotations && body == s->loop.body)
+			return s;
+		n = st_dup(li->a, s);
+		n->loop.min = mn, n->loop.extent = ext, n->loop.step = step;
+		n->loop.annotations = ann, n->loop.body = body;
+		return n;
+	}
+	case ST_WHILE: {
+		Expr *c = lx(li, s->wloop.cond);
+		Stmt *body = ls(li, s->wloop.body);
+		if (c == s->wloop.cond && body == s->wloop.body)
+			return s;
+		n = st_dup(li->a, s);
+		n->wloop.cond = c, n->wloop.body = body;
+		return n;
+	}
+	case ST_SEQ: {
+		/* from the first change on, the items go on the scratch stack;
+		 * st_seq copies and flattens them (an empty sequence vanishes) */
+		int k = s->seq.n, mark = li->scratch.n, changed = 0;
+		for (int i = 0; i < k; i++) {
+			Stmt *y = ls(li, s->seq.items[i]);
+			if (y != s->seq.items[i] && !changed) {
+				changed = 1;
+				for (int j = 0; j < i; j++)
+					vec_push(&li->scratch, s->seq.items[j]);
+			}
+			if (changed)
+				vec_push(&li->scratch, y);
+		}
+		if (!changed)
+			return s;
+		n = st_seq(li->a, (Stmt **)li->scratch.v + mark, k);
+		li->scratch.n = mark;
+		return n;
+	}
+	case ST_EVAL: {
+		Expr *v = lx(li, s->eval.value);
+		if (v == s->eval.value)
+			return s;
+		n = st_dup(li->a, s);
+		n->eval.value = v;
+		return n;
+	}
+	case ST_ASSERT: {
+		Expr *c = lx(li, s->assert.cond);
+		if (c == s->assert.cond)
+			return s;
+		n = st_dup(li->a, s);
+		n->assert.cond = c;
+		return n;
+	}
+	case ST_RETURN: {
+		Expr *v = lx(li, s->ret.value);
+		if (v == s->ret.value)
+			return s;
+		n = st_dup(li->a, s);
+		n->ret.value = v;
+		return n;
+	}
+	default:
+		return s;
+	}
+}
+
+/* The lowered s: the bounds its definitions give, then its children, then
+ * the aliases made by tvm_access_ptr lowering put in front of it. */
+static Stmt *ls(LI *li, Stmt *s)
+{
+	if (!s)
+		return NULL;
 	if (s->loc.file >= 0)
 		li->loc = s->loc;
 	switch (s->kind) {
@@ -846,22 +1111,23 @@ static Stmt *li_stmt(Mutator *m, Stmt *s)
 		set_bound(li, s->bind.var, bound(li, s->bind.value));
 		break;
 	case ST_ATTR:
-		if ((s->attr.key == sym("thread_extent") || s->attr.key == sym("virtual_thread")) &&
+		if ((s->attr.key == li->thread_extent || s->attr.key == li->virtual_thread) &&
 		    s->attr.node && s->attr.node->kind == OB_ITERVAR && s->attr.node->iv.var) {
 			Bnd ext = bound(li, s->attr.value);
 			set_bound(li, s->attr.node->iv.var, (Bnd){0, inf_add(ext.hi, -1)});
 		}
 		break;
 	case ST_IF: {
-		/* the then-branch sees the condition's bounds, restored after */
-		Expr *c = mut_expr(m, s->ifs.cond);
-		Vec undo = {0};
-		constrain(li, s->ifs.cond, &undo);
-		Stmt *t = mut_stmt(m, s->ifs.then);
-		for (int i = undo.n - 2; i >= 0; i -= 2)
-			pmap_put(&li->bounds, undo.v[i], undo.v[i + 1]);
-		vec_free(&undo);
-		Stmt *f = mut_stmt(m, s->ifs.els);
+		/* the then-branch sees the condition's bounds, restored after;
+		 * aliases of the condition go in front of the enclosing statement */
+		Expr *c = lx(li, s->ifs.cond);
+		int mark = li->undo.n;
+		constrain(li, s->ifs.cond);
+		Stmt *t = ls(li, s->ifs.then);
+		for (int i = li->undo.n - 2; i >= mark; i -= 2)
+			pmap_put(&li->bounds, li->undo.v[i], li->undo.v[i + 1]);
+		li->undo.n = mark;
+		Stmt *f = ls(li, s->ifs.els);
 		if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
 			return s;
 		Stmt *n = st_new(li->a, ST_IF, s->loc);
@@ -871,37 +1137,41 @@ static Stmt *li_stmt(Mutator *m, Stmt *s)
 	default:
 		break;
 	}
-	/* Recurse through the generic mutator, then put the aliases made by
-	 * tvm_access_ptr lowering in front of the statement. */
 	int na = li->aliases.n;
-	li->skip = s;
-	Stmt *r = mut_stmt(m, s);
+	Stmt *r = ls_children(li, s);
 	if (li->aliases.n > na) {
-		int k = li->aliases.n - na;
-		Stmt **items = xmalloc((size_t)(k + 1) * sizeof *items);
+		int k = li->aliases.n - na, mark = li->scratch.n;
 		for (int i = 0; i < k; i++)
-			items[i] = li->aliases.v[li->aliases.n - 1 - i];
-		items[k] = r;
-		r = st_seq(li->a, items, k + 1);
-		free(items);
+			vec_push(&li->scratch, li->aliases.v[li->aliases.n - 1 - i]);
+		vec_push(&li->scratch, r);
+		r = st_seq(li->a, (Stmt **)li->scratch.v + mark, k + 1);
+		li->scratch.n = mark;
 		li->aliases.n = na;
 	}
 	return r;
 }
 
-static Stmt *lower_func(Func *f, int kind, int fastmath, Arena *a, PtrMap *ruled, int *failed)
+/* Empties a map for the next function, keeping a small table's memory. */
+static void pmap_reset(PtrMap *m)
 {
-	LI li = {.a = a, .kind = kind, .fastmath = fastmath, .loc = f->loc,
-	         .access_ptr = op_get("tirx.tvm_access_ptr"), .ruled = ruled};
-	Mutator m = {.a = a, .expr = li_expr, .stmt = li_stmt, .data = &li};
+	if (m->cap > 1024)
+		pmap_free(m);
+	else if (m->n)
+		pmap_clear(m);
+}
+
+static Stmt *lower_func(LI *li, Func *f, int kind)
+{
+	li->kind = kind;
+	li->loc = f->loc;
+	li->nbnd = 0;
+	pmap_reset(&li->bounds);
+	li->mu = (Mutator){.a = li->a, .expr = li_expr, .data = li};
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].var && f->params[i].var->ty.kind == TY_PRIM)
-			set_bound(&li, f->params[i].var, everything(f->params[i].var->dt));
-	Stmt *body = mut_stmt(&m, f->body);
-	mut_done(&m);
-	pmap_free(&li.bounds);
-	vec_free(&li.aliases);
-	*failed = li.failed;
+			set_bound(li, f->params[i].var, everything(f->params[i].var->dt));
+	Stmt *body = ls(li, f->body);
+	mut_done(&li->mu);
 	return body;
 }
 
@@ -913,24 +1183,39 @@ static int truthy(const char *v)
 int pass_lower_intrin(Module **m, PassCtx *cx)
 {
 	Module *mod = *m;
-	int fastmath = truthy(pass_config(cx, "tirx.enable_fast_math"));
 	Sym cuda = sym("cuda"), llvm = sym("llvm");
-	PtrMap ruled = {0};
-	int failed = 0;
-	for (int i = 0; i < mod->nfuncs && !failed; i++) {
+	LI li = {
+		.a = mod->arena,
+		.fastmath = truthy(pass_config(cx, "tirx.enable_fast_math")),
+		.access_ptr = op_get("tirx.tvm_access_ptr"),
+		.shift_right = op_get("tirx.shift_right"),
+		.bitwise_and = op_get("tirx.bitwise_and"),
+		.address_of = op_get("tirx.address_of"),
+		.pure_extern = op_get("tirx.call_pure_extern"),
+		.llvm_pure_intrin = op_get("tirx.call_llvm_pure_intrin"),
+		.llvm_intrin = op_get("tirx.call_llvm_intrin"),
+		.thread_extent = sym("thread_extent"),
+		.virtual_thread = sym("virtual_thread"),
+		.global = sym("global"),
+	};
+	for (int i = 0; i < mod->nfuncs && !li.failed; i++) {
 		Func *f = mod->funcs[i];
 		Obj *t = func_target(f);
 		if (!t) {
 			diag_error(f->loc, "LowerIntrin: Require the target attribute");
-			failed = 1;
+			li.failed = 1;
 			break;
 		}
 		Sym k = target_kind(t);
-		int kind = k == cuda ? T_CUDA : k == llvm ? T_LLVM : T_OTHER;
-		Stmt *body = lower_func(f, kind, fastmath, mod->arena, &ruled, &failed);
-		if (!failed)
+		Stmt *body = lower_func(&li, f, k == cuda ? T_CUDA : k == llvm ? T_LLVM : T_OTHER);
+		if (!li.failed)
 			pu_set_body(mod, i, body);
 	}
-	pmap_free(&ruled);
-	return failed;
+	pmap_free(&li.bounds);
+	pmap_free(&li.ruled);
+	free(li.bnd);
+	vec_free(&li.undo);
+	vec_free(&li.aliases);
+	vec_free(&li.scratch);
+	return li.failed;
 }

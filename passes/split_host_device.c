@@ -113,54 +113,526 @@ void renew_init(Mutator *mu, Arena *a, PtrMap *map)
 	mu->data = map;
 }
 
-/* ---------------------------------------------------- free-var ordering */
-
-/* First-use positions in TVM's visiting order (VarUseDefAnalyzer): a store
- * visits its buffer, then the value, then the indices; a buffer's shape
- * counts as used where the buffer is first seen. */
-typedef struct Order {
-	PtrMap pos; /* var or buffer -> 1 + position */
-	intptr_t n;
-} Order;
-
-static void order_see(Walker *w, const void *p)
+/* d's value for the interned key k, or NULL. */
+static Obj *dict_get(const Obj *d, Sym k)
 {
-	Order *o = w->data;
-	if (!pmap_get(&o->pos, p))
-		pmap_put(&o->pos, p, (void *)++o->n);
+	if (!d || d->kind != OB_DICT)
+		return NULL;
+	for (int i = 0; i < d->dict.n; i++)
+		if (d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == k)
+			return d->dict.vals[i];
+	return NULL;
 }
 
-static int order_expr(Walker *w, Expr *e)
+/* ------------------------------------------------------------- regions */
+
+/* The outlining of a region is one walk over it that copies it with fresh
+ * vars and buffers (RenewDefs), finds its free vars and buffers (what it
+ * uses before defining: the kernel's params, TVM's VarUseDefAnalyzer) with
+ * the position of their first use, and takes the launch-bounds attrs out.
+ *
+ * The walk visits in VarUseDefAnalyzer's order, which positions follow: a
+ * store visits its buffer, then the value, then the indices; a buffer's
+ * shape counts as used where the buffer is first seen; a buffer allocated
+ * or declared is defined from its statement on (free_vars in lib/walk.c
+ * decides the same way, visiting a store's indices before its value: the
+ * two differ only for a let var used out of its scope, which the verifier
+ * rejects). */
+
+static const char *const bound_keys[3] = {
+	"tirx.launch_bounds_min_blocks_per_sm",
+	"tirx.launch_bounds_max_blocks_per_cluster",
+	"tirx.max_registers",
+};
+
+/* What the walk knows of a host var or buffer of the region. */
+typedef struct Seen {
+	const void *key; /* the host var or buffer */
+	void *fresh;     /* its kernel copy; NULL for a buffer being defined */
+	intptr_t pos;    /* free ones: 1 + position of the first use */
+} Seen;
+
+/* The state of the pass; the maps and arrays are reused region to region. */
+typedef struct Split {
+	Module *m;
+	Arena *a;
+	Func *host;
+	Sym kernel_name; /* the base: "<symbol>_kernel" */
+	PtrMap names;    /* fresh_func_name's counters */
+	int head;
+	int err;
+	/* the current region */
+	Seen *seen;     /* what the walk met, in order */
+	int nseen, capseen;
+	int *tab;       /* hash table: 1 + index in seen, 0 empty */
+	int captab;     /* a power of 2, over twice nseen */
+	intptr_t npos;
+	Vec vars, bufs; /* the free ones, host nodes, in order of first use */
+	Vec scratch;    /* a stack of statement lists being rebuilt */
+	Sym bkey[3];    /* bound_keys, interned */
+	int64_t bval[3];
+	int bhas[3];
+	int berr;       /* a bound was wrong */
+	/* interned once */
+	Sym target_key, host_key, tmem, cuda, error_code, runtime_error, error_msg;
+	Obj *akey[8]; /* attr_keys, as OB_STR objects (shared by the kernels) */
+	Obj *yes;     /* True */
+} Split;
+
+static size_t seen_hash(const void *k)
 {
+	return (size_t)(((uint64_t)(uintptr_t)k >> 4) * 0x9E3779B97F4A7C15ull >> 20);
+}
+
+/* Puts entry j (0-based) into the table, which has room. */
+static void seen_place(Split *sp, int j)
+{
+	size_t mask = (size_t)sp->captab - 1, i = seen_hash(sp->seen[j].key) & mask;
+	while (sp->tab[i])
+		i = (i + 1) & mask;
+	sp->tab[i] = j + 1;
+}
+
+/* k's entry, made (zeroed) when new.  Valid until the next call. */
+static Seen *seen_of(Split *sp, const void *k, int *isnew)
+{
+	size_t mask = (size_t)sp->captab - 1;
+	for (size_t i = seen_hash(k) & mask;; i = (i + 1) & mask) {
+		int j = sp->tab[i];
+		if (!j)
+			break;
+		if (sp->seen[j - 1].key == k) {
+			*isnew = 0;
+			return &sp->seen[j - 1];
+		}
+	}
+	*isnew = 1;
+	if (sp->nseen == sp->capseen) {
+		sp->capseen *= 2;
+		sp->seen = xrealloc(sp->seen, (size_t)sp->capseen * sizeof *sp->seen);
+	}
+	int j = sp->nseen++;
+	sp->seen[j] = (Seen){k, NULL, 0};
+	if (2 * sp->nseen > sp->captab) {
+		sp->captab *= 2;
+		free(sp->tab);
+		sp->tab = xcalloc((size_t)sp->captab, sizeof *sp->tab);
+		for (int i = 0; i < sp->nseen; i++)
+			seen_place(sp, i);
+	} else {
+		seen_place(sp, j);
+	}
+	return &sp->seen[j];
+}
+
+/* The entry of k, seen in this region. */
+static Seen *seen_find(Split *sp, const void *k)
+{
+	int isnew;
+	return seen_of(sp, k, &isnew);
+}
+
+/* Empties the table for the next region. */
+static void seen_reset(Split *sp)
+{
+	if (!sp->tab) {
+		sp->captab = 128;
+		sp->tab = xcalloc((size_t)sp->captab, sizeof *sp->tab);
+		sp->capseen = 64;
+		sp->seen = xmalloc((size_t)sp->capseen * sizeof *sp->seen);
+	} else if (sp->captab > 4096) {
+		free(sp->tab);
+		sp->captab = 128;
+		sp->tab = xcalloc((size_t)sp->captab, sizeof *sp->tab);
+	} else if (sp->nseen) {
+		memset(sp->tab, 0, (size_t)sp->captab * sizeof *sp->tab);
+	}
+	sp->nseen = 0;
+}
+
+/* A definition of v: its copy (v is not free when this comes first). */
+static Var *rn_def(Split *sp, Var *v)
+{
+	int isnew;
+	Seen *e = seen_of(sp, v, &isnew);
+	if (isnew) {
+		e->fresh = var_new(sp->a, v->name, v->ty);
+		ex_var(sp->a, e->fresh); /* its use node, ready: see rn */
+	}
+	return e->fresh;
+}
+
+/* A use of v: its copy; free when not seen before. */
+static Var *rn_use(Split *sp, Var *v)
+{
+	int isnew;
+	Seen *e = seen_of(sp, v, &isnew);
+	if (isnew) {
+		e->fresh = var_new(sp->a, v->name, v->ty);
+		ex_var(sp->a, e->fresh);
+		e->pos = ++sp->npos;
+		vec_push(&sp->vars, v);
+	}
+	return e->fresh;
+}
+
+/* b is allocated or declared here: defined, unless seen before. */
+static void rn_define_buffer(Split *sp, Buffer *b)
+{
+	int isnew;
+	seen_of(sp, b, &isnew);
+}
+
+/* Exprs and Stmts are copied with ex_dup and st_dup (their size follows
+ * their kind); Objs have one size. */
+static Obj *dup_obj(Arena *a, const Obj *o)
+{
+	Obj *n = ar_alloc(a, sizeof *n);
+	*n = *o;
+	return n;
+}
+
+static Expr *rn_node(Split *sp, Expr *e);
+
+/* e's copy: constants stay, a var becomes its copy's use node (made with
+ * it by ex_var), other nodes are rn_node's. */
+static inline Expr *rn_expr(Split *sp, Expr *e)
+{
+	if (!e || e->kind < EX_VAR)
+		return e;
 	if (e->kind == EX_VAR)
-		order_see(w, e->var);
-	return 1;
+		return &rn_use(sp, e->var)->ref;
+	return rn_node(sp, e);
 }
 
-static void order_buffer(Walker *w, Buffer *b)
+/* Returns xs when no element changed, else a fresh array. */
+static Expr **rn_exprs(Split *sp, Expr **xs, int n)
 {
-	Order *o = w->data;
-	if (pmap_get(&o->pos, b))
-		return;
-	order_see(w, b);
-	for (int i = 0; i < b->ndim; i++)
-		walk_expr(w, b->shape[i]);
-	for (int i = 0; i < b->nstrides; i++)
-		walk_expr(w, b->strides[i]);
-	walk_expr(w, b->elem_offset);
+	Expr **out = xs;
+	for (int i = 0; i < n; i++) {
+		Expr *y = rn_expr(sp, xs[i]);
+		if (y != xs[i] && out == xs)
+			out = ar_dup(sp->a, xs, (size_t)n * sizeof *xs);
+		out[i] = y;
+	}
+	return out;
 }
 
-static int order_stmt(Walker *w, Stmt *s)
+/* A reference to b: its copy, made at the first reference (then its shape
+ * is used); free when neither seen nor defined before. */
+static Buffer *rn_buffer(Split *sp, Buffer *b)
 {
-	if (s->kind != ST_STORE)
-		return 1;
-	order_buffer(w, s->store.buf);
-	walk_expr(w, s->store.value);
-	for (int i = 0; i < s->store.nidx; i++)
-		walk_expr(w, s->store.idx[i]);
-	walk_expr(w, s->store.pred);
-	return 0;
+	int isnew;
+	Seen *e = seen_of(sp, b, &isnew);
+	if (e->fresh)
+		return e->fresh;
+	if (isnew) {
+		e->pos = ++sp->npos;
+		vec_push(&sp->bufs, b);
+	}
+	Buffer *nb = buf_new(sp->a, b->name, b->dt, NULL, 0);
+	uint32_t id = nb->id;
+	*nb = *b;
+	nb->id = id;
+	e->fresh = nb; /* before the shape: e is not valid after the calls below */
+	nb->shape = rn_exprs(sp, b->shape, b->ndim);
+	nb->strides = rn_exprs(sp, b->strides, b->nstrides);
+	nb->elem_offset = rn_expr(sp, b->elem_offset);
+	return nb;
 }
+
+static Expr *rn_node(Split *sp, Expr *e)
+{
+	Expr *n, *x, *y, *z;
+	switch (e->kind) {
+	case EX_BUFDATA:
+	case EX_BUFREF:
+		n = ex_dup(sp->a, e);
+		n->buf = rn_buffer(sp, e->buf);
+		return n;
+	case EX_SELECT:
+		x = rn_expr(sp, e->sel.c), y = rn_expr(sp, e->sel.t), z = rn_expr(sp, e->sel.f);
+		if (x == e->sel.c && y == e->sel.t && z == e->sel.f)
+			return e;
+		n = ex_dup(sp->a, e);
+		n->sel.c = x, n->sel.t = y, n->sel.f = z;
+		return n;
+	case EX_RAMP:
+		x = rn_expr(sp, e->ramp.base), y = rn_expr(sp, e->ramp.stride);
+		if (x == e->ramp.base && y == e->ramp.stride)
+			return e;
+		n = ex_dup(sp->a, e);
+		n->ramp.base = x, n->ramp.stride = y;
+		return n;
+	case EX_BROADCAST:
+		x = rn_expr(sp, e->bcast.value);
+		if (x == e->bcast.value)
+			return e;
+		n = ex_dup(sp->a, e);
+		n->bcast.value = x;
+		return n;
+	case EX_SHUFFLE: {
+		Expr **v = rn_exprs(sp, e->shuf.vecs, e->shuf.nvecs);
+		Expr **i = rn_exprs(sp, e->shuf.idx, e->shuf.nidx);
+		if (v == e->shuf.vecs && i == e->shuf.idx)
+			return e;
+		n = ex_dup(sp->a, e);
+		n->shuf.vecs = v, n->shuf.idx = i;
+		return n;
+	}
+	case EX_LET:
+		n = ex_dup(sp->a, e);
+		n->let.value = rn_expr(sp, e->let.value);
+		n->let.var = rn_def(sp, e->let.var);
+		n->let.body = rn_expr(sp, e->let.body);
+		return n;
+	case EX_LOAD:
+		n = ex_dup(sp->a, e);
+		n->load.buf = rn_buffer(sp, e->load.buf);
+		n->load.idx = rn_exprs(sp, e->load.idx, e->load.nidx);
+		n->load.pred = rn_expr(sp, e->load.pred);
+		return n;
+	case EX_CALL: {
+		Expr **args = rn_exprs(sp, e->call.args, e->call.nargs);
+		if (args == e->call.args)
+			return e;
+		n = ex_dup(sp->a, e);
+		n->call.args = args;
+		return n;
+	}
+	default:
+		if (e->kind < EX_ADD || e->kind > EX_CAST)
+			return e;
+		x = rn_expr(sp, e->bin.a), y = rn_expr(sp, e->bin.b);
+		if (x == e->bin.a && y == e->bin.b)
+			return e;
+		n = ex_dup(sp->a, e);
+		n->bin.a = x, n->bin.b = y;
+		return n;
+	}
+}
+
+static Obj *rn_obj(Split *sp, Obj *o);
+
+/* Returns xs when no element changed, else a fresh array. */
+static Obj **rn_objs(Split *sp, Obj **xs, int n)
+{
+	Obj **out = xs;
+	for (int i = 0; i < n; i++) {
+		Obj *y = rn_obj(sp, xs[i]);
+		if (y != xs[i] && out == xs)
+			out = ar_dup(sp->a, xs, (size_t)n * sizeof *xs);
+		out[i] = y;
+	}
+	return out;
+}
+
+static Obj *rn_obj(Split *sp, Obj *o)
+{
+	Obj *n;
+	if (!o)
+		return NULL;
+	switch (o->kind) {
+	case OB_LIST: {
+		Obj **items = rn_objs(sp, o->list.items, o->list.n);
+		if (items == o->list.items)
+			return o;
+		n = dup_obj(sp->a, o);
+		n->list.items = items;
+		return n;
+	}
+	case OB_DICT: {
+		Obj **vals = rn_objs(sp, o->dict.vals, o->dict.n);
+		if (vals == o->dict.vals)
+			return o;
+		n = dup_obj(sp->a, o);
+		n->dict.vals = vals;
+		return n;
+	}
+	case OB_EXPR: {
+		Expr *e = rn_expr(sp, o->expr);
+		if (e == o->expr)
+			return o;
+		n = dup_obj(sp->a, o);
+		n->expr = e;
+		return n;
+	}
+	case OB_BUFFER:
+		n = dup_obj(sp->a, o);
+		n->buf = rn_buffer(sp, o->buf);
+		return n;
+	case OB_ITERVAR: {
+		Expr *mn = rn_expr(sp, o->iv.min), *ext = rn_expr(sp, o->iv.extent);
+		Var *v = o->iv.var ? rn_def(sp, o->iv.var) : NULL;
+		if (v == o->iv.var && mn == o->iv.min && ext == o->iv.extent)
+			return o;
+		n = dup_obj(sp->a, o);
+		n->iv.var = v, n->iv.min = mn, n->iv.extent = ext;
+		return n;
+	}
+	case OB_REDUCER: {
+		int k = o->red.n;
+		n = dup_obj(sp->a, o);
+		if (k) {
+			n->red.lhs = ar_alloc(sp->a, (size_t)k * sizeof *n->red.lhs);
+			n->red.rhs = ar_alloc(sp->a, (size_t)k * sizeof *n->red.rhs);
+		}
+		for (int i = 0; i < k; i++) {
+			n->red.lhs[i] = o->red.lhs[i] ? rn_def(sp, o->red.lhs[i]) : NULL;
+			n->red.rhs[i] = o->red.rhs[i] ? rn_def(sp, o->red.rhs[i]) : NULL;
+		}
+		n->red.result = rn_exprs(sp, o->red.result, k);
+		n->red.identity = rn_exprs(sp, o->red.identity, k);
+		return n;
+	}
+	default:
+		return o;
+	}
+}
+
+/* A launch-bounds attr: its value recorded (berr set on error). */
+static void take_bound(Split *sp, Stmt *s, int k)
+{
+	int64_t v = 0;
+	if (!s->attr.value || !ex_is_const_int(s->attr.value, &v)) {
+		diag_error(s->loc, "%s expects an integer value", bound_keys[k]);
+		sp->berr = 1;
+	} else if (v <= 0) {
+		diag_error(s->loc, "%s must be positive", bound_keys[k]);
+		sp->berr = 1;
+	} else if (sp->bhas[k] && sp->bval[k] != v) {
+		diag_error(s->loc, "Conflicting %s values", bound_keys[k]);
+		sp->berr = 1;
+	} else {
+		sp->bhas[k] = 1;
+		sp->bval[k] = v;
+	}
+}
+
+static Stmt *rn_stmt(Split *sp, Stmt *s)
+{
+	Stmt *n;
+	if (!s)
+		return NULL;
+	switch (s->kind) {
+	case ST_BIND:
+		n = st_dup(sp->a, s);
+		n->bind.value = rn_expr(sp, s->bind.value);
+		n->bind.var = rn_def(sp, s->bind.var);
+		return n;
+	case ST_STORE:
+		n = st_dup(sp->a, s);
+		n->store.buf = rn_buffer(sp, s->store.buf);
+		n->store.value = rn_expr(sp, s->store.value);
+		n->store.idx = rn_exprs(sp, s->store.idx, s->store.nidx);
+		n->store.pred = rn_expr(sp, s->store.pred);
+		return n;
+	case ST_ALLOC:
+		rn_define_buffer(sp, s->alloc.buf);
+		n = st_dup(sp->a, s);
+		n->alloc.buf = rn_buffer(sp, s->alloc.buf);
+		n->alloc.annotations = rn_obj(sp, s->alloc.annotations);
+		return n;
+	case ST_DECL:
+		rn_define_buffer(sp, s->decl.buf);
+		n = st_dup(sp->a, s);
+		n->decl.data = rn_expr(sp, s->decl.data);
+		n->decl.buf = rn_buffer(sp, s->decl.buf);
+		return n;
+	case ST_ATTR: {
+		Obj *node = rn_obj(sp, s->attr.node);
+		Expr *v = rn_expr(sp, s->attr.value);
+		for (int k = 0; k < 3; k++) {
+			if (s->attr.key == sp->bkey[k]) {
+				/* a launch bound: becomes a kernel attr */
+				take_bound(sp, s, k);
+				return s->attr.body ? rn_stmt(sp, s->attr.body) : st_seq(sp->a, NULL, 0);
+			}
+		}
+		Stmt *body = rn_stmt(sp, s->attr.body);
+		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
+			return s;
+		n = st_dup(sp->a, s);
+		n->attr.node = node, n->attr.value = v, n->attr.body = body;
+		return n;
+	}
+	case ST_FOR:
+		n = st_dup(sp->a, s);
+		n->loop.min = rn_expr(sp, s->loop.min);
+		n->loop.extent = rn_expr(sp, s->loop.extent);
+		n->loop.step = rn_expr(sp, s->loop.step);
+		n->loop.var = rn_def(sp, s->loop.var);
+		n->loop.annotations = rn_obj(sp, s->loop.annotations);
+		n->loop.body = rn_stmt(sp, s->loop.body);
+		return n;
+	case ST_WHILE: {
+		Expr *c = rn_expr(sp, s->wloop.cond);
+		Stmt *body = rn_stmt(sp, s->wloop.body);
+		if (c == s->wloop.cond && body == s->wloop.body)
+			return s;
+		n = st_dup(sp->a, s);
+		n->wloop.cond = c, n->wloop.body = body;
+		return n;
+	}
+	case ST_IF: {
+		Expr *c = rn_expr(sp, s->ifs.cond);
+		Stmt *t = rn_stmt(sp, s->ifs.then), *f = rn_stmt(sp, s->ifs.els);
+		if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
+			return s;
+		n = st_dup(sp->a, s);
+		n->ifs.cond = c, n->ifs.then = t, n->ifs.els = f;
+		return n;
+	}
+	case ST_SEQ: {
+		/* from the first change on, the items go on the scratch stack;
+		 * st_seq copies and flattens them (an empty sequence vanishes) */
+		int k = s->seq.n, mark = sp->scratch.n, changed = 0;
+		for (int i = 0; i < k; i++) {
+			Stmt *y = rn_stmt(sp, s->seq.items[i]);
+			if (y != s->seq.items[i] && !changed) {
+				changed = 1;
+				for (int j = 0; j < i; j++)
+					vec_push(&sp->scratch, s->seq.items[j]);
+			}
+			if (changed)
+				vec_push(&sp->scratch, y);
+		}
+		if (!changed)
+			return s;
+		n = st_seq(sp->a, (Stmt **)sp->scratch.v + mark, k);
+		sp->scratch.n = mark;
+		return n;
+	}
+	case ST_EVAL: {
+		Expr *v = rn_expr(sp, s->eval.value);
+		if (v == s->eval.value)
+			return s;
+		n = st_dup(sp->a, s);
+		n->eval.value = v;
+		return n;
+	}
+	case ST_ASSERT: {
+		Expr *c = rn_expr(sp, s->assert.cond);
+		if (c == s->assert.cond)
+			return s;
+		n = st_dup(sp->a, s);
+		n->assert.cond = c;
+		return n;
+	}
+	case ST_RETURN: {
+		Expr *v = rn_expr(sp, s->ret.value);
+		if (v == s->ret.value)
+			return s;
+		n = st_dup(sp->a, s);
+		n->ret.value = v;
+		return n;
+	}
+	default:
+		return s;
+	}
+}
+
+/* ---------------------------------------------------------------- split */
 
 /* One kernel parameter: a free var, or a captured buffer's data pointer. */
 typedef struct KParam {
@@ -182,146 +654,93 @@ static int kparam_cmp(const void *x, const void *y)
 	return (a->pos > b->pos) - (a->pos < b->pos);
 }
 
-/* --------------------------------------------------------- launch bounds */
-
-static const char *const bound_keys[3] = {
-	"tirx.launch_bounds_min_blocks_per_sm",
-	"tirx.launch_bounds_max_blocks_per_cluster",
-	"tirx.max_registers",
-};
-
-typedef struct Bounds {
-	Sym key[3]; /* bound_keys, interned */
-	int64_t val[3];
-	int has[3];
-	int err;
-} Bounds;
-
-static Stmt *bounds_stmt(Mutator *mu, Stmt *s)
+/* Device targets (t, of kind k) whose codegen (CodeGenCPU) returns an
+ * int32 status. */
+static int can_propagate_errors(const Obj *t, Sym k)
 {
-	Bounds *b = mu->data;
-	if (s->kind != ST_ATTR)
-		return NULL;
-	int k = 0;
-	while (k < 3 && s->attr.key != b->key[k])
-		k++;
-	if (k == 3)
-		return NULL;
-	int64_t v = 0;
-	if (!s->attr.value || !ex_is_const_int(s->attr.value, &v)) {
-		diag_error(s->loc, "%s expects an integer value", bound_keys[k]);
-		b->err = 1;
-	} else if (v <= 0) {
-		diag_error(s->loc, "%s must be positive", bound_keys[k]);
-		b->err = 1;
-	} else if (b->has[k] && b->val[k] != v) {
-		diag_error(s->loc, "Conflicting %s values", bound_keys[k]);
-		b->err = 1;
-	} else {
-		b->has[k] = 1;
-		b->val[k] = v;
-	}
-	Stmt *body = mut_stmt(mu, s->attr.body);
-	return body ? body : st_seq(mu->a, NULL, 0);
-}
-
-/* Removes the launch-bounds attrs from a kernel body into *b; 1 on error. */
-static Stmt *extract_bounds(Arena *a, Stmt *body, Bounds *b, Loc loc)
-{
-	for (int k = 0; k < 3; k++)
-		b->key[k] = sym(bound_keys[k]);
-	Mutator mu = {.a = a, .expr = pu_keep_expr, .stmt = bounds_stmt, .data = b};
-	body = mut_stmt(&mu, body);
-	mut_done(&mu);
-	if (b->has[1] && !b->has[0]) {
-		diag_error(loc, "%s requires %s", bound_keys[1], bound_keys[0]);
-		b->err = 1;
-	}
-	if (b->has[2] && (b->has[0] || b->has[1])) {
-		diag_error(loc, "%s cannot be combined with CUDA launch bounds", bound_keys[2]);
-		b->err = 1;
-	}
-	return body;
-}
-
-/* ---------------------------------------------------------------- split */
-
-typedef struct Split {
-	Module *m;
-	Func *host;
-	Sym kernel_name; /* the base: "<symbol>_kernel" */
-	PtrMap *names;
-	int head;
-	int err;
-	Sym target_key; /* "target" */
-} Split;
-
-/* Device targets whose codegen (CodeGenCPU) returns an int32 status. */
-static int can_propagate_errors(const Obj *t)
-{
-	Sym k = target_kind(t);
 	return target_is_cpu(t) || (k && (!strcmp(k, "ext_dev") || !strcmp(k, "hexagon")));
 }
 
-static Obj *copy_attr(Arena *a, Obj *attrs, const Func *from, const char *key)
+/* Appends key (an OB_STR) = val to the dict being built, which has room
+ * and does not hold key; nothing when val is NULL. */
+static void attr_add(Obj *d, Obj *key, Obj *val)
 {
-	Obj *v = obj_dict_get(from->attrs, key);
-	return v ? obj_dict_set(a, attrs, key, v) : attrs;
+	if (!val)
+		return;
+	d->dict.keys[d->dict.n] = key;
+	d->dict.vals[d->dict.n++] = val;
 }
+
+/* base followed by suffix, interned. */
+static Sym sym_cat(const char *base, const char *suffix)
+{
+	size_t n = strlen(base), k = strlen(suffix);
+	char small[128];
+	char *s = n + k < sizeof small ? small : xmalloc(n + k + 1);
+	memcpy(s, base, n);
+	memcpy(s + n, suffix, k);
+	Sym r = symn(s, n + k);
+	if (s != small)
+		free(s);
+	return r;
+}
+
+enum { A_TARGET, A_NOALIAS, A_GLOBAL, A_STIR, A_INPUTS, A_LAUNCH, A_PERSISTENT, A_CLUSTER_SYNC };
+static const char *const attr_keys[8] = {
+	"target", "tirx.noalias", "tirx.is_global_func", "s_tir", "num_inputs",
+	"tirx.kernel_launch_params", "tirx.persistent_kernel", "tirx.entry_cluster_sync",
+};
 
 /* Outlines body (the inside of a `target` attr) into a new kernel and
  * returns the host statement that calls it. */
 static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 {
-	Arena *a = sp->m->arena;
-	Vec vars = {0}, bufs = {0};
-	free_vars(body, &vars, &bufs);
-	Order ord = {{0}, 0};
-	Walker ow = {.stmt = order_stmt, .expr = order_expr, .buffer = order_buffer, .data = &ord};
-	walk_stmt(&ow, body);
+	Arena *a = sp->a;
+	/* the walk: a fresh copy, the free vars and buffers, the bounds */
+	seen_reset(sp);
+	sp->npos = 0;
+	sp->vars.n = sp->bufs.n = 0;
+	for (int k = 0; k < 3; k++)
+		sp->bhas[k] = 0, sp->bval[k] = 0;
+	sp->berr = 0;
+	Stmt *kbody = rn_stmt(sp, body);
 
 	int np = 0;
-	KParam *ps = xmalloc((size_t)(vars.n + bufs.n + 1) * sizeof *ps);
-	for (int i = 0; i < vars.n; i++) {
-		Var *v = vars.v[i];
+	KParam *ps = xmalloc((size_t)(sp->vars.n + sp->bufs.n + 1) * sizeof *ps);
+	for (int i = 0; i < sp->vars.n; i++) {
+		Var *v = sp->vars.v[i];
 		ps[np++] = (KParam){v, NULL, v->name, v->dt.code == DT_HANDLE && !dt_is_void(v->dt),
-		                    (intptr_t)pmap_get(&ord.pos, v)};
+		                    seen_find(sp, v)->pos};
 	}
 	/* buffers in tmem are not captured: TVM keeps them out of kernel args */
-	for (int i = 0; i < bufs.n; i++) {
-		Buffer *b = bufs.v[i];
-		if (b->scope == sym("tmem"))
+	for (int i = 0; i < sp->bufs.n; i++) {
+		Buffer *b = sp->bufs.v[i];
+		if (b->scope == sp->tmem)
 			continue;
-		Buf key = {0};
-		buf_printf(&key, "%s%s", b->name, sp->head ? "" : "_data");
-		ps[np++] = (KParam){NULL, b, sym(key.s), 1, (intptr_t)pmap_get(&ord.pos, b)};
-		buf_free(&key);
+		ps[np++] = (KParam){NULL, b, sp->head ? b->name : sym_cat(b->name, "_data"), 1,
+		                    seen_find(sp, b)->pos};
 	}
 	qsort(ps, (size_t)np, sizeof *ps, kparam_cmp);
 
-	/* the kernel: fresh params, then a fresh copy of the region */
-	PtrMap map = {0};
-	Mutator mu;
-	renew_init(&mu, a, &map);
+	/* the kernel's params: the copies of the free vars, and a pointer per
+	 * captured buffer */
 	Param *params = ar_alloc(a, (size_t)(np + 1) * sizeof *params);
-	Expr **args = ar_alloc(a, (size_t)(np + 1) * sizeof *args);
+	Expr **args = xmalloc((size_t)(np + 1) * sizeof *args);
 	for (int i = 0; i < np; i++) {
 		if (ps[i].var) {
-			params[i].var = mut_var(&mu, ps[i].var);
+			params[i].var = seen_find(sp, ps[i].var)->fresh;
 			args[i] = ex_var(a, ps[i].var);
 		} else {
 			Buffer *b = ps[i].buf;
-			Buf name = {0};
-			buf_printf(&name, "%s%s", b->name, sp->head ? "_ptr" : "_data");
-			params[i].var = var_new(a, sym(name.s), buf_data_type(b));
-			buf_free(&name);
+			Sym name = sp->head ? sym_cat(b->name, "_ptr") : ps[i].key;
+			params[i].var = var_new(a, name, buf_data_type(b));
 			args[i] = ex_new(a, EX_BUFDATA, DT_HANDLE64);
 			args[i]->buf = b;
 		}
 	}
-	Stmt *kbody = mut_stmt(&mu, body);
 
-	int cpu = can_propagate_errors(device_target);
+	Sym kind = target_kind(device_target);
+	int cpu = can_propagate_errors(device_target, kind);
 	if (cpu) {
 		Stmt *ret = st_new(a, ST_RETURN, NOLOC);
 		ret->ret.value = ex_int(a, DT_I32, 0);
@@ -338,64 +757,71 @@ static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 			break;
 		done = ps[next].pos;
 		Stmt *d = st_new(a, ST_DECL, loc);
-		d->decl.buf = mut_buffer(&mu, ps[next].buf);
+		d->decl.buf = seen_find(sp, ps[next].buf)->fresh;
 		d->decl.data = ex_var(a, params[next].var);
 		Stmt *two[2] = {d, kbody};
 		kbody = st_seq(a, two, 2);
 	}
-	mut_done(&mu);
-	pmap_free(&map);
 
-	Bounds bounds = {{0}, {0}, {0}, 0};
-	kbody = extract_bounds(a, kbody, &bounds, loc);
-	sp->err |= bounds.err;
+	/* the launch bounds taken out of the body */
+	if (sp->bhas[1] && !sp->bhas[0]) {
+		diag_error(loc, "%s requires %s", bound_keys[1], bound_keys[0]);
+		sp->berr = 1;
+	}
+	if (sp->bhas[2] && (sp->bhas[0] || sp->bhas[1])) {
+		diag_error(loc, "%s cannot be combined with CUDA launch bounds", bound_keys[2]);
+		sp->berr = 1;
+	}
+	sp->err |= sp->berr;
 
 	Func *k = ar_alloc(a, sizeof *k);
-	k->name = fresh_func_name(sp->m, sp->names, sp->kernel_name);
+	k->name = fresh_func_name(sp->m, &sp->names, sp->kernel_name);
 	k->params = params;
 	k->nparams = np;
 	k->ret = cpu ? ty_prim(DT_I32) : ty_void();
 	k->body = kbody;
 	k->loc = loc;
+	/* the attrs, in the order TVM sets them */
+	const Obj *ha = sp->host->attrs;
 	Obj *at = obj_new(a, OB_DICT);
-	at = obj_dict_set(a, at, "target", device_target);
-	at = obj_dict_set(a, at, "tirx.noalias", obj_bool(a, 1));
-	at = obj_dict_set(a, at, "tirx.is_global_func", obj_bool(a, 1));
-	if (obj_dict_get(sp->host->attrs, "s_tir"))
-		at = obj_dict_set(a, at, "s_tir", obj_bool(a, 1));
-	at = copy_attr(a, at, sp->host, "num_inputs");
-	at = copy_attr(a, at, sp->host, "tirx.kernel_launch_params");
+	at->dict.keys = ar_alloc(a, 11 * sizeof(Obj *));
+	at->dict.vals = ar_alloc(a, 11 * sizeof(Obj *));
+	attr_add(at, sp->akey[A_TARGET], device_target);
+	attr_add(at, sp->akey[A_NOALIAS], sp->yes);
+	attr_add(at, sp->akey[A_GLOBAL], sp->yes);
+	if (dict_get(ha, sp->akey[A_STIR]->s))
+		attr_add(at, sp->akey[A_STIR], sp->yes);
+	attr_add(at, sp->akey[A_INPUTS], dict_get(ha, sp->akey[A_INPUTS]->s));
+	attr_add(at, sp->akey[A_LAUNCH], dict_get(ha, sp->akey[A_LAUNCH]->s));
 	if (!sp->head) {
-		at = copy_attr(a, at, sp->host, "tirx.persistent_kernel");
-		at = copy_attr(a, at, sp->host, "tirx.entry_cluster_sync");
+		attr_add(at, sp->akey[A_PERSISTENT], dict_get(ha, sp->akey[A_PERSISTENT]->s));
+		attr_add(at, sp->akey[A_CLUSTER_SYNC], dict_get(ha, sp->akey[A_CLUSTER_SYNC]->s));
 	}
-	if (target_kind(device_target) == sym("cuda"))
+	if (kind == sp->cuda)
 		for (int i = 0; i < 3; i++)
-			if (bounds.has[i])
-				at = obj_dict_set(a, at, bound_keys[i], obj_int(a, bounds.val[i]));
+			if (sp->bhas[i])
+				attr_add(at, obj_str(a, sp->bkey[i]), obj_int(a, sp->bval[i]));
 	k->attrs = at;
 	mod_add(sp->m, k);
 
 	Expr *call = ex_call(a, NULL, cpu ? ty_prim(DT_I32) : ty_void(), args, np);
 	call->call.fn = k->name;
 	free(ps);
-	vec_free(&vars);
-	vec_free(&bufs);
-	pmap_free(&ord.pos);
+	free(args);
 	if (!cpu) {
 		Stmt *ev = st_new(a, ST_EVAL, loc);
 		ev->eval.value = call;
 		return ev;
 	}
-	Var *code = var_new(a, sym("kernel_error_code"), ty_prim(DT_I32));
+	Var *code = var_new(a, sp->error_code, ty_prim(DT_I32));
 	Stmt *bind = st_new(a, ST_BIND, loc);
 	bind->bind.var = code;
 	bind->bind.value = call;
 	Stmt *as = st_new(a, ST_ASSERT, loc);
 	as->assert.cond = ex_bin(a, EX_EQ, ex_var(a, code), ex_int(a, DT_I32, 0));
-	as->assert.kind = sym("RuntimeError");
+	as->assert.kind = sp->runtime_error;
 	as->assert.parts = ar_alloc(a, sizeof(Sym));
-	as->assert.parts[0] = sym("Error executing compute kernel");
+	as->assert.parts[0] = sp->error_msg;
 	as->assert.nparts = 1;
 	Stmt *two[2] = {bind, as};
 	return st_seq(a, two, 2);
@@ -413,22 +839,29 @@ static Stmt *split_stmt(Mutator *mu, Stmt *s)
 		return s;
 	}
 	Stmt *body = s->attr.body ? s->attr.body : st_seq(mu->a, NULL, 0);
-	return split_region(sp, body, target_without_host(mu->a, t), s->loc);
+	/* the device target: t when it has no host (AnnotateDeviceRegions
+	 * strips it), the target without_host would make an equal copy of */
+	Obj *device = dict_get(t->target, sp->host_key) ? target_without_host(mu->a, t) : t;
+	return split_region(sp, body, device, s->loc);
 }
 
 int shd_split(Module *m, int head)
 {
-	PtrMap names = {0};
-	Split sp = {m, NULL, NULL, &names, head, 0, sym("target")};
+	Split sp = {.m = m, .a = m->arena, .head = head, .target_key = sym("target"),
+	            .host_key = sym("host"),
+	            .tmem = sym("tmem"), .cuda = sym("cuda"),
+	            .error_code = sym("kernel_error_code"), .runtime_error = sym("RuntimeError"),
+	            .error_msg = sym("Error executing compute kernel"), .yes = obj_bool(m->arena, 1)};
+	for (int k = 0; k < 3; k++)
+		sp.bkey[k] = sym(bound_keys[k]);
+	for (int k = 0; k < 8; k++)
+		sp.akey[k] = obj_str(m->arena, sym(attr_keys[k]));
 	int n = m->nfuncs; /* kernels are appended; they hold no regions */
 	for (int i = 0; i < n; i++) {
 		Func *f = m->funcs[i];
 		Sym gs = func_global_symbol(f);
-		Buf kn = {0};
-		buf_printf(&kn, "%s_kernel", gs ? gs : f->name);
 		sp.host = f;
-		sp.kernel_name = sym(kn.s);
-		buf_free(&kn);
+		sp.kernel_name = sym_cat(gs ? gs : f->name, "_kernel");
 		Mutator mu = {.a = m->arena, .expr = pu_keep_expr, .stmt = split_stmt, .data = &sp};
 		Stmt *body = mut_stmt(&mu, f->body);
 		mut_done(&mu);
@@ -436,7 +869,12 @@ int shd_split(Module *m, int head)
 	}
 	if (m->nfuncs > n)
 		m->is_module = 1;
-	pmap_free(&names);
+	pmap_free(&sp.names);
+	free(sp.tab);
+	free(sp.seen);
+	vec_free(&sp.vars);
+	vec_free(&sp.bufs);
+	vec_free(&sp.scratch);
 	return sp.err;
 }
 
