@@ -440,7 +440,7 @@ static PassCtx *make_ctx(void)
 	Buf err = {0};
 	PassCtx *cx = pm_new(&o->pm, &err);
 	if (cx) {
-		pm_add_instrument(cx, &(Instrument){.name = "crash", .before_pass = track_pass});
+		pm_add_instrument(cx, &(Instrument){.name = "crash", .before_pass = track_pass, .chunk_ok = 1});
 		pm_set_target(cx, o->target, o->host);
 		for (int i = 0; i < o->config.n && !err.n; i++)
 			pm_set_config(cx, o->config.v[i], &err);

@@ -21,6 +21,7 @@ typedef struct SrcFile {
 static SrcFile *files;
 static int nfiles;
 static int nerrors, shown;
+static int held, said; /* diag_hold; diagnostics issued in all */
 int diag_max_errors = 20;
 int diag_color;
 const Loc NOLOC = {-1, 0, 0};
@@ -95,6 +96,9 @@ static void show_line(const SrcFile *f, int line, int col)
 
 void diag_verror(Loc loc, const char *kind, const char *fmt, va_list ap)
 {
+	said++;
+	if (held)
+		return;
 	int is_error = strcmp(kind, "error") == 0;
 	if (is_error) {
 		nerrors++;
@@ -151,6 +155,18 @@ void diag_note(Loc loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	diag_verror(loc, "note", fmt, ap);
 	va_end(ap);
+}
+
+int diag_hold(void)
+{
+	held = 1;
+	return said;
+}
+
+int diag_unhold(int mark)
+{
+	held = 0;
+	return said - mark;
 }
 
 int diag_errors(void)

@@ -24,64 +24,64 @@
 static const Pass passes[] = {
 	{"Identity", "identity",
 	 "leaves the module unchanged (for testing the instruments; in no pipeline)",
-	 pass_identity, {NULL}, PRESERVES_NARROW},
+	 pass_identity, {NULL}, PRESERVES_NARROW, 0},
 	/* The lowering passes, one row each, in the order of the default
 	 * pipeline (see docs/passes.md); `after` lists passes that must have
 	 * run earlier when both are in the plan. */
 	{"BindTarget", "bind-target",
 	 "gives every function a target from --target/--host (TVM's BindTarget rules); no-op without --target",
-	 pass_bind_target, {NULL}, PRESERVES_NARROW},
+	 pass_bind_target, {NULL}, PRESERVES_NARROW, 0},
 	{"FlattenBuffer", "flatten-buffer",
 	 "flattens multi-dimensional buffer accesses to 1-d (flat aliases of buffer parameters)",
-	 pass_flatten_buffer, {NULL}, PRESERVES_NARROW},
+	 pass_flatten_buffer, {NULL}, PRESERVES_NARROW, 1},
 	{"BF16ComputeLegalize", "bf16-compute-legalize",
 	 "computes bfloat16 arithmetic in float32 on targets without native bf16 (before sm_80)",
-	 pass_bf16_compute_legalize, {NULL}, PRESERVES_NARROW},
+	 pass_bf16_compute_legalize, {NULL}, PRESERVES_NARROW, 1},
 	{"VectorizeLoop", "vectorize-loop",
 	 "turns T.vectorized loops into ramp/broadcast vector operations (serial where it cannot)",
-	 pass_vectorize_loop, {"FlattenBuffer"}, PRESERVES_NARROW},
+	 pass_vectorize_loop, {"FlattenBuffer"}, PRESERVES_NARROW, 1},
 	{"FP8ComputeLegalize", "fp8-compute-legalize",
 	 "computes float8 arithmetic in float32 (or float16) on targets without native fp8 (before sm_89)",
-	 pass_fp8_compute_legalize, {NULL}, PRESERVES_NARROW},
+	 pass_fp8_compute_legalize, {NULL}, PRESERVES_NARROW, 1},
 	{"VerifyMemory", "verify-memory",
 	 "checks that GPU functions touch buffer parameters only under thread launches",
-	 pass_verify_memory, {"BindTarget"}, PRESERVES_NARROW},
+	 pass_verify_memory, {"BindTarget"}, PRESERVES_NARROW, 1},
 	{"AnnotateEntryFunc", "annotate-entry-func",
 	 "marks the module's entry function tirx.is_entry_func",
-	 pass_annotate_entry_func, {NULL}, PRESERVES_NARROW},
+	 pass_annotate_entry_func, {NULL}, PRESERVES_NARROW, 0},
 	{"ThreadSync", "thread-sync",
 	 "inserts tvm_storage_sync barriers for shared, then shared.dyn, memory",
-	 pass_thread_sync, {NULL}, PRESERVES_NARROW},
+	 pass_thread_sync, {NULL}, PRESERVES_NARROW, 1},
 	{"MergeSharedMemoryAllocations", "merge-shared-memory-allocations",
 	 "merges each kernel's shared.dyn allocations (and shared, with tirx.merge_static_smem) into one buffer",
-	 pass_merge_shared_memory, {"FlattenBuffer", "ThreadSync"}, PRESERVES_NARROW},
+	 pass_merge_shared_memory, {"FlattenBuffer", "ThreadSync"}, PRESERVES_NARROW, 1},
 	{"AnnotateDeviceRegions", "annotate-device-regions",
 	 "wraps each outermost thread launch / device_scope in a target attr (functions whose target has a host)",
-	 pass_annotate_device_regions, {"BindTarget"}, PRESERVES_NARROW},
+	 pass_annotate_device_regions, {"BindTarget"}, PRESERVES_NARROW, 1},
 	{"SplitHostDevice", "split-host-device",
 	 "outlines each target-attr region into a private <symbol>_kernel called from the host",
-	 pass_split_host_device, {"AnnotateDeviceRegions", "MergeSharedMemoryAllocations"}, PRESERVES_NARROW},
+	 pass_split_host_device, {"AnnotateDeviceRegions", "MergeSharedMemoryAllocations"}, PRESERVES_NARROW, 0},
 	{"LowerDeviceKernelLaunch", "lower-device-kernel-launch",
 	 "turns host-to-kernel calls into call_packed launches and marks kernels calling_conv 2",
-	 pass_lower_device_kernel_launch, {"SplitHostDevice"}, PRESERVES_NARROW},
+	 pass_lower_device_kernel_launch, {"SplitHostDevice"}, PRESERVES_NARROW, 0},
 	{"SplitHostDeviceCombined", "split-host-device-combined",
 	 "TVM HEAD's SplitHostDevice: annotate, split and lower kernel launches in one pass",
-	 pass_split_host_device_combined, {"MergeSharedMemoryAllocations"}, PRESERVES_NARROW},
+	 pass_split_host_device_combined, {"MergeSharedMemoryAllocations"}, PRESERVES_NARROW, 0},
 	{"MakePackedAPI", "make-packed-api",
 	 "gives public host functions the TVM-FFI packed calling convention with argument checks",
-	 pass_make_packed_api, {"LowerDeviceKernelLaunch", "SplitHostDeviceCombined"}, PRESERVES_NARROW},
+	 pass_make_packed_api, {"LowerDeviceKernelLaunch", "SplitHostDeviceCombined"}, PRESERVES_NARROW, 0},
 	{"FP8StorageLegalize", "fp8-storage-legalize",
 	 "stores float8 as uint8 on targets without native fp8, with exact conversions",
-	 pass_fp8_storage_legalize, {"MakePackedAPI", "FP8ComputeLegalize"}, PRESERVES_NARROW},
+	 pass_fp8_storage_legalize, {"MakePackedAPI", "FP8ComputeLegalize"}, PRESERVES_NARROW, 1},
 	{"BF16StorageLegalize", "bf16-storage-legalize",
 	 "stores bfloat16 as uint16 on targets without native bf16, with exact conversions",
-	 pass_bf16_storage_legalize, {"MakePackedAPI", "BF16ComputeLegalize"}, PRESERVES_NARROW},
+	 pass_bf16_storage_legalize, {"MakePackedAPI", "BF16ComputeLegalize"}, PRESERVES_NARROW, 1},
 	{"LowerTVMBuiltin", "lower-tvm-builtin",
 	 "host functions: packed calls through TVMFFIAny stacks, device allocations through workspaces",
-	 pass_lower_tvm_builtin, {"MakePackedAPI"}, 0},
+	 pass_lower_tvm_builtin, {"MakePackedAPI"}, PRESERVES_NARROW, 1},
 	{"LowerIntrin", "lower-intrin",
 	 "lowers math ops to target externs/intrinsics and floordiv/floormod to truncating ops",
-	 pass_lower_intrin, {"LowerDeviceKernelLaunch", "SplitHostDeviceCombined", "MakePackedAPI"}, 0},
+	 pass_lower_intrin, {"LowerDeviceKernelLaunch", "SplitHostDeviceCombined", "MakePackedAPI"}, PRESERVES_NARROW, 1},
 	/* end of the pass rows */
 };
 
@@ -266,6 +266,7 @@ struct PassCtx {
 	int text_ver; /* -1: nothing cached */
 	TimeRow *rows;
 	int nrows;
+	int lo, hi;   /* pass_range while a chunk runs; hi < 0: all functions */
 	int stats_on; /* --stats: passes report through pass_stat */
 	Buf stats;    /* their lines, printed after the pipeline */
 };
@@ -493,35 +494,141 @@ out:
 
 /* ------------------------------------------------------------- running */
 
+void pass_range(const PassCtx *cx, const Module *m, int *lo, int *hi)
+{
+	*lo = cx->hi < 0 ? 0 : cx->lo;
+	*hi = cx->hi < 0 ? m->nfuncs : cx->hi;
+}
+
+/* Runs plan[i] on *m with every instrument around it; 0, or 1 when the
+ * pipeline must stop. */
+static int run_one(PassCtx *cx, Module **m, int i)
+{
+	const Pass *p = cx->plan[i];
+	int n = cx->done + 1;
+	for (int k = 0; k < cx->nins; k++)
+		if (cx->ins[k].before_pass && cx->ins[k].before_pass(&cx->ins[k], cx, p, n, *m))
+			return 1;
+	Module *old = *m;
+	int errors = diag_errors();
+	int rc = p->run(m, cx);
+	if (*m != old)
+		vec_push(&cx->dead, old); /* the new module may share its nodes */
+	else if (!(p->preserves & PRESERVES_NARROW))
+		pmap_put(&old->facts, old, NULL);
+	if (!*m)
+		die("pass %s returned no module", p->name);
+	cx->done = n;
+	if (rc) {
+		if (diag_errors() == errors)
+			die("pass %s failed without reporting an error", p->name);
+		diag_note(NOLOC, "in pass %s (pass %d)", p->name, n);
+		return 1;
+	}
+	for (int k = cx->nins - 1; k >= 0; k--)
+		if (cx->ins[k].after_pass && cx->ins[k].after_pass(&cx->ins[k], cx, p, n, *m))
+			return 1;
+	return 0;
+}
+
+/* ------------------------------------------------- function by function */
+
+/* A big module does not fit in cache, and a pipeline that runs each pass
+ * over the whole module brings every function back from memory once per
+ * pass.  Consecutive per_function passes therefore run over chunks of
+ * CHUNK functions: all of them on the first chunk, then on the next.  A
+ * group ends after a pass that does not preserve the module-wide facts,
+ * so the facts a pass sees are the ones it would see pass by pass.
+ *
+ * The result equals the pass-by-pass one: each function goes through the
+ * same passes in the same order.  Only the order of diagnostics could
+ * differ (a later pass failing on an earlier function), and a pass that
+ * fails must stop the pipeline before the passes after it run; so the
+ * chunked run is a trial with diagnostics held, and if it issued any, the
+ * functions are put back and the group runs pass by pass to report them.
+ * --pass-config tirxc.function_chunk=N sets the chunk (0: never chunk). */
+enum { CHUNK = 32 };
+
+/* The index after the group of per_function passes that starts at i. */
+static int group_end(const PassCtx *cx, int i)
+{
+	int g = i;
+	while (g < cx->nplan && cx->plan[g]->per_function) {
+		g++;
+		if (!(cx->plan[g - 1]->preserves & PRESERVES_NARROW))
+			break;
+	}
+	return g;
+}
+
+/* 0 when passes [i, g) ran chunk by chunk; -1 when nothing changed and
+ * they are to run pass by pass. */
+static int run_chunked(PassCtx *cx, Module **m, int i, int g, int chunk)
+{
+	Module *mod = *m;
+	int n = mod->nfuncs;
+	Func **snap = xmalloc(((size_t)n + 1) * sizeof *snap);
+	memcpy(snap, mod->funcs, (size_t)n * sizeof *snap);
+	int mark = diag_hold(), ok = 1;
+	for (int lo = 0; lo < n && ok; lo += chunk) {
+		cx->lo = lo;
+		cx->hi = lo + chunk < n ? lo + chunk : n;
+		for (int k = i; k < g && ok; k++) {
+			const Pass *p = cx->plan[k];
+			int num = cx->done + 1 + (k - i);
+			for (int j = 0; j < cx->nins; j++)
+				if (cx->ins[j].before_pass)
+					cx->ins[j].before_pass(&cx->ins[j], cx, p, num, mod);
+			ok = p->run(m, cx) == 0;
+			if (*m != mod || mod->nfuncs != n)
+				die("pass %s is marked per_function but changed the module", p->name);
+			for (int j = cx->nins - 1; j >= 0; j--)
+				if (cx->ins[j].after_pass)
+					cx->ins[j].after_pass(&cx->ins[j], cx, p, num, mod);
+		}
+	}
+	cx->hi = -1;
+	if (diag_unhold(mark) || !ok) {
+		memcpy(mod->funcs, snap, (size_t)n * sizeof *snap);
+		free(snap);
+		return -1;
+	}
+	free(snap);
+	cx->done += g - i;
+	if (!(cx->plan[g - 1]->preserves & PRESERVES_NARROW))
+		pmap_put(&mod->facts, mod, NULL);
+	return 0;
+}
+
+/* The chunk size, or 0 when this run must go pass by pass: an instrument
+ * looks at the module between passes, or --stats orders its lines by pass. */
+static int chunk_size(PassCtx *cx, const Module *m)
+{
+	const char *v = pass_config(cx, "tirxc.function_chunk");
+	int chunk = v ? atoi(v) : CHUNK;
+	if (chunk <= 0 || cx->stats_on)
+		return 0;
+	for (int k = 0; k < cx->nins; k++)
+		if ((cx->ins[k].before_pass || cx->ins[k].after_pass) && !cx->ins[k].chunk_ok)
+			return 0;
+	return m->nfuncs > chunk ? chunk : 0;
+}
+
 int pm_run(PassCtx *cx, Module **m)
 {
 	for (int k = 0; k < cx->nins; k++)
 		if (cx->ins[k].before_pipeline && cx->ins[k].before_pipeline(&cx->ins[k], cx, *m))
 			return 1;
-	for (int i = 0; i < cx->nplan; i++) {
-		const Pass *p = cx->plan[i];
-		int n = cx->done + 1;
-		for (int k = 0; k < cx->nins; k++)
-			if (cx->ins[k].before_pass && cx->ins[k].before_pass(&cx->ins[k], cx, p, n, *m))
-				return 1;
-		Module *old = *m;
-		int errors = diag_errors();
-		int rc = p->run(m, cx);
-		if (*m != old)
-			vec_push(&cx->dead, old); /* the new module may share its nodes */
-		else if (!(p->preserves & PRESERVES_NARROW))
-			pmap_put(&old->facts, old, NULL);
-		if (!*m)
-			die("pass %s returned no module", p->name);
-		cx->done = n;
-		if (rc) {
-			if (diag_errors() == errors)
-				die("pass %s failed without reporting an error", p->name);
-			diag_note(NOLOC, "in pass %s (pass %d)", p->name, n);
-			return 1;
+	for (int i = 0; i < cx->nplan;) {
+		int g = group_end(cx, i), chunk;
+		if (g - i > 1 && (chunk = chunk_size(cx, *m)) && run_chunked(cx, m, i, g, chunk) == 0) {
+			i = g;
+			continue;
 		}
-		for (int k = cx->nins - 1; k >= 0; k--)
-			if (cx->ins[k].after_pass && cx->ins[k].after_pass(&cx->ins[k], cx, p, n, *m))
+		/* pass by pass, including a group whose chunked trial issued
+		 * diagnostics */
+		for (int end = g > i ? g : i + 1; i < end; i++)
+			if (run_one(cx, m, i))
 				return 1;
 	}
 	for (int k = cx->nins - 1; k >= 0; k--)
@@ -950,6 +1057,7 @@ PassCtx *pm_new(const PmOptions *o, Buf *err)
 {
 	PassCtx *cx = xcalloc(1, sizeof *cx);
 	cx->text_ver = -1;
+	cx->hi = -1;
 	pm_set_passes(cx, NULL, 0);
 
 	/* Added first, so its after-hook runs last: the printers show the IR
@@ -1003,6 +1111,7 @@ PassCtx *pm_new(const PmOptions *o, Buf *err)
 		                                    .before_pass = time_before_pass,
 		                                    .after_pass = time_after_pass,
 		                                    .finish = time_finish,
-		                                    .free = time_free});
+		                                    .free = time_free,
+		                                    .chunk_ok = 1});
 	return cx;
 }

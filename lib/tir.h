@@ -140,6 +140,12 @@ void diag_warning(Loc loc, const char *fmt, ...) TIR_PRINTF(2, 3);
 void diag_note(Loc loc, const char *fmt, ...) TIR_PRINTF(2, 3);
 void diag_verror(Loc loc, const char *kind, const char *fmt, va_list ap);
 int diag_errors(void);    /* errors reported so far */
+/* A trial run: while held, diagnostics are neither shown nor counted.
+ * diag_hold returns a mark; diag_unhold ends the hold and says how many
+ * diagnostics the held run issued (its caller redoes that work unheld to
+ * report them). */
+int diag_hold(void);
+int diag_unhold(int mark);
 void diag_reset(void);    /* forget the error count (not the files) */
 void diag_forget_files(void); /* at exit, or between fuzz inputs */
 extern int diag_max_errors; /* default 20 */
@@ -625,7 +631,17 @@ typedef struct Pass {
 	int (*run)(Module **m, PassCtx *cx);
 	const char *after[4]; /* passes that must have run before, when present */
 	unsigned preserves;   /* PRESERVES_* : module-wide facts left valid */
+	/* 1: the pass rewrites each function on its own (what it makes of a
+	 * function depends on that function alone and on module-wide facts),
+	 * adds, removes and reorders none, and keeps the module object; it
+	 * works on the functions pass_range gives.  The pass manager then
+	 * runs consecutive such passes chunk of functions by chunk, so that
+	 * a function stays in cache through all of them. */
+	int per_function;
 } Pass;
+
+/* The functions [*lo, *hi) of m that a per_function pass rewrites now. */
+void pass_range(const PassCtx *cx, const Module *m, int *lo, int *hi);
 
 /* Module-wide facts (Module.facts keyed by the Module itself) survive a pass
  * only when it declares that it keeps them true; the pass manager drops
@@ -661,6 +677,10 @@ struct Instrument {
 	int (*after_pipeline)(Instrument *in, PassCtx *cx, const Module *m);
 	void (*finish)(Instrument *in, PassCtx *cx); /* reports, at pm_finish */
 	void (*free)(Instrument *in);                /* releases data, at pm_free */
+	/* 1: the pass hooks neither look at the module nor need it whole, so
+	 * they may run once per chunk of functions (timing, crash notes).
+	 * Passes run chunk by chunk only when every instrument allows it. */
+	int chunk_ok;
 };
 
 /* Selects the standard instruments.  Pass lists are comma-separated names,
@@ -733,7 +753,7 @@ int pass_split_host_device_combined(Module **m, PassCtx *cx); /* split_host_devi
  * ec3171ab7a and SplitHostDeviceCombined (HEAD); head = 1 selects HEAD's
  * details.  Each returns 0, or 1 after reporting through diag.  `who`
  * names the pass in the missing-target message. */
-int shd_annotate(Module *m, const char *who);           /* annotate_device_regions.c */
+int shd_annotate(Module *m, int lo, int hi, const char *who); /* functions [lo, hi); annotate_device_regions.c */
 int shd_split(Module *m, int head);                     /* split_host_device.c */
 int shd_lower_launch(Module *m, PassCtx *cx, int head); /* lower_device_kernel_launch.c */
 /* split_host_device.c: a function name not yet in m, TVM's NameSupply

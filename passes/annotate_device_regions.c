@@ -48,12 +48,12 @@ static int has_host(const Obj *t, Sym host)
 	return 0;
 }
 
-int shd_annotate(Module *m, const char *who)
+int shd_annotate(Module *m, int lo, int hi, const char *who)
 {
 	int err = 0;
 	Sym host = sym("host");
 	Annotate an = {NULL, sym("target"), sym("thread_extent"), sym("device_scope")};
-	for (int i = 0; i < m->nfuncs; i++) {
+	for (int i = lo; i < hi; i++) {
 		Func *f = m->funcs[i];
 		Obj *t = func_target(f);
 		if (!t) {
@@ -75,6 +75,7 @@ int shd_annotate(Module *m, const char *who)
 
 int pass_annotate_device_regions(Module **m, PassCtx *cx)
 {
-	(void)cx;
-	return shd_annotate(*m, "AnnotateDeviceRegions");
+	int lo, hi;
+	pass_range(cx, *m, &lo, &hi);
+	return shd_annotate(*m, lo, hi, "AnnotateDeviceRegions");
 }

@@ -319,8 +319,9 @@ static Stmt *flatten_func(Func *f, Arena *a)
 
 int pass_flatten_buffer(Module **m, PassCtx *cx)
 {
-	(void)cx;
-	for (int i = 0; i < (*m)->nfuncs; i++)
+	int lo, hi;
+	pass_range(cx, *m, &lo, &hi);
+	for (int i = lo; i < hi; i++)
 		pu_set_body(*m, i, flatten_func((*m)->funcs[i], (*m)->arena));
 	return 0;
 }

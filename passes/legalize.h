@@ -31,8 +31,8 @@ int lz_native(const Legalize *lz, const Func *f);
 /* Rewrite every function that is not native; 0, or 1 after a diagnostic.
  * lz_storage first runs the compute legalizer on a function that still
  * computes in a matched type (see lz_storage). */
-int lz_compute(Module *m, const Legalize *lz);
-int lz_storage(Module *m, const Legalize *lz);
+int lz_compute(Module *m, const PassCtx *cx, const Legalize *lz);
+int lz_storage(Module *m, const PassCtx *cx, const Legalize *lz);
 
 /* The value of x converted to the float type `to` (same lanes), exactly:
  * widening is exact, narrowing rounds to nearest even, NaN stays NaN (quiet),

@@ -29,12 +29,10 @@ static const Legalize bf16 = {is_bf16, LZ_BF16, 80, {DT_FLOAT, 32, 1}};
 
 int pass_bf16_compute_legalize(Module **m, PassCtx *cx)
 {
-	(void)cx;
-	return lz_compute(*m, &bf16);
+	return lz_compute(*m, cx, &bf16);
 }
 
 int pass_bf16_storage_legalize(Module **m, PassCtx *cx)
 {
-	(void)cx;
-	return lz_storage(*m, &bf16);
+	return lz_storage(*m, cx, &bf16);
 }

@@ -739,9 +739,11 @@ static int compute_func(Module *m, int i, const Legalize *lz)
 	return 0;
 }
 
-int lz_compute(Module *m, const Legalize *lz)
+int lz_compute(Module *m, const PassCtx *cx, const Legalize *lz)
 {
-	for (int i = 0; i < m->nfuncs; i++)
+	int lo, hi;
+	pass_range(cx, m, &lo, &hi);
+	for (int i = lo; i < hi; i++)
 		if (!lz_native(lz, m->funcs[i]) && mentions_matched(m, m->funcs[i], lz) &&
 		    compute_func(m, i, lz))
 			return 1;
@@ -914,9 +916,11 @@ static int computes_matched(Func *f, const Legalize *lz)
 	return mc.found;
 }
 
-int lz_storage(Module *m, const Legalize *lz)
+int lz_storage(Module *m, const PassCtx *cx, const Legalize *lz)
 {
-	for (int i = 0; i < m->nfuncs; i++) {
+	int lo, hi;
+	pass_range(cx, m, &lo, &hi);
+	for (int i = lo; i < hi; i++) {
 		Func *f = m->funcs[i];
 		if (lz_native(lz, f))
 			continue;

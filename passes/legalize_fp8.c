@@ -40,7 +40,7 @@ static int fp8_legalize(const PassCtx *cx, Legalize *lz)
 int pass_fp8_compute_legalize(Module **m, PassCtx *cx)
 {
 	Legalize lz;
-	return fp8_legalize(cx, &lz) || lz_compute(*m, &lz);
+	return fp8_legalize(cx, &lz) || lz_compute(*m, cx, &lz);
 }
 
 /* The promote type matters here only for fp8 arithmetic that compute
@@ -48,5 +48,5 @@ int pass_fp8_compute_legalize(Module **m, PassCtx *cx)
 int pass_fp8_storage_legalize(Module **m, PassCtx *cx)
 {
 	Legalize lz;
-	return fp8_legalize(cx, &lz) || lz_storage(*m, &lz);
+	return fp8_legalize(cx, &lz) || lz_storage(*m, cx, &lz);
 }

@@ -1198,7 +1198,9 @@ int pass_lower_intrin(Module **m, PassCtx *cx)
 		.virtual_thread = sym("virtual_thread"),
 		.global = sym("global"),
 	};
-	for (int i = 0; i < mod->nfuncs && !li.failed; i++) {
+	int lo, hi;
+	pass_range(cx, mod, &lo, &hi);
+	for (int i = lo; i < hi && !li.failed; i++) {
 		Func *f = mod->funcs[i];
 		Obj *t = func_target(f);
 		if (!t) {

@@ -913,7 +913,9 @@ int pass_lower_tvm_builtin(Module **mp, PassCtx *cx)
 	consts_init(m->arena);
 	L l = {0};
 	int failed = 0;
-	for (int i = 0; i < m->nfuncs && !failed; i++) {
+	int lo, hi;
+	pass_range(cx, m, &lo, &hi);
+	for (int i = lo; i < hi && !failed; i++) {
 		Func *f = m->funcs[i];
 		if (!is_host_func(f))
 			continue;

@@ -1606,7 +1606,9 @@ int pass_merge_shared_memory(Module **m, PassCtx *cx)
 	}
 	Merger M = {.a = (*m)->arena, .cx = cx};
 	int failed = 0;
-	for (int i = 0; i < (*m)->nfuncs && !failed; i++) {
+	int lo, hi;
+	pass_range(cx, *m, &lo, &hi);
+	for (int i = lo; i < hi && !failed; i++) {
 		Func *f = (*m)->funcs[i];
 		Stmt *body = f->body;
 		/* the dynamic merge runs first; the static one sees its result */

@@ -16,7 +16,7 @@
 
 int pass_split_host_device_combined(Module **m, PassCtx *cx)
 {
-	if (shd_annotate(*m, "SplitHostDevice"))
+	if (shd_annotate(*m, 0, (*m)->nfuncs, "SplitHostDevice"))
 		return 1;
 	if (shd_split(*m, 1))
 		return 1;

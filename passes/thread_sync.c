@@ -900,12 +900,14 @@ int pass_thread_sync(Module **m, PassCtx *cx)
 	OP_thread_invariant = op_get("tirx.tvm_thread_invariant");
 
 	Module *mod = *m;
-	int n = mod->nfuncs;
+	int lo, hi;
+	pass_range(cx, mod, &lo, &hi);
+	int n = hi - lo;
 	int *bits = xcalloc((size_t)n + 1, sizeof *bits);
 	Stmt **bodies = xcalloc((size_t)n + 1, sizeof *bodies);
 	for (int i = 0; i < n; i++) {
-		bits[i] = mentions(mod->funcs[i]);
-		bodies[i] = mod->funcs[i]->body;
+		bits[i] = mentions(mod->funcs[lo + i]);
+		bodies[i] = mod->funcs[lo + i]->body;
 	}
 	/* "shared" over every function, then "shared.dyn" over the result; a
 	 * function is left alone for a scope it does not mention, unless it
@@ -919,7 +921,7 @@ int pass_thread_sync(Module **m, PassCtx *cx)
 				failed = sync_func(&t, &bodies[i], scopes[k], bits[i] >> k & 1, bits[i] & 4);
 	/* functions are not changed in place: a changed one is replaced */
 	for (int i = 0; i < n; i++)
-		pu_set_body(mod, i, bodies[i]);
+		pu_set_body(mod, lo + i, bodies[i]);
 	pmap_free(&t.alias);
 	pmap_free(&t.syncs);
 	free(t.ent);

@@ -445,7 +445,9 @@ static int has_vectorized(Func *f)
 int pass_vectorize_loop(Module **m, PassCtx *cx)
 {
 	LV lv = {.disable = truthy(pass_config(cx, "tirx.disable_vectorize"))};
-	for (int i = 0; i < (*m)->nfuncs; i++) {
+	int lo, hi;
+	pass_range(cx, *m, &lo, &hi);
+	for (int i = lo; i < hi; i++) {
 		Func *f = (*m)->funcs[i];
 		if (!has_vectorized(f))
 			continue;

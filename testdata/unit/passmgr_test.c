@@ -59,10 +59,10 @@ static int replace(Module **m, PassCtx *cx)
 	return 0;
 }
 
-static const Pass id = {"TestId", "test-id", "", pass_identity, {NULL}, 0};
-static const Pass brk = {"TestBreak", "test-break", "", break_ir, {NULL}, 0};
-static const Pass bad = {"TestFail", "test-fail", "", fail_pass, {NULL}, 0};
-static const Pass rep = {"TestReplace", "test-replace", "", replace, {NULL}, 0};
+static const Pass id = {"TestId", "test-id", "", pass_identity, {NULL}, 0, 0};
+static const Pass brk = {"TestBreak", "test-break", "", break_ir, {NULL}, 0, 0};
+static const Pass bad = {"TestFail", "test-fail", "", fail_pass, {NULL}, 0, 0};
+static const Pass rep = {"TestReplace", "test-replace", "", replace, {NULL}, 0, 0};
 
 UNIT_TEST(pm_hook_order)
 {
@@ -168,7 +168,7 @@ UNIT_TEST(pm_module_facts_dropped_unless_preserved)
 {
 	const Pass *cl = pass_find("BF16ComputeLegalize"), *sl = pass_find("BF16StorageLegalize");
 	for (int keep = 0; keep < 2; keep++) {
-		Pass bring = {"TestBring", "test-bring", "", bring_bf16, {NULL}, keep ? PRESERVES_NARROW : 0};
+		Pass bring = {"TestBring", "test-bring", "", bring_bf16, {NULL}, keep ? PRESERVES_NARROW : 0, 0};
 		const char *f32 = "# from tvm.script import tirx as T\n@T.prim_func\ndef main():\n"
 		                  "    A = T.alloc_buffer((4,), \"float32\")\n    A[0] = T.float32(1.0)\n";
 		Buf err = {0};

@@ -51,7 +51,7 @@ UNIT_TEST(split_host_device_fresh_vars)
 	CHECK(m != NULL);
 	if (!m)
 		return;
-	CHECK(shd_annotate(m, "test") == 0);
+	CHECK(shd_annotate(m, 0, m->nfuncs, "test") == 0);
 	CHECK(shd_split(m, 0) == 0);
 	CHECK(m->nfuncs == 2);
 	Func *host = mod_find(m, sym("main")), *kernel = mod_find(m, sym("main_kernel"));
