@@ -539,7 +539,12 @@ struct Walker {
 	void (*buffer)(Walker *w, Buffer *b);
 	void (*def)(Walker *w, Var *v);
 	void *data;
+	/* 0, or the EXK() bits of the expression kinds `expr` is called on;
+	 * other nodes are walked through without a call, so a scan for a few
+	 * kinds (calls, loads) pays little for the rest. */
+	uint64_t kinds;
 };
+#define EXK(kind) ((uint64_t)1 << (kind))
 void walk_stmt(Walker *w, Stmt *s);
 void walk_expr(Walker *w, Expr *e);
 void walk_obj(Walker *w, Obj *o);

@@ -8,10 +8,26 @@
 
 /* ------------------------------------------------------------------ walk */
 
+static int wants(const Walker *w, const Expr *e)
+{
+	return w->expr && (!w->kinds || (w->kinds >> e->kind & 1));
+}
+
+/* walk_expr, with constants and vars (most nodes) answered inline. */
+static inline void walk_kid(Walker *w, Expr *e)
+{
+	if (!e)
+		return;
+	if (e->kind > EX_VAR)
+		walk_expr(w, e);
+	else if (wants(w, e))
+		w->expr(w, e);
+}
+
 static void walk_exprs(Walker *w, Expr **xs, int n)
 {
 	for (int i = 0; i < n; i++)
-		walk_expr(w, xs[i]);
+		walk_kid(w, xs[i]);
 }
 
 static void walk_def(Walker *w, Var *v)
@@ -31,7 +47,7 @@ static void walk_buffer_fields(Walker *w, Buffer *b)
 {
 	walk_exprs(w, b->shape, b->ndim);
 	walk_exprs(w, b->strides, b->nstrides);
-	walk_expr(w, b->elem_offset);
+	walk_kid(w, b->elem_offset);
 }
 
 /* A buffer's definition: its shape, strides and offset are uses. */
@@ -41,48 +57,52 @@ static void walk_buffer_def(Walker *w, Buffer *b)
 	walk_buffer_ref(w, b);
 }
 
+/* Pre-order; the last child is walked by the loop, not by a call. */
 void walk_expr(Walker *w, Expr *e)
 {
-	if (!e || (w->expr && !w->expr(w, e)))
-		return;
-	switch (e->kind) {
-	case EX_BUFDATA:
-	case EX_BUFREF:
-		walk_buffer_ref(w, e->buf);
-		break;
-	case EX_SELECT:
-		walk_expr(w, e->sel.c);
-		walk_expr(w, e->sel.t);
-		walk_expr(w, e->sel.f);
-		break;
-	case EX_RAMP:
-		walk_expr(w, e->ramp.base);
-		walk_expr(w, e->ramp.stride);
-		break;
-	case EX_BROADCAST:
-		walk_expr(w, e->bcast.value);
-		break;
-	case EX_SHUFFLE:
-		walk_exprs(w, e->shuf.vecs, e->shuf.nvecs);
-		walk_exprs(w, e->shuf.idx, e->shuf.nidx);
-		break;
-	case EX_LET:
-		walk_expr(w, e->let.value);
-		walk_def(w, e->let.var);
-		walk_expr(w, e->let.body);
-		break;
-	case EX_LOAD:
-		walk_buffer_ref(w, e->load.buf);
-		walk_exprs(w, e->load.idx, e->load.nidx);
-		walk_expr(w, e->load.pred);
-		break;
-	case EX_CALL:
-		walk_exprs(w, e->call.args, e->call.nargs);
-		break;
-	default:
-		if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
-			walk_expr(w, e->bin.a);
-			walk_expr(w, e->bin.b);
+	while (e) {
+		if (wants(w, e) && !w->expr(w, e))
+			return;
+		switch (e->kind) {
+		case EX_BUFDATA:
+		case EX_BUFREF:
+			walk_buffer_ref(w, e->buf);
+			return;
+		case EX_SELECT:
+			walk_kid(w, e->sel.c);
+			walk_kid(w, e->sel.t);
+			e = e->sel.f;
+			break;
+		case EX_RAMP:
+			walk_kid(w, e->ramp.base);
+			e = e->ramp.stride;
+			break;
+		case EX_BROADCAST:
+			e = e->bcast.value;
+			break;
+		case EX_SHUFFLE:
+			walk_exprs(w, e->shuf.vecs, e->shuf.nvecs);
+			walk_exprs(w, e->shuf.idx, e->shuf.nidx);
+			return;
+		case EX_LET:
+			walk_kid(w, e->let.value);
+			walk_def(w, e->let.var);
+			e = e->let.body;
+			break;
+		case EX_LOAD:
+			walk_buffer_ref(w, e->load.buf);
+			walk_exprs(w, e->load.idx, e->load.nidx);
+			e = e->load.pred;
+			break;
+		case EX_CALL:
+			walk_exprs(w, e->call.args, e->call.nargs);
+			return;
+		default:
+			if (e->kind < EX_ADD || e->kind > EX_CAST)
+				return;
+			walk_kid(w, e->bin.a);
+			e = e->bin.b;
+			break;
 		}
 	}
 }
@@ -103,14 +123,14 @@ void walk_obj(Walker *w, Obj *o)
 		}
 		break;
 	case OB_EXPR:
-		walk_expr(w, o->expr);
+		walk_kid(w, o->expr);
 		break;
 	case OB_BUFFER:
 		walk_buffer_ref(w, o->buf);
 		break;
 	case OB_ITERVAR:
-		walk_expr(w, o->iv.min);
-		walk_expr(w, o->iv.extent);
+		walk_kid(w, o->iv.min);
+		walk_kid(w, o->iv.extent);
 		walk_def(w, o->iv.var);
 		break;
 	case OB_REDUCER:
@@ -132,42 +152,42 @@ void walk_stmt(Walker *w, Stmt *s)
 		return;
 	switch (s->kind) {
 	case ST_BIND:
-		walk_expr(w, s->bind.value);
+		walk_kid(w, s->bind.value);
 		walk_def(w, s->bind.var);
 		break;
 	case ST_STORE:
 		walk_buffer_ref(w, s->store.buf);
 		walk_exprs(w, s->store.idx, s->store.nidx);
-		walk_expr(w, s->store.value);
-		walk_expr(w, s->store.pred);
+		walk_kid(w, s->store.value);
+		walk_kid(w, s->store.pred);
 		break;
 	case ST_ALLOC:
 		walk_buffer_def(w, s->alloc.buf);
 		walk_obj(w, s->alloc.annotations);
 		break;
 	case ST_DECL:
-		walk_expr(w, s->decl.data);
+		walk_kid(w, s->decl.data);
 		walk_buffer_def(w, s->decl.buf);
 		break;
 	case ST_ATTR:
 		walk_obj(w, s->attr.node);
-		walk_expr(w, s->attr.value);
+		walk_kid(w, s->attr.value);
 		walk_stmt(w, s->attr.body);
 		break;
 	case ST_FOR:
-		walk_expr(w, s->loop.min);
-		walk_expr(w, s->loop.extent);
-		walk_expr(w, s->loop.step);
+		walk_kid(w, s->loop.min);
+		walk_kid(w, s->loop.extent);
+		walk_kid(w, s->loop.step);
 		walk_def(w, s->loop.var);
 		walk_obj(w, s->loop.annotations);
 		walk_stmt(w, s->loop.body);
 		break;
 	case ST_WHILE:
-		walk_expr(w, s->wloop.cond);
+		walk_kid(w, s->wloop.cond);
 		walk_stmt(w, s->wloop.body);
 		break;
 	case ST_IF:
-		walk_expr(w, s->ifs.cond);
+		walk_kid(w, s->ifs.cond);
 		walk_stmt(w, s->ifs.then);
 		walk_stmt(w, s->ifs.els);
 		break;
@@ -176,13 +196,13 @@ void walk_stmt(Walker *w, Stmt *s)
 			walk_stmt(w, s->seq.items[i]);
 		break;
 	case ST_EVAL:
-		walk_expr(w, s->eval.value);
+		walk_kid(w, s->eval.value);
 		break;
 	case ST_ASSERT:
-		walk_expr(w, s->assert.cond);
+		walk_kid(w, s->assert.cond);
 		break;
 	case ST_RETURN:
-		walk_expr(w, s->ret.value);
+		walk_kid(w, s->ret.value);
 		break;
 	default:
 		break;

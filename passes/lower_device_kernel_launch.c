@@ -545,192 +545,45 @@ static Obj *dict_set_all(Arena *a, const Obj *d, Obj *const *keys, Obj *const *v
 }
 
 /* The functions that calls name, and whether the function walked calls
- * any: the call-site rewrite leaves a function without calls unchanged.
- * The scan visits the expressions walk_stmt visits (buffer shapes at their
- * definitions, attribute objects), without a hook call per node. */
+ * any: the call-site rewrite leaves a function without calls unchanged. */
 typedef struct Called {
 	PtrMap names;
 	int any;
 } Called;
 
-static void scan_node(Called *c, const Expr *e);
-
-/* scan_node, with the leaves (most nodes) answered without a call. */
-static inline void scan_expr(Called *c, const Expr *e)
-{
-	if (e && e->kind >= EX_ADD)
-		scan_node(c, e);
-}
-
-static void scan_exprs(Called *c, Expr *const *xs, int n)
-{
-	for (int i = 0; i < n; i++)
-		scan_expr(c, xs[i]);
-}
-
-static void scan_node(Called *c, const Expr *e)
-{
-	for (; e && e->kind >= EX_ADD;) {
-		switch (e->kind) {
-		case EX_SELECT:
-			scan_expr(c, e->sel.c);
-			scan_expr(c, e->sel.t);
-			e = e->sel.f;
-			break;
-		case EX_RAMP:
-			scan_expr(c, e->ramp.base);
-			e = e->ramp.stride;
-			break;
-		case EX_BROADCAST:
-			e = e->bcast.value;
-			break;
-		case EX_SHUFFLE:
-			scan_exprs(c, e->shuf.vecs, e->shuf.nvecs);
-			scan_exprs(c, e->shuf.idx, e->shuf.nidx);
-			return;
-		case EX_LET:
-			scan_expr(c, e->let.value);
-			e = e->let.body;
-			break;
-		case EX_LOAD:
-			scan_exprs(c, e->load.idx, e->load.nidx);
-			e = e->load.pred;
-			break;
-		case EX_CALL:
-			if (!e->call.op && e->call.fn) {
-				pmap_put(&c->names, e->call.fn, (void *)1);
-				c->any = 1;
-			}
-			scan_exprs(c, e->call.args, e->call.nargs);
-			return;
-		default: /* binary and unary */
-			if (e->kind > EX_CAST)
-				return;
-			scan_expr(c, e->bin.a);
-			e = e->bin.b;
-		}
-	}
-}
-
-static void scan_obj(Called *c, const Obj *o)
-{
-	if (!o)
-		return;
-	switch (o->kind) {
-	case OB_LIST:
-		for (int i = 0; i < o->list.n; i++)
-			scan_obj(c, o->list.items[i]);
-		break;
-	case OB_DICT:
-		for (int i = 0; i < o->dict.n; i++) {
-			scan_obj(c, o->dict.keys[i]);
-			scan_obj(c, o->dict.vals[i]);
-		}
-		break;
-	case OB_EXPR:
-		scan_expr(c, o->expr);
-		break;
-	case OB_ITERVAR:
-		scan_expr(c, o->iv.min);
-		scan_expr(c, o->iv.extent);
-		break;
-	case OB_REDUCER:
-		scan_exprs(c, o->red.result, o->red.n);
-		scan_exprs(c, o->red.identity, o->red.n);
-		break;
-	default:
-		break;
-	}
-}
-
-/* One walk over a function's statements: the calls of its expressions
- * into calls (when not NULL), and every statement to col (when not NULL). */
+/* One walk over a function: the calls of its expressions into calls (when
+ * not NULL), and every statement to col (when not NULL). */
 typedef struct Scan {
 	Called *calls;
 	Collect *col;
 } Scan;
 
-static void scan_buffer_def(Called *c, const Buffer *b)
+static int scan_call(Walker *w, Expr *e)
 {
-	scan_exprs(c, b->shape, b->ndim);
-	scan_exprs(c, b->strides, b->nstrides);
-	scan_expr(c, b->elem_offset);
+	Called *c = ((Scan *)w->data)->calls;
+	if (!e->call.op && e->call.fn) {
+		pmap_put(&c->names, e->call.fn, (void *)1);
+		c->any = 1;
+	}
+	return 1;
 }
 
-static void scan_stmt(Scan *sc, Stmt *s)
+static int scan_stmt(Walker *w, Stmt *s)
 {
-	Called *c = sc->calls;
-	while (s) {
-		if (sc->col)
-			collect_stmt(sc->col, s);
-		switch (s->kind) {
-		case ST_ATTR:
-			if (c) {
-				scan_obj(c, s->attr.node);
-				scan_expr(c, s->attr.value);
-			}
-			s = s->attr.body;
-			continue;
-		case ST_FOR:
-			if (c) {
-				scan_expr(c, s->loop.min);
-				scan_expr(c, s->loop.extent);
-				scan_expr(c, s->loop.step);
-				scan_obj(c, s->loop.annotations);
-			}
-			s = s->loop.body;
-			continue;
-		case ST_WHILE:
-			if (c)
-				scan_expr(c, s->wloop.cond);
-			s = s->wloop.body;
-			continue;
-		case ST_IF:
-			if (c)
-				scan_expr(c, s->ifs.cond);
-			scan_stmt(sc, s->ifs.then);
-			s = s->ifs.els;
-			continue;
-		case ST_SEQ:
-			for (int i = 0; i < s->seq.n; i++)
-				scan_stmt(sc, s->seq.items[i]);
-			return;
-		default:
-			break;
-		}
-		if (!c)
-			return;
-		switch (s->kind) { /* statements without statements inside */
-		case ST_BIND:
-			scan_expr(c, s->bind.value);
-			break;
-		case ST_STORE:
-			scan_exprs(c, s->store.idx, s->store.nidx);
-			scan_expr(c, s->store.value);
-			scan_expr(c, s->store.pred);
-			break;
-		case ST_ALLOC:
-			scan_buffer_def(c, s->alloc.buf);
-			scan_obj(c, s->alloc.annotations);
-			break;
-		case ST_DECL:
-			scan_expr(c, s->decl.data);
-			scan_buffer_def(c, s->decl.buf);
-			break;
-		case ST_EVAL:
-			scan_expr(c, s->eval.value);
-			break;
-		case ST_ASSERT:
-			scan_expr(c, s->assert.cond);
-			break;
-		case ST_RETURN:
-			scan_expr(c, s->ret.value);
-			break;
-		default:
-			break;
-		}
-		return;
-	}
+	Scan *sc = w->data;
+	if (sc->col)
+		collect_stmt(sc->col, s);
+	return 1;
+}
+
+static void scan(Scan *sc, Stmt *body)
+{
+	Walker w = {.stmt = scan_stmt, .data = sc};
+	if (sc->calls)
+		w.expr = scan_call, w.kinds = EXK(EX_CALL);
+	else
+		w.expr = pu_skip_expr;
+	walk_stmt(&w, body);
 }
 
 int shd_lower_launch(Module *m, PassCtx *cx, int head)
@@ -768,7 +621,7 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 			if (collect_begin(&col, &l, i, &infos[i]))
 				sc.col = &col;
 		}
-		scan_stmt(&sc, f->body);
+		scan(&sc, f->body);
 		if (sc.col)
 			err |= collect_end(&col);
 		else if (done[i])
@@ -784,7 +637,7 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 		Collect col;
 		Scan sc = {NULL, &col};
 		if (collect_begin(&col, &l, i, &infos[i])) {
-			scan_stmt(&sc, m->funcs[i]->body);
+			scan(&sc, m->funcs[i]->body);
 			err |= collect_end(&col);
 		} else {
 			err = 1;

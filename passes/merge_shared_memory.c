@@ -430,6 +430,7 @@ typedef struct Finder {
 	int dyn;
 	int in_env;
 	int depth; /* open statements: their touched lists are k->stack[0 .. depth) */
+	Walker w;  /* find_expr's walk (find_visit) */
 } Finder;
 
 static Buffer *finder_resolve(Kernel *k, Buffer *b)
@@ -507,72 +508,38 @@ static int is_leaf(const Expr *e)
 	return !e || e->kind <= EX_VAR;
 }
 
-static void find_node(Finder *f, Expr *e);
+/* The touches of an expression, in evaluation order: a load touches its
+ * buffer after its indices. */
+static int find_visit(Walker *w, Expr *e)
+{
+	Finder *f = w->data;
+	switch (e->kind) {
+	case EX_LOAD:
+		for (int i = 0; i < e->load.nidx; i++)
+			walk_expr(w, e->load.idx[i]);
+		walk_expr(w, e->load.pred);
+		touch(f, e->load.buf);
+		return 0;
+	case EX_BUFDATA:
+	case EX_BUFREF:
+		touch(f, e->buf);
+		return 0;
+	default: /* EX_CALL */
+		/* TVM: the element an address_of names is no use of the buffer */
+		if (is_op(e, OP_address_of) && e->call.nargs == 1 && e->call.args[0]->kind == EX_LOAD) {
+			Expr *ld = e->call.args[0];
+			for (int i = 0; i < ld->load.nidx; i++)
+				walk_expr(w, ld->load.idx[i]);
+			return 0;
+		}
+		return 1;
+	}
+}
 
-/* The touches of e, in evaluation order. */
-static inline void find_expr(Finder *f, Expr *e)
+static void find_expr(Finder *f, Expr *e)
 {
 	if (!is_leaf(e))
-		find_node(f, e);
-}
-
-static void find_exprs(Finder *f, Expr **xs, int n)
-{
-	for (int i = 0; i < n; i++)
-		find_expr(f, xs[i]);
-}
-
-static void find_node(Finder *f, Expr *e)
-{
-	while (e) {
-		switch (e->kind) {
-		case EX_LOAD:
-			find_exprs(f, e->load.idx, e->load.nidx);
-			find_expr(f, e->load.pred);
-			touch(f, e->load.buf);
-			return;
-		case EX_BUFDATA:
-		case EX_BUFREF:
-			touch(f, e->buf);
-			return;
-		case EX_CALL:
-			/* TVM: the element an address_of names is no use of the buffer */
-			if (is_op(e, OP_address_of) && e->call.nargs == 1 &&
-			    e->call.args[0]->kind == EX_LOAD) {
-				Expr *ld = e->call.args[0];
-				find_exprs(f, ld->load.idx, ld->load.nidx);
-				return;
-			}
-			find_exprs(f, e->call.args, e->call.nargs);
-			return;
-		case EX_SELECT:
-			find_expr(f, e->sel.c);
-			find_expr(f, e->sel.t);
-			e = e->sel.f;
-			break;
-		case EX_RAMP:
-			find_expr(f, e->ramp.base);
-			e = e->ramp.stride;
-			break;
-		case EX_BROADCAST:
-			e = e->bcast.value;
-			break;
-		case EX_SHUFFLE:
-			find_exprs(f, e->shuf.vecs, e->shuf.nvecs);
-			find_exprs(f, e->shuf.idx, e->shuf.nidx);
-			return;
-		case EX_LET:
-			find_expr(f, e->let.value);
-			e = e->let.body;
-			break;
-		default:
-			if (e->kind < EX_ADD || e->kind > EX_CAST)
-				return;
-			find_expr(f, e->bin.a);
-			e = e->bin.b;
-			break;
-		}
-	}
+		walk_expr(&f->w, e);
 }
 
 static void find_stmt(Finder *f, Stmt *s);
@@ -745,6 +712,8 @@ static int mention_stmt(Walker *w, Stmt *s)
 static void find(Kernel *k, int dyn, Stmt *s)
 {
 	Finder f = {.k = k, .dyn = dyn};
+	f.w = (Walker){.expr = find_visit, .kinds = EXK(EX_LOAD) | EXK(EX_BUFDATA) | EXK(EX_BUFREF) |
+	                                               EXK(EX_CALL), .data = &f};
 	find_stmt(&f, s);
 }
 

@@ -741,6 +741,7 @@ static int sync_func(TS *t, Stmt **body, Sym scope, int plan, int wait)
 typedef struct Mention {
 	Sym scopes[2];
 	int bits;
+	Walker w; /* mention_visit over expressions */
 } Mention;
 
 static void mention(Mention *mn, Sym scope)
@@ -756,77 +757,39 @@ static void mention_var(Mention *mn, const Var *v)
 		mention(mn, v->ty.scope);
 }
 
-static void mention_node(Mention *mn, const Expr *e);
-
-static inline void mention_expr(Mention *mn, const Expr *e)
+static int mention_visit(Walker *w, Expr *e)
 {
-	/* both scopes seen: only statements (async waits) are left to find */
-	if (!e || (mn->bits & 3) == 3)
-		return;
-	if (e->kind == EX_VAR)
+	Mention *mn = w->data;
+	switch (e->kind) {
+	case EX_VAR:
 		mention_var(mn, e->var);
-	else if (e->kind > EX_VAR)
-		mention_node(mn, e);
+		break;
+	case EX_LOAD:
+		mention(mn, e->load.buf->scope);
+		break;
+	default: /* EX_BUFDATA, EX_BUFREF */
+		mention(mn, e->buf->scope);
+		break;
+	}
+	/* both scopes seen: only statements (async waits) are left to find */
+	return (mn->bits & 3) != 3;
+}
+
+static void mention_def(Walker *w, Var *v)
+{
+	mention_var(w->data, v);
+}
+
+static void mention_expr(Mention *mn, Expr *e)
+{
+	if (e && (mn->bits & 3) != 3)
+		walk_expr(&mn->w, e);
 }
 
 static void mention_exprs(Mention *mn, Expr *const *xs, int n)
 {
 	for (int i = 0; i < n; i++)
 		mention_expr(mn, xs[i]);
-}
-
-/* Every node of e below vars and constants. */
-static void mention_node(Mention *mn, const Expr *e)
-{
-	for (;;) {
-		switch (e->kind) {
-		case EX_BUFDATA:
-		case EX_BUFREF:
-			mention(mn, e->buf->scope);
-			return;
-		case EX_SELECT:
-			mention_expr(mn, e->sel.c);
-			mention_expr(mn, e->sel.t);
-			e = e->sel.f;
-			break;
-		case EX_RAMP:
-			mention_expr(mn, e->ramp.base);
-			e = e->ramp.stride;
-			break;
-		case EX_BROADCAST:
-			e = e->bcast.value;
-			break;
-		case EX_SHUFFLE:
-			mention_exprs(mn, e->shuf.vecs, e->shuf.nvecs);
-			mention_exprs(mn, e->shuf.idx, e->shuf.nidx);
-			return;
-		case EX_LET:
-			mention_var(mn, e->let.var);
-			mention_expr(mn, e->let.value);
-			e = e->let.body;
-			break;
-		case EX_LOAD:
-			mention(mn, e->load.buf->scope);
-			mention_exprs(mn, e->load.idx, e->load.nidx);
-			e = e->load.pred;
-			break;
-		case EX_CALL:
-			mention_exprs(mn, e->call.args, e->call.nargs);
-			return;
-		default:
-			if (e->kind < EX_ADD || e->kind > EX_CAST)
-				return;
-			mention_expr(mn, e->bin.a);
-			e = e->bin.b;
-			break;
-		}
-		if (!e || e->kind < EX_VAR || (mn->bits & 3) == 3)
-			return;
-		if (e->kind == EX_VAR) {
-			mention_var(mn, e->var);
-			return;
-		}
-	}
 }
 
 static void mention_stmt(Mention *mn, const Stmt *s, int in_env)
@@ -877,7 +840,9 @@ static void mention_stmt(Mention *mn, const Stmt *s, int in_env)
 
 static int mentions(const Func *f)
 {
-	Mention mn = {{S_shared, S_shared_dyn}, 0};
+	Mention mn = {{S_shared, S_shared_dyn}, 0, {0}};
+	mn.w = (Walker){.expr = mention_visit, .def = mention_def, .data = &mn,
+	                .kinds = EXK(EX_VAR) | EXK(EX_LOAD) | EXK(EX_BUFDATA) | EXK(EX_BUFREF)};
 	mention_stmt(&mn, f->body, 0);
 	return mn.bits;
 }
