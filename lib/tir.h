@@ -564,11 +564,18 @@ struct Mutator {
 	Var *(*var)(Mutator *m, Var *v);
 	Buffer *(*buffer)(Mutator *m, Buffer *b);
 	void *data;
+	/* 0, or the EXK() bits of the expression kinds `expr` is called on;
+	 * the others are rewritten through (as with Walker.kinds). */
+	uint64_t kinds;
 	PtrMap bufmemo; /* internal: old buffer -> rewritten buffer */
 	Vec stk;        /* internal: scratch stack of rewritten sequence items */
 };
 Expr *mut_expr(Mutator *m, Expr *e);
 Stmt *mut_stmt(Mutator *m, Stmt *s);
+/* The node with its children rewritten, without the hooks on the node
+ * itself: for a hook that rewrites around the generic rewrite. */
+Expr *mut_expr_children(Mutator *m, Expr *e);
+Stmt *mut_stmt_children(Mutator *m, Stmt *s);
 Obj *mut_obj(Mutator *m, Obj *o);
 Buffer *mut_buffer(Mutator *m, Buffer *b);
 Var *mut_var(Mutator *m, Var *v);

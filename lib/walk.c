@@ -227,12 +227,31 @@ Var *mut_var(Mutator *m, Var *v)
 	return v && m->var ? m->var(m, v) : v;
 }
 
+static Expr *mut_expr_at(Mutator *m, Expr *e, int hook);
+static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook);
+
+#define LEAVES (EXK(EX_INT) | EXK(EX_FLOAT) | EXK(EX_STR) | EXK(EX_VAR))
+
+/* Whether m rewrites constants and vars at all (a var hook, or an expr hook
+ * that sees them). */
+static inline int touches_leaves(const Mutator *m)
+{
+	return m->var || (m->expr && (!m->kinds || (m->kinds & LEAVES)));
+}
+
+/* mut_expr, with the leaves (most nodes) answered inline when m leaves
+ * them alone. */
+static inline Expr *mut_kid(Mutator *m, Expr *e)
+{
+	return !e || (e->kind <= EX_VAR && !touches_leaves(m)) ? e : mut_expr_at(m, e, 1);
+}
+
 /* Returns xs when no element changed, else a fresh array. */
 static Expr **mut_exprs(Mutator *m, Expr **xs, int n)
 {
 	Expr **out = xs;
 	for (int i = 0; i < n; i++) {
-		Expr *y = mut_expr(m, xs[i]);
+		Expr *y = mut_kid(m, xs[i]);
 		if (y != xs[i] && out == xs)
 			out = ar_dup(m->a, xs, (size_t)n * sizeof *xs);
 		out[i] = y;
@@ -240,10 +259,27 @@ static Expr **mut_exprs(Mutator *m, Expr **xs, int n)
 	return out;
 }
 
+/* Whether a buffer's fields are constants and vars that m leaves alone:
+ * then the buffer is its own rewrite, and needs no memo entry. */
+static int plain_buffer(const Mutator *m, const Buffer *b)
+{
+	if (m->buffer || touches_leaves(m))
+		return 0;
+	if (b->elem_offset && b->elem_offset->kind > EX_VAR)
+		return 0;
+	for (int i = 0; i < b->ndim; i++)
+		if (b->shape[i] && b->shape[i]->kind > EX_VAR)
+			return 0;
+	for (int i = 0; i < b->nstrides; i++)
+		if (b->strides[i] && b->strides[i]->kind > EX_VAR)
+			return 0;
+	return 1;
+}
+
 Buffer *mut_buffer(Mutator *m, Buffer *b)
 {
-	if (!b)
-		return NULL;
+	if (!b || plain_buffer(m, b))
+		return b;
 	Buffer *done = pmap_get(&m->bufmemo, b);
 	if (done)
 		return done;
@@ -266,9 +302,22 @@ Buffer *mut_buffer(Mutator *m, Buffer *b)
 
 Expr *mut_expr(Mutator *m, Expr *e)
 {
+	return mut_expr_at(m, e, 1);
+}
+
+Expr *mut_expr_children(Mutator *m, Expr *e)
+{
+	return mut_expr_at(m, e, 0);
+}
+
+/* e rewritten: the hook first (when `hook` and it wants e's kind), else
+ * e with its children rewritten, copy-on-write.  One function for both, so
+ * that a node costs one call. */
+static Expr *mut_expr_at(Mutator *m, Expr *e, int hook)
+{
 	if (!e)
 		return NULL;
-	if (m->expr) {
+	if (hook && m->expr && (!m->kinds || (m->kinds >> e->kind & 1))) {
 		Expr *r = m->expr(m, e);
 		if (r)
 			return r;
@@ -289,7 +338,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		return n;
 	}
 	case EX_SELECT: {
-		Expr *c = mut_expr(m, e->sel.c), *t = mut_expr(m, e->sel.t), *f = mut_expr(m, e->sel.f);
+		Expr *c = mut_kid(m, e->sel.c), *t = mut_kid(m, e->sel.t), *f = mut_kid(m, e->sel.f);
 		if (c == e->sel.c && t == e->sel.t && f == e->sel.f)
 			return e;
 		n = ex_dup(m->a, e);
@@ -297,7 +346,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		return n;
 	}
 	case EX_RAMP: {
-		Expr *b = mut_expr(m, e->ramp.base), *s = mut_expr(m, e->ramp.stride);
+		Expr *b = mut_kid(m, e->ramp.base), *s = mut_kid(m, e->ramp.stride);
 		if (b == e->ramp.base && s == e->ramp.stride)
 			return e;
 		n = ex_dup(m->a, e);
@@ -305,7 +354,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		return n;
 	}
 	case EX_BROADCAST: {
-		Expr *v = mut_expr(m, e->bcast.value);
+		Expr *v = mut_kid(m, e->bcast.value);
 		if (v == e->bcast.value)
 			return e;
 		n = ex_dup(m->a, e);
@@ -322,9 +371,9 @@ Expr *mut_expr(Mutator *m, Expr *e)
 		return n;
 	}
 	case EX_LET: {
-		Expr *val = mut_expr(m, e->let.value);
+		Expr *val = mut_kid(m, e->let.value);
 		Var *v = mut_var(m, e->let.var);
-		Expr *body = mut_expr(m, e->let.body);
+		Expr *body = mut_kid(m, e->let.body);
 		if (val == e->let.value && v == e->let.var && body == e->let.body)
 			return e;
 		n = ex_dup(m->a, e);
@@ -334,7 +383,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 	case EX_LOAD: {
 		Buffer *b = mut_buffer(m, e->load.buf);
 		Expr **idx = mut_exprs(m, e->load.idx, e->load.nidx);
-		Expr *pred = mut_expr(m, e->load.pred);
+		Expr *pred = mut_kid(m, e->load.pred);
 		if (b == e->load.buf && idx == e->load.idx && pred == e->load.pred)
 			return e;
 		n = ex_dup(m->a, e);
@@ -351,7 +400,7 @@ Expr *mut_expr(Mutator *m, Expr *e)
 	}
 	default:
 		if (e->kind >= EX_ADD && e->kind <= EX_CAST) {
-			Expr *a = mut_expr(m, e->bin.a), *b = mut_expr(m, e->bin.b);
+			Expr *a = mut_kid(m, e->bin.a), *b = mut_kid(m, e->bin.b);
 			if (a == e->bin.a && b == e->bin.b)
 				return e;
 			n = ex_dup(m->a, e);
@@ -449,9 +498,20 @@ Obj *mut_obj(Mutator *m, Obj *o)
 
 Stmt *mut_stmt(Mutator *m, Stmt *s)
 {
+	return mut_stmt_at(m, s, 1);
+}
+
+Stmt *mut_stmt_children(Mutator *m, Stmt *s)
+{
+	return mut_stmt_at(m, s, 0);
+}
+
+/* As mut_expr_at, for statements. */
+static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
+{
 	if (!s)
 		return NULL;
-	if (m->stmt) {
+	if (hook && m->stmt) {
 		Stmt *r = m->stmt(m, s);
 		if (r)
 			return r;
@@ -459,7 +519,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 	Stmt *n;
 	switch (s->kind) {
 	case ST_BIND: {
-		Expr *v = mut_expr(m, s->bind.value);
+		Expr *v = mut_kid(m, s->bind.value);
 		Var *var = mut_var(m, s->bind.var);
 		if (v == s->bind.value && var == s->bind.var)
 			return s;
@@ -470,7 +530,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 	case ST_STORE: {
 		Buffer *b = mut_buffer(m, s->store.buf);
 		Expr **idx = mut_exprs(m, s->store.idx, s->store.nidx);
-		Expr *v = mut_expr(m, s->store.value), *p = mut_expr(m, s->store.pred);
+		Expr *v = mut_kid(m, s->store.value), *p = mut_kid(m, s->store.pred);
 		if (b == s->store.buf && idx == s->store.idx && v == s->store.value && p == s->store.pred)
 			return s;
 		n = st_dup(m->a, s);
@@ -487,7 +547,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	case ST_DECL: {
-		Expr *d = mut_expr(m, s->decl.data);
+		Expr *d = mut_kid(m, s->decl.data);
 		Buffer *b = mut_buffer(m, s->decl.buf);
 		if (b == s->decl.buf && d == s->decl.data)
 			return s;
@@ -497,8 +557,8 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 	}
 	case ST_ATTR: {
 		Obj *node = mut_obj(m, s->attr.node);
-		Expr *v = mut_expr(m, s->attr.value);
-		Stmt *body = mut_stmt(m, s->attr.body);
+		Expr *v = mut_kid(m, s->attr.value);
+		Stmt *body = mut_stmt_at(m, s->attr.body, 1);
 		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
 			return s;
 		n = st_dup(m->a, s);
@@ -506,11 +566,11 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	case ST_FOR: {
-		Expr *mn = mut_expr(m, s->loop.min), *ext = mut_expr(m, s->loop.extent);
-		Expr *step = mut_expr(m, s->loop.step);
+		Expr *mn = mut_kid(m, s->loop.min), *ext = mut_kid(m, s->loop.extent);
+		Expr *step = mut_kid(m, s->loop.step);
 		Var *v = mut_var(m, s->loop.var);
 		Obj *ann = mut_obj(m, s->loop.annotations);
-		Stmt *body = mut_stmt(m, s->loop.body);
+		Stmt *body = mut_stmt_at(m, s->loop.body, 1);
 		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
 		    v == s->loop.var && ann == s->loop.annotations && body == s->loop.body)
 			return s;
@@ -520,8 +580,8 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	case ST_WHILE: {
-		Expr *c = mut_expr(m, s->wloop.cond);
-		Stmt *body = mut_stmt(m, s->wloop.body);
+		Expr *c = mut_kid(m, s->wloop.cond);
+		Stmt *body = mut_stmt_at(m, s->wloop.body, 1);
 		if (c == s->wloop.cond && body == s->wloop.body)
 			return s;
 		n = st_dup(m->a, s);
@@ -529,8 +589,8 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	case ST_IF: {
-		Expr *c = mut_expr(m, s->ifs.cond);
-		Stmt *t = mut_stmt(m, s->ifs.then), *f = mut_stmt(m, s->ifs.els);
+		Expr *c = mut_kid(m, s->ifs.cond);
+		Stmt *t = mut_stmt_at(m, s->ifs.then, 1), *f = mut_stmt_at(m, s->ifs.els, 1);
 		if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
 			return s;
 		n = st_dup(m->a, s);
@@ -544,7 +604,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		 * rewritten to an empty sequence vanishes). */
 		int k = s->seq.n, base = -1;
 		for (int i = 0; i < k; i++) {
-			Stmt *y = mut_stmt(m, s->seq.items[i]);
+			Stmt *y = mut_stmt_at(m, s->seq.items[i], 1);
 			if (base < 0 && y != s->seq.items[i]) {
 				base = m->stk.n;
 				for (int j = 0; j < i; j++)
@@ -560,7 +620,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	case ST_EVAL: {
-		Expr *v = mut_expr(m, s->eval.value);
+		Expr *v = mut_kid(m, s->eval.value);
 		if (v == s->eval.value)
 			return s;
 		n = st_dup(m->a, s);
@@ -568,7 +628,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	case ST_ASSERT: {
-		Expr *c = mut_expr(m, s->assert.cond);
+		Expr *c = mut_kid(m, s->assert.cond);
 		if (c == s->assert.cond)
 			return s;
 		n = st_dup(m->a, s);
@@ -576,7 +636,7 @@ Stmt *mut_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	case ST_RETURN: {
-		Expr *v = mut_expr(m, s->ret.value);
+		Expr *v = mut_kid(m, s->ret.value);
 		if (v == s->ret.value)
 			return s;
 		n = st_dup(m->a, s);

@@ -744,26 +744,10 @@ static Expr *swap_bcast_cast(LI *li, Expr *e)
 }
 
 
-/* b as the Mutator rewrites it; a buffer whose shape, strides and offset
- * are leaves (most) is its own rewrite, without the Mutator's memo. */
-static Buffer *lower_buffer(LI *li, Buffer *b)
+/* The lowered e (the Mutator with li_expr on the kinds it lowers). */
+static Expr *lx(LI *li, Expr *e)
 {
-	if (!b)
-		return NULL;
-	int plain = !b->elem_offset || b->elem_offset->kind <= EX_VAR;
-	for (int i = 0; plain && i < b->ndim; i++)
-		plain = !b->shape[i] || b->shape[i]->kind <= EX_VAR;
-	for (int i = 0; plain && i < b->nstrides; i++)
-		plain = !b->strides[i] || b->strides[i]->kind <= EX_VAR;
-	return plain ? b : mut_buffer(&li->mu, b);
-}
-
-static Expr *lx_node(LI *li, Expr *e);
-
-/* lx_node, with the leaves (most nodes) answered without a call. */
-static inline Expr *lx(LI *li, Expr *e)
-{
-	return !e || e->kind <= EX_VAR ? e : lx_node(li, e);
+	return mut_expr(&li->mu, e);
 }
 
 static Expr *make_fma(LI *li, Expr *x, Expr *y, Expr *c, Expr *add)
@@ -786,68 +770,26 @@ static int is_int_zero(const Expr *e)
 	return ex_is_const_int(e, &v) && v == 0;
 }
 
-/* Returns xs when no element changed, else a fresh array. */
-static Expr **lx_list(LI *li, Expr **xs, int n)
+/* The Mutator's expr hook, on the kinds of LI_KINDS: the node lowered, or
+ * NULL to have the Mutator rewrite its children.  Results of a rule are
+ * lowered again (a rule may produce nodes other rules lower). */
+#define LI_KINDS (EXK(EX_CALL) | EXK(EX_ADD) | EXK(EX_FLOORDIV) | EXK(EX_FLOORMOD) | \
+                  EXK(EX_MAX) | EXK(EX_EQ) | EXK(EX_NE) | EXK(EX_LET))
+static Expr *li_expr(Mutator *m, Expr *e)
 {
-	Expr **out = xs;
-	for (int i = 0; i < n; i++) {
-		Expr *y = lx(li, xs[i]);
-		if (y != xs[i] && out == xs)
-			out = ar_dup(li->a, xs, (size_t)n * sizeof *xs);
-		out[i] = y;
-	}
-	return out;
-}
-
-/* The lowered e: one recursion that both finds the nodes to lower and
- * rebuilds copy-on-write what is above them (a node whose children did not
- * change is returned as is), as the generic Mutator would, without its
- * hook call per node.  Buffers go through the Mutator (its memo keeps one
- * rewritten Buffer per buffer). */
-static Expr *lx_node(LI *li, Expr *e)
-{
-	Expr *n, *x, *y, *z, *r;
-	if (!e)
-		return NULL;
+	LI *li = m->data;
+	Expr *x, *y, *r = NULL;
 	switch (e->kind) {
-	case EX_INT:
-	case EX_FLOAT:
-	case EX_STR:
-	case EX_VAR:
-		return e;
-	case EX_BUFDATA:
-	case EX_BUFREF: {
-		Buffer *b = lower_buffer(li, e->buf);
-		if (b == e->buf)
-			return e;
-		n = ex_dup(li->a, e);
-		n->buf = b;
-		return n;
-	}
-	case EX_CALL: {
+	case EX_CALL:
 		/* an op call the rules change is replaced, and the result lowered */
-		if (e->call.op == li->access_ptr)
-			r = lower_access_ptr(li, e);
-		else
-			r = lower_call(li, e);
-		if (r)
-			return lx(li, r);
-		Expr **args = lx_list(li, e->call.args, e->call.nargs);
-		if (args == e->call.args)
-			return e;
-		n = ex_dup(li->a, e);
-		n->call.args = args;
-		return n;
-	}
+		r = e->call.op == li->access_ptr ? lower_access_ptr(li, e) : lower_call(li, e);
+		return r ? lx(li, r) : NULL;
 	case EX_ADD:
-		r = NULL;
 		if (e->bin.b->kind == EX_MUL)
 			r = make_fma(li, e->bin.b->bin.a, e->bin.b->bin.b, e->bin.a, e);
 		else if (e->bin.a->kind == EX_MUL)
 			r = make_fma(li, e->bin.a->bin.a, e->bin.a->bin.b, e->bin.b, e);
-		if (r)
-			return r;
-		break;
+		return r;
 	case EX_FLOORDIV:
 	case EX_FLOORMOD:
 		x = lx(li, e->bin.a), y = lx(li, e->bin.b);
@@ -862,7 +804,7 @@ static Expr *lx_node(LI *li, Expr *e)
 			Expr *t = arith(li, EX_DIV, fd->bin.a, fd->bin.b);
 			return arith(li, EX_MAX, lx(li, t), e->bin.b);
 		}
-		break;
+		return NULL;
 	}
 	case EX_EQ:
 	case EX_NE:
@@ -872,69 +814,13 @@ static Expr *lx_node(LI *li, Expr *e)
 			Expr *t = arith(li, EX_MOD, fm->bin.a, fm->bin.b);
 			return lx(li, arith(li, e->kind, t, ex_int(li->a, t->dt, 0)));
 		}
-		break;
-	case EX_LET:
+		return NULL;
+	default: /* EX_LET: the body sees the value's bounds */
 		x = lx(li, e->let.value);
 		set_bound(li, e->let.var, bound(li, x));
 		y = lx(li, e->let.body);
 		return x == e->let.value && y == e->let.body ? e : let(li, e->let.var, x, y);
-	case EX_SELECT:
-		x = lx(li, e->sel.c), y = lx(li, e->sel.t), z = lx(li, e->sel.f);
-		if (x == e->sel.c && y == e->sel.t && z == e->sel.f)
-			return e;
-		n = ex_dup(li->a, e);
-		n->sel.c = x, n->sel.t = y, n->sel.f = z;
-		return n;
-	case EX_RAMP:
-		x = lx(li, e->ramp.base), y = lx(li, e->ramp.stride);
-		if (x == e->ramp.base && y == e->ramp.stride)
-			return e;
-		n = ex_dup(li->a, e);
-		n->ramp.base = x, n->ramp.stride = y;
-		return n;
-	case EX_BROADCAST:
-		x = lx(li, e->bcast.value);
-		if (x == e->bcast.value)
-			return e;
-		n = ex_dup(li->a, e);
-		n->bcast.value = x;
-		return n;
-	case EX_SHUFFLE: {
-		Expr **v = lx_list(li, e->shuf.vecs, e->shuf.nvecs);
-		Expr **i = lx_list(li, e->shuf.idx, e->shuf.nidx);
-		if (v == e->shuf.vecs && i == e->shuf.idx)
-			return e;
-		n = ex_dup(li->a, e);
-		n->shuf.vecs = v, n->shuf.idx = i;
-		return n;
 	}
-	case EX_LOAD: {
-		Buffer *b = lower_buffer(li, e->load.buf);
-		Expr **idx = lx_list(li, e->load.idx, e->load.nidx);
-		x = lx(li, e->load.pred);
-		if (b == e->load.buf && idx == e->load.idx && x == e->load.pred)
-			return e;
-		n = ex_dup(li->a, e);
-		n->load.buf = b, n->load.idx = idx, n->load.pred = x;
-		return n;
-	}
-	default:
-		break;
-	}
-	if (e->kind < EX_ADD || e->kind > EX_CAST)
-		return e;
-	x = lx(li, e->bin.a), y = lx(li, e->bin.b);
-	if (x == e->bin.a && y == e->bin.b)
-		return e;
-	n = ex_dup(li->a, e);
-	n->bin.a = x, n->bin.b = y;
-	return n;
-}
-
-/* The Mutator's expr hook: every expression is lx's. */
-static Expr *li_expr(Mutator *m, Expr *e)
-{
-	return lx(m->data, e);
 }
 
 static Expr *const_val(Expr *e, int64_t *v)
@@ -968,137 +854,12 @@ static void constrain(LI *li, Expr *c)
 	set_bound(li, v, b);
 }
 
-static Stmt *ls(LI *li, Stmt *s);
-
-/* s with its children lowered, copy-on-write (the generic Mutator's
- * statement cases, calling ls and lx directly). */
-static Stmt *ls_children(LI *li, Stmt *s)
+/* The Mutator's stmt hook: the bounds s's definitions give, then its
+ * children lowered, then the aliases made by tvm_access_ptr lowering put in
+ * front of it. */
+static Stmt *li_stmt(Mutator *m, Stmt *s)
 {
-	Stmt *n;
-	switch (s->kind) {
-	case ST_BIND: {
-		Expr *v = lx(li, s->bind.value);
-		if (v == s->bind.value)
-			return s;
-		n = st_dup(li->a, s);
-		n->bind.value = v;
-		return n;
-	}
-	case ST_STORE: {
-		Buffer *b = lower_buffer(li, s->store.buf);
-		Expr **idx = lx_list(li, s->store.idx, s->store.nidx);
-		Expr *v = lx(li, s->store.value), *p = lx(li, s->store.pred);
-		if (b == s->store.buf && idx == s->store.idx && v == s->store.value && p == s->store.pred)
-			return s;
-		n = st_dup(li->a, s);
-		n->store.buf = b, n->store.idx = idx, n->store.value = v, n->store.pred = p;
-		return n;
-	}
-	case ST_ALLOC: {
-		Buffer *b = lower_buffer(li, s->alloc.buf);
-		Obj *ann = mut_obj(&li->mu, s->alloc.annotations);
-		if (b == s->alloc.buf && ann == s->alloc.annotations)
-			return s;
-		n = st_dup(li->a, s);
-		n->alloc.buf = b, n->alloc.annotations = ann;
-		return n;
-	}
-	case ST_DECL: {
-		Expr *d = lx(li, s->decl.data);
-		Buffer *b = lower_buffer(li, s->decl.buf);
-		if (b == s->decl.buf && d == s->decl.data)
-			return s;
-		n = st_dup(li->a, s);
-		n->decl.buf = b, n->decl.data = d;
-		return n;
-	}
-	case ST_ATTR: {
-		Obj *node = mut_obj(&li->mu, s->attr.node);
-		Expr *v = lx(li, s->attr.value);
-		Stmt *body = ls(li, s->attr.body);
-		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
-			return s;
-		n = st_dup(li->a, s);
-		n->attr.node = node, n->attr.value = v, n->attr.body = body;
-		return n;
-	}
-	case ST_FOR: {
-		Expr *mn = lx(li, s->loop.min), *ext = lx(li, s->loop.extent);
-		Expr *step = lx(li, s->loop.step);
-		Obj *ann = mut_obj(&li->mu, s->loop.annotations);
-		Stmt *body = ls(li, s->loop.body);
-		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
-		    ann == s->loop.annotations && body == s->loop.body)
-			return s;
-		n = st_dup(li->a, s);
-		n->loop.min = mn, n->loop.extent = ext, n->loop.step = step;
-		n->loop.annotations = ann, n->loop.body = body;
-		return n;
-	}
-	case ST_WHILE: {
-		Expr *c = lx(li, s->wloop.cond);
-		Stmt *body = ls(li, s->wloop.body);
-		if (c == s->wloop.cond && body == s->wloop.body)
-			return s;
-		n = st_dup(li->a, s);
-		n->wloop.cond = c, n->wloop.body = body;
-		return n;
-	}
-	case ST_SEQ: {
-		/* from the first change on, the items go on the scratch stack;
-		 * st_seq copies and flattens them (an empty sequence vanishes) */
-		int k = s->seq.n, mark = li->scratch.n, changed = 0;
-		for (int i = 0; i < k; i++) {
-			Stmt *y = ls(li, s->seq.items[i]);
-			if (y != s->seq.items[i] && !changed) {
-				changed = 1;
-				for (int j = 0; j < i; j++)
-					vec_push(&li->scratch, s->seq.items[j]);
-			}
-			if (changed)
-				vec_push(&li->scratch, y);
-		}
-		if (!changed)
-			return s;
-		n = st_seq(li->a, (Stmt **)li->scratch.v + mark, k);
-		li->scratch.n = mark;
-		return n;
-	}
-	case ST_EVAL: {
-		Expr *v = lx(li, s->eval.value);
-		if (v == s->eval.value)
-			return s;
-		n = st_dup(li->a, s);
-		n->eval.value = v;
-		return n;
-	}
-	case ST_ASSERT: {
-		Expr *c = lx(li, s->assert.cond);
-		if (c == s->assert.cond)
-			return s;
-		n = st_dup(li->a, s);
-		n->assert.cond = c;
-		return n;
-	}
-	case ST_RETURN: {
-		Expr *v = lx(li, s->ret.value);
-		if (v == s->ret.value)
-			return s;
-		n = st_dup(li->a, s);
-		n->ret.value = v;
-		return n;
-	}
-	default:
-		return s;
-	}
-}
-
-/* The lowered s: the bounds its definitions give, then its children, then
- * the aliases made by tvm_access_ptr lowering put in front of it. */
-static Stmt *ls(LI *li, Stmt *s)
-{
-	if (!s)
-		return NULL;
+	LI *li = m->data;
 	if (s->loc.file >= 0)
 		li->loc = s->loc;
 	switch (s->kind) {
@@ -1123,11 +884,11 @@ static Stmt *ls(LI *li, Stmt *s)
 		Expr *c = lx(li, s->ifs.cond);
 		int mark = li->undo.n;
 		constrain(li, s->ifs.cond);
-		Stmt *t = ls(li, s->ifs.then);
+		Stmt *t = mut_stmt(m, s->ifs.then);
 		for (int i = li->undo.n - 2; i >= mark; i -= 2)
 			pmap_put(&li->bounds, li->undo.v[i], li->undo.v[i + 1]);
 		li->undo.n = mark;
-		Stmt *f = ls(li, s->ifs.els);
+		Stmt *f = mut_stmt(m, s->ifs.els);
 		if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
 			return s;
 		Stmt *n = st_new(li->a, ST_IF, s->loc);
@@ -1138,7 +899,7 @@ static Stmt *ls(LI *li, Stmt *s)
 		break;
 	}
 	int na = li->aliases.n;
-	Stmt *r = ls_children(li, s);
+	Stmt *r = mut_stmt_children(m, s);
 	if (li->aliases.n > na) {
 		int k = li->aliases.n - na, mark = li->scratch.n;
 		for (int i = 0; i < k; i++)
@@ -1166,11 +927,11 @@ static Stmt *lower_func(LI *li, Func *f, int kind)
 	li->loc = f->loc;
 	li->nbnd = 0;
 	pmap_reset(&li->bounds);
-	li->mu = (Mutator){.a = li->a, .expr = li_expr, .data = li};
+	li->mu = (Mutator){.a = li->a, .expr = li_expr, .stmt = li_stmt, .kinds = LI_KINDS, .data = li};
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].var && f->params[i].var->ty.kind == TY_PRIM)
 			set_bound(li, f->params[i].var, everything(f->params[i].var->dt));
-	Stmt *body = ls(li, f->body);
+	Stmt *body = mut_stmt(&li->mu, f->body);
 	mut_done(&li->mu);
 	return body;
 }
