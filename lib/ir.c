@@ -325,9 +325,13 @@ Obj *obj_bool(Arena *a, int v)
 
 Obj *obj_dict_get(const Obj *d, const char *key)
 {
+	return d && d->kind == OB_DICT ? obj_dict_getk(d, sym(key)) : NULL;
+}
+
+Obj *obj_dict_getk(const Obj *d, Sym k)
+{
 	if (!d || d->kind != OB_DICT)
 		return NULL;
-	Sym k = sym(key);
 	for (int i = 0; i < d->dict.n; i++)
 		if (d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == k)
 			return d->dict.vals[i];

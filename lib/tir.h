@@ -395,6 +395,7 @@ struct Obj {
 
 /* Dict helpers (keys are OB_STR).  obj_dict_get returns NULL when absent. */
 Obj *obj_dict_get(const Obj *d, const char *key);
+Obj *obj_dict_getk(const Obj *d, Sym key); /* the same, by an interned key */
 /* Returns a new dict with key set (replaced or appended). */
 Obj *obj_dict_set(Arena *a, const Obj *d, const char *key, Obj *val);
 Obj *obj_dict_del(Arena *a, const Obj *d, const char *key);

@@ -270,20 +270,9 @@ static void collect_stmt(Collect *c, Stmt *s)
 	}
 }
 
-/* d's value for the interned key k, or NULL. */
-static Obj *dict_get(const Obj *d, Sym k)
-{
-	if (!d || d->kind != OB_DICT)
-		return NULL;
-	for (int i = 0; i < d->dict.n; i++)
-		if (d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == k)
-			return d->dict.vals[i];
-	return NULL;
-}
-
 static int requested(const Launch *l, const Func *f, Sym tag)
 {
-	Obj *ls = dict_get(f->attrs, l->launch_params);
+	Obj *ls = obj_dict_getk(f->attrs, l->launch_params);
 	if (!ls || ls->kind != OB_LIST)
 		return 0;
 	for (int i = 0; i < ls->list.n; i++)
@@ -295,7 +284,7 @@ static int requested(const Launch *l, const Func *f, Sym tag)
 /* The global_symbol attr, as func_global_symbol. */
 static Sym global_symbol(const Launch *l, const Obj *attrs)
 {
-	Obj *g = dict_get(attrs, l->global_symbol);
+	Obj *g = obj_dict_getk(attrs, l->global_symbol);
 	return g && g->kind == OB_STR ? g->s : NULL;
 }
 
@@ -303,7 +292,7 @@ static Sym global_symbol(const Launch *l, const Obj *attrs)
  * target_without_host makes then, a target with t's config, equal). */
 static Obj *without_host(const Launch *l, Obj *t)
 {
-	return dict_get(t->target, l->host) ? target_without_host(l->a, t) : t;
+	return obj_dict_getk(t->target, l->host) ? target_without_host(l->a, t) : t;
 }
 
 /* DeviceInfoCollector, before the walk over f's statements: 0 when f has
