@@ -200,20 +200,9 @@ static void seen_place(Split *sp, int j)
 	sp->tab[i] = j + 1;
 }
 
-/* k's entry, made (zeroed) when new.  Valid until the next call. */
-static Seen *seen_of(Split *sp, const void *k, int *isnew)
+/* A new (zeroed) entry for k, which has none. */
+static Seen *seen_add(Split *sp, const void *k)
 {
-	size_t mask = (size_t)sp->captab - 1;
-	for (size_t i = seen_hash(k) & mask;; i = (i + 1) & mask) {
-		int j = sp->tab[i];
-		if (!j)
-			break;
-		if (sp->seen[j - 1].key == k) {
-			*isnew = 0;
-			return &sp->seen[j - 1];
-		}
-	}
-	*isnew = 1;
 	if (sp->nseen == sp->capseen) {
 		sp->capseen *= 2;
 		sp->seen = xrealloc(sp->seen, (size_t)sp->capseen * sizeof *sp->seen);
@@ -230,6 +219,24 @@ static Seen *seen_of(Split *sp, const void *k, int *isnew)
 		seen_place(sp, j);
 	}
 	return &sp->seen[j];
+}
+
+/* k's entry, made when new.  Valid until the next call.  Most calls find
+ * the entry: that path is inline. */
+static inline Seen *seen_of(Split *sp, const void *k, int *isnew)
+{
+	size_t mask = (size_t)sp->captab - 1;
+	for (size_t i = seen_hash(k) & mask;; i = (i + 1) & mask) {
+		int j = sp->tab[i];
+		if (!j)
+			break;
+		if (sp->seen[j - 1].key == k) {
+			*isnew = 0;
+			return &sp->seen[j - 1];
+		}
+	}
+	*isnew = 1;
+	return seen_add(sp, k);
 }
 
 /* The entry of k, seen in this region. */
