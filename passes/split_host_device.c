@@ -20,8 +20,15 @@
  *   in first-use order (TVM's std::sort leaves ties unspecified).
  * - The vars of a captured buffer's shape, strides and offset become params
  *   even when nothing else in the region uses them; TVM leaves them free.
- * - Every var and buffer of the kernel is a fresh node (TVM's ConvertSSA
- *   renames only what it finds shared), so no node crosses functions.
+ * - No var or buffer node is in two functions afterwards, as after TVM's
+ *   ConvertSSA, and like it the pass renews only what would be shared; the
+ *   side that gets the new node may differ.  Here the kernel's params (the
+ *   region's free vars, the captured buffers and their data pointers) are
+ *   always new nodes, the host keeping its own; a var or buffer the region
+ *   defines (binds, lets, loops, thread vars, allocations, declared
+ *   buffers, reducer vars) keeps its node unless the host has it outside
+ *   its regions or an earlier kernel of the run kept it (two sibling
+ *   regions sharing a subtree), and then the kernel gets a copy.
  * - The launch-bounds attrs of HEAD move to kernel attrs in both forms, and
  *   the kernel inherits the host's `tirx.kernel_launch_params` (HEAD) so
  *   flag-only launch tags reach LowerDeviceKernelLaunch. */
@@ -126,10 +133,21 @@ static Obj *dict_get(const Obj *d, Sym k)
 
 /* ------------------------------------------------------------- regions */
 
-/* The outlining of a region is one walk over it that copies it with fresh
- * vars and buffers (RenewDefs), finds its free vars and buffers (what it
- * uses before defining: the kernel's params, TVM's VarUseDefAnalyzer) with
- * the position of their first use, and takes the launch-bounds attrs out.
+/* The outlining of a region is one walk over it that rewrites it for the
+ * kernel, finds its free vars and buffers (what it uses before defining:
+ * the kernel's params, TVM's VarUseDefAnalyzer) with the position of their
+ * first use, and takes the launch-bounds attrs out.
+ *
+ * The rewrite renews the free vars and buffers (the host keeps the
+ * originals) and the defined ones that are claimed: those the function
+ * has outside its regions (its host part, walked at its first region; the
+ * host parts of earlier functions stay claimed) and those an earlier
+ * kernel kept.  Every other defined node stays and becomes claimed.  So a
+ * kernel shares no node with its host or another kernel, nor with other
+ * functions when the input's functions share none.  Nodes are copied on
+ * write: a statement or expression whose vars and buffers all stay is
+ * shared with the region, which the host drops.  Renewing everything
+ * instead (as this pass once did) costs a copy of every kernel.
  *
  * The walk visits in VarUseDefAnalyzer's order, which positions follow: a
  * store visits its buffer, then the value, then the indices; a buffer's
