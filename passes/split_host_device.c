@@ -190,10 +190,9 @@ typedef struct Split {
 	/* the vars and buffers a region may not keep: those the functions
 	 * mention outside their regions (each function's host part is added
 	 * at its first region), and those kept by the kernels made so far */
-	const void **claimed; /* a hash set: NULL empty */
-	size_t capclaimed;    /* a power of 2, over twice nclaimed */
-	size_t nclaimed;
-	int host_walked;      /* the current function's host part is in claimed */
+	uint64_t *claimed; /* a bitmap over node ids (Var.id, Buffer.id) */
+	size_t nclaimed;   /* its words */
+	int host_walked;   /* the current function's host part is in claimed */
 	Sym bkey[3];    /* bound_keys, interned */
 	int64_t bval[3];
 	int bhas[3];
@@ -264,42 +263,35 @@ static Seen *seen_find(Split *sp, const void *k)
 	return seen_of(sp, k, &isnew);
 }
 
-/* Whether k is claimed. */
-static int claimed(const Split *sp, const void *k)
+/* Claimed nodes are kept by id, in a bitmap: ids are small and nodes made
+ * together have close ids, so the bits a function touches are few cache
+ * lines (a hash set of pointers spreads them over the whole table).  A
+ * node with a copied id (ids are meant to be unique) would only be renewed
+ * without need: the output stays the same. */
+
+/* Whether the node with this id is claimed. */
+static int claimed(const Split *sp, uint32_t id)
 {
-	size_t mask = sp->capclaimed - 1;
-	for (size_t i = seen_hash(k) & mask;; i = (i + 1) & mask) {
-		if (sp->claimed[i] == k)
-			return 1;
-		if (!sp->claimed[i])
-			return 0;
-	}
+	size_t w = id / 64;
+	return w < sp->nclaimed && (sp->claimed[w] >> (id % 64) & 1);
 }
 
-/* Claims k: 1 when it was claimed already. */
-static int claim(Split *sp, const void *k)
+/* Claims the node with this id: 1 when it was claimed already. */
+static int claim(Split *sp, uint32_t id)
 {
-	size_t mask = sp->capclaimed - 1, i = seen_hash(k) & mask;
-	for (; sp->claimed[i]; i = (i + 1) & mask)
-		if (sp->claimed[i] == k)
-			return 1;
-	sp->claimed[i] = k;
-	if (2 * ++sp->nclaimed > sp->capclaimed) {
-		const void **old = sp->claimed;
-		size_t n = sp->capclaimed;
-		sp->capclaimed *= 2;
-		sp->claimed = xcalloc(sp->capclaimed, sizeof *sp->claimed);
-		mask = sp->capclaimed - 1;
-		for (size_t j = 0; j < n; j++) {
-			if (!old[j])
-				continue;
-			for (i = seen_hash(old[j]) & mask; sp->claimed[i]; i = (i + 1) & mask)
-				;
-			sp->claimed[i] = old[j];
-		}
-		free(old);
+	size_t w = id / 64;
+	if (w >= sp->nclaimed) {
+		size_t n = sp->nclaimed ? 2 * sp->nclaimed : 1024;
+		while (n <= w)
+			n *= 2;
+		sp->claimed = xrealloc(sp->claimed, n * sizeof *sp->claimed);
+		memset(sp->claimed + sp->nclaimed, 0, (n - sp->nclaimed) * sizeof *sp->claimed);
+		sp->nclaimed = n;
 	}
-	return 0;
+	uint64_t bit = (uint64_t)1 << (id % 64);
+	int was = (sp->claimed[w] & bit) != 0;
+	sp->claimed[w] |= bit;
+	return was;
 }
 
 /* Empties the table for the next region. */
@@ -337,7 +329,7 @@ static Var *rn_def(Split *sp, Var *v)
 	Seen *e = seen_of(sp, v, &isnew);
 	if (isnew) {
 		e->fresh = v;
-		if (claim(sp, v))
+		if (claim(sp, v->id))
 			e->fresh = copy_var(sp, v); /* e is valid: nothing was seen */
 	}
 	return e->fresh;
@@ -430,7 +422,7 @@ static Buffer *rn_buffer(Split *sp, Buffer *b)
 		e->pos = ++sp->npos;
 		vec_push(&sp->bufs, b);
 	}
-	int keep = !isnew && !claimed(sp, b);
+	int keep = !isnew && !claimed(sp, b->id);
 	Buffer *nb = keep ? b : copy_buffer(sp, b, b->shape, b->strides, b->elem_offset);
 	e->fresh = nb; /* before the shape: e is not valid after the calls below */
 	Expr **shape = rn_exprs(sp, b->shape, b->ndim);
@@ -439,7 +431,7 @@ static Buffer *rn_buffer(Split *sp, Buffer *b)
 	if (!keep) {
 		nb->shape = shape, nb->strides = strides, nb->elem_offset = off;
 	} else if (shape == b->shape && strides == b->strides && off == b->elem_offset) {
-		claim(sp, b);
+		claim(sp, b->id);
 	} else {
 		/* the shape uses a renewed var: a new buffer, b stays unclaimed */
 		nb = copy_buffer(sp, b, shape, strides, off);
@@ -994,18 +986,18 @@ static int claim_stmt(Walker *w, Stmt *s)
 static int claim_expr(Walker *w, Expr *e)
 {
 	if (e->kind == EX_VAR)
-		claim(w->data, e->var);
+		claim(w->data, e->var->id);
 	return 1;
 }
 
 static void claim_def(Walker *w, Var *v)
 {
-	claim(w->data, v);
+	claim(w->data, v->id);
 }
 
 static void claim_buffer(Walker *w, Buffer *b)
 {
-	claim(w->data, b);
+	claim(w->data, b->id);
 }
 
 static Stmt *split_stmt(Mutator *mu, Stmt *s)
@@ -1043,8 +1035,6 @@ int shd_split(Module *m, int head)
 		sp.bkey[k] = sym(bound_keys[k]);
 	for (int k = 0; k < 8; k++)
 		sp.akey[k] = obj_str(m->arena, sym(attr_keys[k]));
-	sp.capclaimed = 1024;
-	sp.claimed = xcalloc(sp.capclaimed, sizeof *sp.claimed);
 	int n = m->nfuncs; /* kernels are appended; they hold no regions */
 	for (int i = 0; i < n; i++) {
 		Func *f = m->funcs[i];
