@@ -147,7 +147,9 @@ static Obj *dict_get(const Obj *d, Sym k)
  * functions when the input's functions share none.  Nodes are copied on
  * write: a statement or expression whose vars and buffers all stay is
  * shared with the region, which the host drops.  Renewing everything
- * instead (as this pass once did) costs a copy of every kernel.
+ * instead (as this pass once did) copies every kernel: a compact copy,
+ * which the passes after this one read with fewer cache misses, but more
+ * than twice the bytes written here.
  *
  * The walk visits in VarUseDefAnalyzer's order, which positions follow: a
  * store visits its buffer, then the value, then the indices; a buffer's
@@ -330,7 +332,7 @@ static Var *rn_def(Split *sp, Var *v)
 	if (isnew) {
 		e->fresh = v;
 		if (claim(sp, v->id))
-			e->fresh = copy_var(sp, v); /* e is valid: nothing was seen */
+			e->fresh = copy_var(sp, v); /* e is valid: the table is as it was */
 	}
 	return e->fresh;
 }
