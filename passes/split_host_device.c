@@ -20,8 +20,15 @@
  *   in first-use order (TVM's std::sort leaves ties unspecified).
  * - The vars of a captured buffer's shape, strides and offset become params
  *   even when nothing else in the region uses them; TVM leaves them free.
- * - Every var and buffer of the kernel is a fresh node (TVM's ConvertSSA
- *   renames only what it finds shared), so no node crosses functions.
+ * - No var or buffer node is in two functions afterwards, as after TVM's
+ *   ConvertSSA, and like it the pass renews only what would be shared; the
+ *   side that gets the new node may differ.  Here the kernel's params (the
+ *   region's free vars, the captured buffers and their data pointers) are
+ *   always new nodes, the host keeping its own; a var or buffer the region
+ *   defines (binds, lets, loops, thread vars, allocations, declared
+ *   buffers, reducer vars) keeps its node unless the host has it outside
+ *   its regions or an earlier kernel of the run kept it (two sibling
+ *   regions sharing a subtree), and then the kernel gets a copy.
  * - The launch-bounds attrs of HEAD move to kernel attrs in both forms, and
  *   the kernel inherits the host's `tirx.kernel_launch_params` (HEAD) so
  *   flag-only launch tags reach LowerDeviceKernelLaunch. */
@@ -126,10 +133,23 @@ static Obj *dict_get(const Obj *d, Sym k)
 
 /* ------------------------------------------------------------- regions */
 
-/* The outlining of a region is one walk over it that copies it with fresh
- * vars and buffers (RenewDefs), finds its free vars and buffers (what it
- * uses before defining: the kernel's params, TVM's VarUseDefAnalyzer) with
- * the position of their first use, and takes the launch-bounds attrs out.
+/* The outlining of a region is one walk over it that rewrites it for the
+ * kernel, finds its free vars and buffers (what it uses before defining:
+ * the kernel's params, TVM's VarUseDefAnalyzer) with the position of their
+ * first use, and takes the launch-bounds attrs out.
+ *
+ * The rewrite renews the free vars and buffers (the host keeps the
+ * originals) and the defined ones that are claimed: those the function
+ * has outside its regions (its host part, walked at its first region; the
+ * host parts of earlier functions stay claimed) and those an earlier
+ * kernel kept.  Every other defined node stays and becomes claimed.  So a
+ * kernel shares no node with its host or another kernel, nor with other
+ * functions when the input's functions share none.  Nodes are copied on
+ * write: a statement or expression whose vars and buffers all stay is
+ * shared with the region, which the host drops.  Renewing everything
+ * instead (as this pass once did) copies every kernel: a compact copy,
+ * which the passes after this one read with fewer cache misses, but more
+ * than twice the bytes written here.
  *
  * The walk visits in VarUseDefAnalyzer's order, which positions follow: a
  * store visits its buffer, then the value, then the indices; a buffer's
@@ -169,6 +189,12 @@ typedef struct Split {
 	intptr_t npos;
 	Vec vars, bufs; /* the free ones, host nodes, in order of first use */
 	Vec scratch;    /* a stack of statement lists being rebuilt */
+	/* the vars and buffers a region may not keep: those the functions
+	 * mention outside their regions (each function's host part is added
+	 * at its first region), and those kept by the kernels made so far */
+	uint64_t *claimed; /* a bitmap over node ids (Var.id, Buffer.id) */
+	size_t nclaimed;   /* its words */
+	int host_walked;   /* the current function's host part is in claimed */
 	Sym bkey[3];    /* bound_keys, interned */
 	int64_t bval[3];
 	int bhas[3];
@@ -193,20 +219,9 @@ static void seen_place(Split *sp, int j)
 	sp->tab[i] = j + 1;
 }
 
-/* k's entry, made (zeroed) when new.  Valid until the next call. */
-static Seen *seen_of(Split *sp, const void *k, int *isnew)
+/* A new (zeroed) entry for k, which has none. */
+static Seen *seen_add(Split *sp, const void *k)
 {
-	size_t mask = (size_t)sp->captab - 1;
-	for (size_t i = seen_hash(k) & mask;; i = (i + 1) & mask) {
-		int j = sp->tab[i];
-		if (!j)
-			break;
-		if (sp->seen[j - 1].key == k) {
-			*isnew = 0;
-			return &sp->seen[j - 1];
-		}
-	}
-	*isnew = 1;
 	if (sp->nseen == sp->capseen) {
 		sp->capseen *= 2;
 		sp->seen = xrealloc(sp->seen, (size_t)sp->capseen * sizeof *sp->seen);
@@ -225,11 +240,60 @@ static Seen *seen_of(Split *sp, const void *k, int *isnew)
 	return &sp->seen[j];
 }
 
+/* k's entry, made when new.  Valid until the next call.  Most calls find
+ * the entry: that path is inline. */
+static inline Seen *seen_of(Split *sp, const void *k, int *isnew)
+{
+	size_t mask = (size_t)sp->captab - 1;
+	for (size_t i = seen_hash(k) & mask;; i = (i + 1) & mask) {
+		int j = sp->tab[i];
+		if (!j)
+			break;
+		if (sp->seen[j - 1].key == k) {
+			*isnew = 0;
+			return &sp->seen[j - 1];
+		}
+	}
+	*isnew = 1;
+	return seen_add(sp, k);
+}
+
 /* The entry of k, seen in this region. */
 static Seen *seen_find(Split *sp, const void *k)
 {
 	int isnew;
 	return seen_of(sp, k, &isnew);
+}
+
+/* Claimed nodes are kept by id, in a bitmap: ids are small and nodes made
+ * together have close ids, so the bits a function touches are few cache
+ * lines (a hash set of pointers spreads them over the whole table).  A
+ * node with a copied id (ids are meant to be unique) would only be renewed
+ * without need: the output stays the same. */
+
+/* Whether the node with this id is claimed. */
+static int claimed(const Split *sp, uint32_t id)
+{
+	size_t w = id / 64;
+	return w < sp->nclaimed && (sp->claimed[w] >> (id % 64) & 1);
+}
+
+/* Claims the node with this id: 1 when it was claimed already. */
+static int claim(Split *sp, uint32_t id)
+{
+	size_t w = id / 64;
+	if (w >= sp->nclaimed) {
+		size_t n = sp->nclaimed ? 2 * sp->nclaimed : 1024;
+		while (n <= w)
+			n *= 2;
+		sp->claimed = xrealloc(sp->claimed, n * sizeof *sp->claimed);
+		memset(sp->claimed + sp->nclaimed, 0, (n - sp->nclaimed) * sizeof *sp->claimed);
+		sp->nclaimed = n;
+	}
+	uint64_t bit = (uint64_t)1 << (id % 64);
+	int was = (sp->claimed[w] & bit) != 0;
+	sp->claimed[w] |= bit;
+	return was;
 }
 
 /* Empties the table for the next region. */
@@ -250,14 +314,25 @@ static void seen_reset(Split *sp)
 	sp->nseen = 0;
 }
 
-/* A definition of v: its copy (v is not free when this comes first). */
+/* A fresh copy of the var v, with its use node made (see rn_expr). */
+static Var *copy_var(Split *sp, Var *v)
+{
+	Var *nv = var_new(sp->a, v->name, v->ty);
+	ex_var(sp->a, nv);
+	return nv;
+}
+
+/* A definition of v: v itself, unless another function or an earlier
+ * kernel has it (claimed), then a copy (v is not free when this comes
+ * first; when it was used before, it is the free var's copy). */
 static Var *rn_def(Split *sp, Var *v)
 {
 	int isnew;
 	Seen *e = seen_of(sp, v, &isnew);
 	if (isnew) {
-		e->fresh = var_new(sp->a, v->name, v->ty);
-		ex_var(sp->a, e->fresh); /* its use node, ready: see rn */
+		e->fresh = v;
+		if (claim(sp, v->id))
+			e->fresh = copy_var(sp, v); /* e is valid: the table is as it was */
 	}
 	return e->fresh;
 }
@@ -268,8 +343,7 @@ static Var *rn_use(Split *sp, Var *v)
 	int isnew;
 	Seen *e = seen_of(sp, v, &isnew);
 	if (isnew) {
-		e->fresh = var_new(sp->a, v->name, v->ty);
-		ex_var(sp->a, e->fresh);
+		e->fresh = copy_var(sp, v);
 		e->pos = ++sp->npos;
 		vec_push(&sp->vars, v);
 	}
@@ -294,14 +368,16 @@ static Obj *dup_obj(Arena *a, const Obj *o)
 
 static Expr *rn_node(Split *sp, Expr *e);
 
-/* e's copy: constants stay, a var becomes its copy's use node (made with
- * it by ex_var), other nodes are rn_node's. */
+/* e in the kernel: constants and kept vars stay, a renewed var becomes its
+ * copy's use node (made with it by ex_var), other nodes are rn_node's. */
 static inline Expr *rn_expr(Split *sp, Expr *e)
 {
 	if (!e || e->kind < EX_VAR)
 		return e;
-	if (e->kind == EX_VAR)
-		return &rn_use(sp, e->var)->ref;
+	if (e->kind == EX_VAR) {
+		Var *v = rn_use(sp, e->var);
+		return v == e->var ? e : &v->ref;
+	}
 	return rn_node(sp, e);
 }
 
@@ -313,13 +389,31 @@ static Expr **rn_exprs(Split *sp, Expr **xs, int n)
 		Expr *y = rn_expr(sp, xs[i]);
 		if (y != xs[i] && out == xs)
 			out = ar_dup(sp->a, xs, (size_t)n * sizeof *xs);
-		out[i] = y;
+		if (out != xs)
+			out[i] = y;
 	}
 	return out;
 }
 
-/* A reference to b: its copy, made at the first reference (then its shape
- * is used); free when neither seen nor defined before. */
+/* A new buffer like b (its own id), with the given shape, strides and
+ * offset. */
+static Buffer *copy_buffer(Split *sp, const Buffer *b, Expr **shape, Expr **strides, Expr *off)
+{
+	Buffer *nb = buf_new(sp->a, b->name, b->dt, NULL, 0);
+	uint32_t id = nb->id;
+	*nb = *b;
+	nb->id = id;
+	nb->shape = shape;
+	nb->strides = strides;
+	nb->elem_offset = off;
+	return nb;
+}
+
+/* A reference to b: b in the kernel, decided at the first reference (then
+ * its shape is used).  Free (neither seen nor defined before): a copy, as
+ * the host keeps b.  Defined here: b itself when no other function or
+ * earlier kernel has it (claimed) and its shape, strides and offset stay;
+ * else a copy. */
 static Buffer *rn_buffer(Split *sp, Buffer *b)
 {
 	int isnew;
@@ -330,26 +424,40 @@ static Buffer *rn_buffer(Split *sp, Buffer *b)
 		e->pos = ++sp->npos;
 		vec_push(&sp->bufs, b);
 	}
-	Buffer *nb = buf_new(sp->a, b->name, b->dt, NULL, 0);
-	uint32_t id = nb->id;
-	*nb = *b;
-	nb->id = id;
+	int keep = !isnew && !claimed(sp, b->id);
+	Buffer *nb = keep ? b : copy_buffer(sp, b, b->shape, b->strides, b->elem_offset);
 	e->fresh = nb; /* before the shape: e is not valid after the calls below */
-	nb->shape = rn_exprs(sp, b->shape, b->ndim);
-	nb->strides = rn_exprs(sp, b->strides, b->nstrides);
-	nb->elem_offset = rn_expr(sp, b->elem_offset);
+	Expr **shape = rn_exprs(sp, b->shape, b->ndim);
+	Expr **strides = rn_exprs(sp, b->strides, b->nstrides);
+	Expr *off = rn_expr(sp, b->elem_offset);
+	if (!keep) {
+		nb->shape = shape, nb->strides = strides, nb->elem_offset = off;
+	} else if (shape == b->shape && strides == b->strides && off == b->elem_offset) {
+		claim(sp, b->id);
+	} else {
+		/* the shape uses a renewed var: a new buffer, b stays unclaimed */
+		nb = copy_buffer(sp, b, shape, strides, off);
+		seen_find(sp, b)->fresh = nb;
+	}
 	return nb;
 }
 
+/* The nodes below are copied only when something in them changed: a
+ * subtree whose vars and buffers are all kept is shared with the host's
+ * old body, which the host drops. */
 static Expr *rn_node(Split *sp, Expr *e)
 {
 	Expr *n, *x, *y, *z;
 	switch (e->kind) {
 	case EX_BUFDATA:
-	case EX_BUFREF:
+	case EX_BUFREF: {
+		Buffer *b = rn_buffer(sp, e->buf);
+		if (b == e->buf)
+			return e;
 		n = ex_dup(sp->a, e);
-		n->buf = rn_buffer(sp, e->buf);
+		n->buf = b;
 		return n;
+	}
 	case EX_SELECT:
 		x = rn_expr(sp, e->sel.c), y = rn_expr(sp, e->sel.t), z = rn_expr(sp, e->sel.f);
 		if (x == e->sel.c && y == e->sel.t && z == e->sel.f)
@@ -380,18 +488,26 @@ static Expr *rn_node(Split *sp, Expr *e)
 		n->shuf.vecs = v, n->shuf.idx = i;
 		return n;
 	}
-	case EX_LET:
+	case EX_LET: {
+		x = rn_expr(sp, e->let.value);
+		Var *v = rn_def(sp, e->let.var);
+		y = rn_expr(sp, e->let.body);
+		if (x == e->let.value && v == e->let.var && y == e->let.body)
+			return e;
 		n = ex_dup(sp->a, e);
-		n->let.value = rn_expr(sp, e->let.value);
-		n->let.var = rn_def(sp, e->let.var);
-		n->let.body = rn_expr(sp, e->let.body);
+		n->let.value = x, n->let.var = v, n->let.body = y;
 		return n;
-	case EX_LOAD:
+	}
+	case EX_LOAD: {
+		Buffer *b = rn_buffer(sp, e->load.buf);
+		Expr **idx = rn_exprs(sp, e->load.idx, e->load.nidx);
+		x = rn_expr(sp, e->load.pred);
+		if (b == e->load.buf && idx == e->load.idx && x == e->load.pred)
+			return e;
 		n = ex_dup(sp->a, e);
-		n->load.buf = rn_buffer(sp, e->load.buf);
-		n->load.idx = rn_exprs(sp, e->load.idx, e->load.nidx);
-		n->load.pred = rn_expr(sp, e->load.pred);
+		n->load.buf = b, n->load.idx = idx, n->load.pred = x;
 		return n;
+	}
 	case EX_CALL: {
 		Expr **args = rn_exprs(sp, e->call.args, e->call.nargs);
 		if (args == e->call.args)
@@ -422,7 +538,8 @@ static Obj **rn_objs(Split *sp, Obj **xs, int n)
 		Obj *y = rn_obj(sp, xs[i]);
 		if (y != xs[i] && out == xs)
 			out = ar_dup(sp->a, xs, (size_t)n * sizeof *xs);
-		out[i] = y;
+		if (out != xs)
+			out[i] = y;
 	}
 	return out;
 }
@@ -457,10 +574,14 @@ static Obj *rn_obj(Split *sp, Obj *o)
 		n->expr = e;
 		return n;
 	}
-	case OB_BUFFER:
+	case OB_BUFFER: {
+		Buffer *b = rn_buffer(sp, o->buf);
+		if (b == o->buf)
+			return o;
 		n = dup_obj(sp->a, o);
-		n->buf = rn_buffer(sp, o->buf);
+		n->buf = b;
 		return n;
+	}
 	case OB_ITERVAR: {
 		Expr *mn = rn_expr(sp, o->iv.min), *ext = rn_expr(sp, o->iv.extent);
 		Var *v = o->iv.var ? rn_def(sp, o->iv.var) : NULL;
@@ -472,17 +593,23 @@ static Obj *rn_obj(Split *sp, Obj *o)
 	}
 	case OB_REDUCER: {
 		int k = o->red.n;
-		n = dup_obj(sp->a, o);
-		if (k) {
-			n->red.lhs = ar_alloc(sp->a, (size_t)k * sizeof *n->red.lhs);
-			n->red.rhs = ar_alloc(sp->a, (size_t)k * sizeof *n->red.rhs);
-		}
+		Var **lhs = o->red.lhs, **rhs = o->red.rhs;
 		for (int i = 0; i < k; i++) {
-			n->red.lhs[i] = o->red.lhs[i] ? rn_def(sp, o->red.lhs[i]) : NULL;
-			n->red.rhs[i] = o->red.rhs[i] ? rn_def(sp, o->red.rhs[i]) : NULL;
+			Var *l = o->red.lhs[i] ? rn_def(sp, o->red.lhs[i]) : NULL;
+			Var *r = o->red.rhs[i] ? rn_def(sp, o->red.rhs[i]) : NULL;
+			if ((l != lhs[i] || r != rhs[i]) && lhs == o->red.lhs) {
+				lhs = ar_dup(sp->a, o->red.lhs, (size_t)k * sizeof *lhs);
+				rhs = ar_dup(sp->a, o->red.rhs, (size_t)k * sizeof *rhs);
+			}
+			if (lhs != o->red.lhs)
+				lhs[i] = l, rhs[i] = r;
 		}
-		n->red.result = rn_exprs(sp, o->red.result, k);
-		n->red.identity = rn_exprs(sp, o->red.identity, k);
+		Expr **res = rn_exprs(sp, o->red.result, k);
+		Expr **id = rn_exprs(sp, o->red.identity, k);
+		if (lhs == o->red.lhs && res == o->red.result && id == o->red.identity)
+			return o;
+		n = dup_obj(sp->a, o);
+		n->red.lhs = lhs, n->red.rhs = rhs, n->red.result = res, n->red.identity = id;
 		return n;
 	}
 	default:
@@ -515,30 +642,47 @@ static Stmt *rn_stmt(Split *sp, Stmt *s)
 	if (!s)
 		return NULL;
 	switch (s->kind) {
-	case ST_BIND:
+	case ST_BIND: {
+		Expr *v = rn_expr(sp, s->bind.value);
+		Var *var = rn_def(sp, s->bind.var);
+		if (v == s->bind.value && var == s->bind.var)
+			return s;
 		n = st_dup(sp->a, s);
-		n->bind.value = rn_expr(sp, s->bind.value);
-		n->bind.var = rn_def(sp, s->bind.var);
+		n->bind.value = v, n->bind.var = var;
 		return n;
-	case ST_STORE:
+	}
+	case ST_STORE: {
+		Buffer *b = rn_buffer(sp, s->store.buf);
+		Expr *v = rn_expr(sp, s->store.value);
+		Expr **idx = rn_exprs(sp, s->store.idx, s->store.nidx);
+		Expr *pred = rn_expr(sp, s->store.pred);
+		if (b == s->store.buf && v == s->store.value && idx == s->store.idx &&
+		    pred == s->store.pred)
+			return s;
 		n = st_dup(sp->a, s);
-		n->store.buf = rn_buffer(sp, s->store.buf);
-		n->store.value = rn_expr(sp, s->store.value);
-		n->store.idx = rn_exprs(sp, s->store.idx, s->store.nidx);
-		n->store.pred = rn_expr(sp, s->store.pred);
+		n->store.buf = b, n->store.value = v, n->store.idx = idx, n->store.pred = pred;
 		return n;
-	case ST_ALLOC:
+	}
+	case ST_ALLOC: {
 		rn_define_buffer(sp, s->alloc.buf);
+		Buffer *b = rn_buffer(sp, s->alloc.buf);
+		Obj *ann = rn_obj(sp, s->alloc.annotations);
+		if (b == s->alloc.buf && ann == s->alloc.annotations)
+			return s;
 		n = st_dup(sp->a, s);
-		n->alloc.buf = rn_buffer(sp, s->alloc.buf);
-		n->alloc.annotations = rn_obj(sp, s->alloc.annotations);
+		n->alloc.buf = b, n->alloc.annotations = ann;
 		return n;
-	case ST_DECL:
+	}
+	case ST_DECL: {
 		rn_define_buffer(sp, s->decl.buf);
+		Expr *data = rn_expr(sp, s->decl.data);
+		Buffer *b = rn_buffer(sp, s->decl.buf);
+		if (data == s->decl.data && b == s->decl.buf)
+			return s;
 		n = st_dup(sp->a, s);
-		n->decl.data = rn_expr(sp, s->decl.data);
-		n->decl.buf = rn_buffer(sp, s->decl.buf);
+		n->decl.data = data, n->decl.buf = b;
 		return n;
+	}
 	case ST_ATTR: {
 		Obj *node = rn_obj(sp, s->attr.node);
 		Expr *v = rn_expr(sp, s->attr.value);
@@ -556,15 +700,21 @@ static Stmt *rn_stmt(Split *sp, Stmt *s)
 		n->attr.node = node, n->attr.value = v, n->attr.body = body;
 		return n;
 	}
-	case ST_FOR:
+	case ST_FOR: {
+		Expr *mn = rn_expr(sp, s->loop.min);
+		Expr *ext = rn_expr(sp, s->loop.extent);
+		Expr *step = rn_expr(sp, s->loop.step);
+		Var *v = rn_def(sp, s->loop.var);
+		Obj *ann = rn_obj(sp, s->loop.annotations);
+		Stmt *body = rn_stmt(sp, s->loop.body);
+		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
+		    v == s->loop.var && ann == s->loop.annotations && body == s->loop.body)
+			return s;
 		n = st_dup(sp->a, s);
-		n->loop.min = rn_expr(sp, s->loop.min);
-		n->loop.extent = rn_expr(sp, s->loop.extent);
-		n->loop.step = rn_expr(sp, s->loop.step);
-		n->loop.var = rn_def(sp, s->loop.var);
-		n->loop.annotations = rn_obj(sp, s->loop.annotations);
-		n->loop.body = rn_stmt(sp, s->loop.body);
+		n->loop.min = mn, n->loop.extent = ext, n->loop.step = step;
+		n->loop.var = v, n->loop.annotations = ann, n->loop.body = body;
 		return n;
+	}
 	case ST_WHILE: {
 		Expr *c = rn_expr(sp, s->wloop.cond);
 		Stmt *body = rn_stmt(sp, s->wloop.body);
@@ -827,11 +977,42 @@ static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 	return st_seq(a, two, 2);
 }
 
+/* The walk of a function outside its regions: every var and buffer it
+ * mentions (defined or used) goes into claimed. */
+static int claim_stmt(Walker *w, Stmt *s)
+{
+	Split *sp = w->data;
+	return s->kind != ST_ATTR || s->attr.key != sp->target_key;
+}
+
+static int claim_expr(Walker *w, Expr *e)
+{
+	if (e->kind == EX_VAR)
+		claim(w->data, e->var->id);
+	return 1;
+}
+
+static void claim_def(Walker *w, Var *v)
+{
+	claim(w->data, v->id);
+}
+
+static void claim_buffer(Walker *w, Buffer *b)
+{
+	claim(w->data, b->id);
+}
+
 static Stmt *split_stmt(Mutator *mu, Stmt *s)
 {
 	Split *sp = mu->data;
 	if (s->kind != ST_ATTR || s->attr.key != sp->target_key)
 		return NULL;
+	if (!sp->host_walked) {
+		Walker w = {.stmt = claim_stmt, .expr = claim_expr, .def = claim_def,
+		            .buffer = claim_buffer, .data = sp};
+		walk_func(&w, sp->host);
+		sp->host_walked = 1;
+	}
 	Obj *t = s->attr.node;
 	if (!t || t->kind != OB_TARGET) {
 		diag_error(s->loc, "SplitHostDevice: the node of a \"target\" attr must be a Target");
@@ -861,6 +1042,7 @@ int shd_split(Module *m, int head)
 		Func *f = m->funcs[i];
 		Sym gs = func_global_symbol(f);
 		sp.host = f;
+		sp.host_walked = 0;
 		sp.kernel_name = sym_cat(gs ? gs : f->name, "_kernel");
 		Mutator mu = {.a = m->arena, .expr = pu_keep_expr, .stmt = split_stmt, .data = &sp};
 		Stmt *body = mut_stmt(&mu, f->body);
@@ -870,6 +1052,7 @@ int shd_split(Module *m, int head)
 	if (m->nfuncs > n)
 		m->is_module = 1;
 	pmap_free(&sp.names);
+	free(sp.claimed);
 	free(sp.tab);
 	free(sp.seen);
 	vec_free(&sp.vars);
