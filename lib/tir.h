@@ -112,7 +112,7 @@ size_t ar_bytes(const Arena *a); /* bytes held, for --stats and bench */
  * table is dropped by ar_reset with everything else. */
 enum { AR_MEMO = 2048 };
 void **ar_memo(Arena *a);
-/* Copies n pointers into the arena (NULL when n == 0). */
+/* Copies n bytes into the arena (NULL when n == 0). */
 void *ar_dup(Arena *a, const void *p, size_t n);
 
 /* ----------------------------------------------------------------- sym.c */

@@ -120,17 +120,6 @@ void renew_init(Mutator *mu, Arena *a, PtrMap *map)
 	mu->data = map;
 }
 
-/* d's value for the interned key k, or NULL. */
-static Obj *dict_get(const Obj *d, Sym k)
-{
-	if (!d || d->kind != OB_DICT)
-		return NULL;
-	for (int i = 0; i < d->dict.n; i++)
-		if (d->dict.keys[i]->kind == OB_STR && d->dict.keys[i]->s == k)
-			return d->dict.vals[i];
-	return NULL;
-}
-
 /* ------------------------------------------------------------- regions */
 
 /* The outlining of a region is one walk over it that rewrites it for the
@@ -939,13 +928,13 @@ static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 	attr_add(at, sp->akey[A_TARGET], device_target);
 	attr_add(at, sp->akey[A_NOALIAS], sp->yes);
 	attr_add(at, sp->akey[A_GLOBAL], sp->yes);
-	if (dict_get(ha, sp->akey[A_STIR]->s))
+	if (obj_dict_getk(ha, sp->akey[A_STIR]->s))
 		attr_add(at, sp->akey[A_STIR], sp->yes);
-	attr_add(at, sp->akey[A_INPUTS], dict_get(ha, sp->akey[A_INPUTS]->s));
-	attr_add(at, sp->akey[A_LAUNCH], dict_get(ha, sp->akey[A_LAUNCH]->s));
+	attr_add(at, sp->akey[A_INPUTS], obj_dict_getk(ha, sp->akey[A_INPUTS]->s));
+	attr_add(at, sp->akey[A_LAUNCH], obj_dict_getk(ha, sp->akey[A_LAUNCH]->s));
 	if (!sp->head) {
-		attr_add(at, sp->akey[A_PERSISTENT], dict_get(ha, sp->akey[A_PERSISTENT]->s));
-		attr_add(at, sp->akey[A_CLUSTER_SYNC], dict_get(ha, sp->akey[A_CLUSTER_SYNC]->s));
+		attr_add(at, sp->akey[A_PERSISTENT], obj_dict_getk(ha, sp->akey[A_PERSISTENT]->s));
+		attr_add(at, sp->akey[A_CLUSTER_SYNC], obj_dict_getk(ha, sp->akey[A_CLUSTER_SYNC]->s));
 	}
 	if (kind == sp->cuda)
 		for (int i = 0; i < 3; i++)
@@ -1022,7 +1011,7 @@ static Stmt *split_stmt(Mutator *mu, Stmt *s)
 	Stmt *body = s->attr.body ? s->attr.body : st_seq(mu->a, NULL, 0);
 	/* the device target: t when it has no host (AnnotateDeviceRegions
 	 * strips it), the target without_host would make an equal copy of */
-	Obj *device = dict_get(t->target, sp->host_key) ? target_without_host(mu->a, t) : t;
+	Obj *device = obj_dict_getk(t->target, sp->host_key) ? target_without_host(mu->a, t) : t;
 	return split_region(sp, body, device, s->loc);
 }
 
