@@ -1,13 +1,13 @@
 /* arena.c: the one allocation primitive of the IR.  Blocks are chained and
  * released together by ar_free; a request larger than a block gets a block of
- * its own so big strings or arrays waste nothing.  Blocks come zeroed from
- * calloc and memory is never handed out twice without being cleared, so
- * ar_alloc need not clear it.  The current block's free space is Arena.cur
- * to Arena.end, which the inline ar_alloc (tir.h) bumps.
+ * its own so big strings or arrays waste nothing.  Blocks come zeroed (from
+ * calloc or mmap) and memory is never handed out twice without being
+ * cleared, so ar_alloc need not clear it.  The current block's free space
+ * is Arena.cur to Arena.end, which the inline ar_alloc (tir.h) bumps.
  *
  * Once an arena holds 1 MiB its blocks grow with it (up to 8 MiB): a big
- * module (over half a gigabyte for a million lines) then takes some 70
- * blocks, mapped fresh from the system, already zero, instead of thousands
+ * module (some 300 MB for a million lines) then takes some 40 blocks,
+ * mapped fresh from the system, already zero, instead of thousands
  * of 64 KiB pieces of the C library's heap that calloc clears.  Blocks of
  * 2 MiB and more are mapped on a 2 MiB boundary and marked for transparent
  * huge pages where the system has them: a pass pipeline that grows the
