@@ -69,7 +69,7 @@ static const Pass passes[] = {
 	 pass_split_host_device_combined, {"MergeSharedMemoryAllocations"}, PRESERVES_NARROW, 0},
 	{"MakePackedAPI", "make-packed-api",
 	 "gives public host functions the TVM-FFI packed calling convention with argument checks",
-	 pass_make_packed_api, {"LowerDeviceKernelLaunch", "SplitHostDeviceCombined"}, PRESERVES_NARROW, 0},
+	 pass_make_packed_api, {"LowerDeviceKernelLaunch", "SplitHostDeviceCombined"}, PRESERVES_NARROW, 2},
 	{"FP8StorageLegalize", "fp8-storage-legalize",
 	 "stores float8 as uint8 on targets without native fp8, with exact conversions",
 	 pass_fp8_storage_legalize, {"MakePackedAPI", "FP8ComputeLegalize"}, PRESERVES_NARROW, 1},
@@ -267,6 +267,8 @@ struct PassCtx {
 	TimeRow *rows;
 	int nrows;
 	int lo, hi;   /* pass_range while a chunk runs; hi < 0: all functions */
+	void *state;  /* pass_state of the running per_function == 2 pass */
+	void (*release)(void *);
 	int stats_on; /* --stats: passes report through pass_stat */
 	Buf stats;    /* their lines, printed after the pipeline */
 };
@@ -500,6 +502,25 @@ void pass_range(const PassCtx *cx, const Module *m, int *lo, int *hi)
 	*hi = cx->hi < 0 ? m->nfuncs : cx->hi;
 }
 
+void *pass_state(const PassCtx *cx)
+{
+	return cx->state;
+}
+
+void pass_set_state(PassCtx *cx, void *state, void (*release)(void *))
+{
+	cx->state = state;
+	cx->release = release;
+}
+
+static void drop_state(PassCtx *cx)
+{
+	if (cx->state && cx->release)
+		cx->release(cx->state);
+	cx->state = NULL;
+	cx->release = NULL;
+}
+
 /* Runs plan[i] on *m with every instrument around it; 0, or 1 when the
  * pipeline must stop. */
 static int run_one(PassCtx *cx, Module **m, int i)
@@ -512,6 +533,7 @@ static int run_one(PassCtx *cx, Module **m, int i)
 	Module *old = *m;
 	int errors = diag_errors();
 	int rc = p->run(m, cx);
+	drop_state(cx);
 	if (*m != old)
 		vec_push(&cx->dead, old); /* the new module may share its nodes */
 	else if (!(p->preserves & PRESERVES_NARROW))
@@ -549,11 +571,13 @@ static int run_one(PassCtx *cx, Module **m, int i)
  * --pass-config tirxc.function_chunk=N sets the chunk (0: never chunk). */
 enum { CHUNK = 32 };
 
-/* The index after the group of per_function passes that starts at i. */
+/* The index after the group of per_function passes that starts at i; a
+ * pass that first reads the whole module (per_function 2) only starts one. */
 static int group_end(const PassCtx *cx, int i)
 {
 	int g = i;
-	while (g < cx->nplan && cx->plan[g]->per_function) {
+	while (g < cx->nplan && cx->plan[g]->per_function &&
+	       (g == i || cx->plan[g]->per_function == 1)) {
 		g++;
 		if (!(cx->plan[g - 1]->preserves & PRESERVES_NARROW))
 			break;
@@ -588,6 +612,7 @@ static int run_chunked(PassCtx *cx, Module **m, int i, int g, int chunk)
 		}
 	}
 	cx->hi = -1;
+	drop_state(cx);
 	if (diag_unhold(mark) || !ok) {
 		memcpy(mod->funcs, snap, (size_t)n * sizeof *snap);
 		free(snap);

@@ -649,12 +649,21 @@ typedef struct Pass {
 	 * adds, removes and reorders none, and keeps the module object; it
 	 * works on the functions pass_range gives.  The pass manager then
 	 * runs consecutive such passes chunk of functions by chunk, so that
-	 * a function stays in cache through all of them. */
+	 * a function stays in cache through all of them.
+	 * 2: the same, but the pass first reads the whole module (which
+	 * functions have a packed API, say): when pass_state is NULL it looks
+	 * and keeps what it learnt with pass_set_state.  Such a pass starts a
+	 * chunked group, so it reads the module as the pass before left it. */
 	int per_function;
 } Pass;
 
 /* The functions [*lo, *hi) of m that a per_function pass rewrites now. */
 void pass_range(const PassCtx *cx, const Module *m, int *lo, int *hi);
+/* A per_function == 2 pass's whole-module findings: NULL at its first
+ * chunk (or when it runs unchunked); the pass manager frees them with
+ * `release` once the pass has run on every chunk. */
+void *pass_state(const PassCtx *cx);
+void pass_set_state(PassCtx *cx, void *state, void (*release)(void *));
 
 /* Module-wide facts (Module.facts keyed by the Module itself) survive a pass
  * only when it declares that it keeps them true; the pass manager drops

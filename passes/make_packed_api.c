@@ -1453,21 +1453,50 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 	return failed;
 }
 
+/* What the pass learns from the whole module before it lowers anything:
+ * which functions get the packed API, and their symbols.  Kept across the
+ * chunks of functions the pass manager may run it on (pass_state), since
+ * lowering a function changes what requires_packed_api says of it. */
+typedef struct Packed {
+	PtrMap names; /* function name -> symbol */
+	Sym *symbols; /* per function index: its symbol, or NULL */
+} Packed;
+
+static void packed_free(void *p)
+{
+	Packed *pk = p;
+	pmap_free(&pk->names);
+	free(pk->symbols);
+	free(pk);
+}
+
+static Packed *packed_of(Module *m, PassCtx *cx)
+{
+	Packed *pk = pass_state(cx);
+	if (pk)
+		return pk;
+	pk = xcalloc(1, sizeof *pk);
+	pk->symbols = xcalloc((size_t)m->nfuncs + 1, sizeof *pk->symbols);
+	for (int i = 0; i < m->nfuncs; i++) {
+		pk->symbols[i] = requires_packed_api(m->funcs[i]);
+		if (pk->symbols[i])
+			pmap_put(&pk->names, m->funcs[i]->name, (void *)pk->symbols[i]);
+	}
+	pass_set_state(cx, pk, packed_free);
+	return pk;
+}
+
 int pass_make_packed_api(Module **mp, PassCtx *cx)
 {
 	Module *m = *mp;
-	(void)cx;
 	consts_init(m->arena);
-	PtrMap packed = {0}; /* function name -> symbol */
-	Sym *symbols = xcalloc((size_t)m->nfuncs + 1, sizeof *symbols);
-	for (int i = 0; i < m->nfuncs; i++) {
-		symbols[i] = requires_packed_api(m->funcs[i]);
-		if (symbols[i])
-			pmap_put(&packed, m->funcs[i]->name, (void *)symbols[i]);
-	}
+	Packed *pk = packed_of(m, cx);
+	PtrMap packed = pk->names;
+	Sym *symbols = pk->symbols;
 	Binder b = {.a = m->arena};
-	int failed = 0;
-	for (int i = 0; i < m->nfuncs; i++) {
+	int failed = 0, lo, hi;
+	pass_range(cx, m, &lo, &hi);
+	for (int i = lo; i < hi; i++) {
 		if (!packed.n && !symbols[i])
 			continue; /* no call to rewrite, nothing to lower */
 		Scan sc = {packed.n ? &packed : NULL, 0, 0, NULL};
@@ -1495,7 +1524,5 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 	free(b.handles);
 	free(b.tensor_check);
 	buf_free(&K.scratch);
-	pmap_free(&packed);
-	free(symbols);
 	return failed;
 }
