@@ -11,7 +11,7 @@
 # of the passes to the previous size (10x the kernels should give <= 11x).
 # Then, for 1000 kernels and for the corpus, the time of every pass; for
 # 1000 kernels also the peak RSS of the pipeline cut after that pass.
-# Times are the best of three runs.
+# Times are the best of five runs (this kind of machine varies a lot).
 set -eu
 build=${1:-build}
 data=${2:-testdata}
@@ -19,7 +19,7 @@ tirxc="$build/tirxc"
 here=$(dirname "$0")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-reps="1 2 3"
+reps="1 2 3 4 5"
 
 # The phase and pass rows of one --time-passes table ("seconds name").
 rows() { awk '!/^#/ { print $1, $3 }' "$1"; }
@@ -47,7 +47,7 @@ VerifyMemory AnnotateEntryFunc ThreadSync MergeSharedMemoryAllocations AnnotateD
 SplitHostDevice LowerDeviceKernelLaunch MakePackedAPI FP8StorageLegalize BF16StorageLegalize
 LowerTVMBuiltin LowerIntrin"
 
-echo "# default pipeline on generated modules (seconds, best of 3; MiB peak RSS)"
+echo "# default pipeline on generated modules (seconds, best of 5; MiB peak RSS)"
 printf '%8s %9s %8s %8s %8s %7s %8s %8s %8s %6s\n' \
 	kernels lines parse passes verify ratio rss_parse rss_pipe rss_verify growth
 prev=""
@@ -79,7 +79,7 @@ for k in ${BENCH_KERNELS:-100 1000 10000}; do
 done
 
 echo
-echo "# per pass, 1000 kernels: seconds (best of 3, --no-verify) and the peak"
+echo "# per pass, 1000 kernels: seconds (best of 5, --no-verify) and the peak"
 echo "# RSS (MiB) of the pipeline up to and including the pass"
 list=""
 for p in $pipeline; do
@@ -91,7 +91,7 @@ done
 # The corpus: all.sh's selection (no error or verifier tests, no expected
 # failures, modules that parse and get through the pipeline).
 echo
-echo "# per pass, testdata corpus: seconds summed over the modules (best of 3)"
+echo "# per pass, testdata corpus: seconds summed over the modules (best of 5)"
 n=0
 : >"$tmp/corpus.list"
 for f in $(find "$data" -name '*.tx' ! -path '*/errors/*' ! -path '*/verify/*' | sort); do
