@@ -554,7 +554,9 @@ void walk_func(Walker *w, Func *f); /* params (buffers included), then body */
 /* Copy-on-write rewriting: a node whose children are unchanged is returned
  * as is.  `expr`/`stmt` run before the children: a non-NULL result replaces
  * the node (and is not visited further); NULL means "recurse".  `var` and
- * `buffer` map every occurrence, definitions included (NULL: identity); a
+ * `buffer` map every occurrence, definitions included (NULL: identity),
+ * except that definition sites (Bind, Let, For, iter and reducer vars) call
+ * `def` instead of `var` when it is set; a
  * buffer that maps to itself still has its shape rewritten when the shape
  * changes (a new Buffer, memoised).  New nodes go into `a`. */
 typedef struct Mutator Mutator;
@@ -563,6 +565,7 @@ struct Mutator {
 	Expr *(*expr)(Mutator *m, Expr *e);
 	Stmt *(*stmt)(Mutator *m, Stmt *s);
 	Var *(*var)(Mutator *m, Var *v);
+	Var *(*def)(Mutator *m, Var *v);
 	Buffer *(*buffer)(Mutator *m, Buffer *b);
 	void *data;
 	/* 0, or the EXK() bits of the expression kinds `expr` is called on;

@@ -227,6 +227,12 @@ Var *mut_var(Mutator *m, Var *v)
 	return v && m->var ? m->var(m, v) : v;
 }
 
+/* A definition site (Bind, Let, For, iter and reducer vars). */
+static Var *mut_def(Mutator *m, Var *v)
+{
+	return v && m->def ? m->def(m, v) : mut_var(m, v);
+}
+
 static Expr *mut_expr_at(Mutator *m, Expr *e, int hook);
 static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook);
 
@@ -372,7 +378,7 @@ static Expr *mut_expr_at(Mutator *m, Expr *e, int hook)
 	}
 	case EX_LET: {
 		Expr *val = mut_kid(m, e->let.value);
-		Var *v = mut_var(m, e->let.var);
+		Var *v = mut_def(m, e->let.var);
 		Expr *body = mut_kid(m, e->let.body);
 		if (val == e->let.value && v == e->let.var && body == e->let.body)
 			return e;
@@ -463,7 +469,7 @@ Obj *mut_obj(Mutator *m, Obj *o)
 		return n;
 	}
 	case OB_ITERVAR: {
-		Var *v = mut_var(m, o->iv.var);
+		Var *v = mut_def(m, o->iv.var);
 		Expr *mn = mut_expr(m, o->iv.min), *ext = mut_expr(m, o->iv.extent);
 		if (v == o->iv.var && mn == o->iv.min && ext == o->iv.extent)
 			return o;
@@ -475,7 +481,7 @@ Obj *mut_obj(Mutator *m, Obj *o)
 		int k = o->red.n;
 		Var **lhs = o->red.lhs, **rhs = o->red.rhs;
 		for (int i = 0; i < k; i++) {
-			Var *l = mut_var(m, o->red.lhs[i]), *r = mut_var(m, o->red.rhs[i]);
+			Var *l = mut_def(m, o->red.lhs[i]), *r = mut_def(m, o->red.rhs[i]);
 			if ((l != lhs[i] || r != rhs[i]) && lhs == o->red.lhs) {
 				lhs = ar_dup(m->a, lhs, (size_t)k * sizeof *lhs);
 				rhs = ar_dup(m->a, rhs, (size_t)k * sizeof *rhs);
@@ -520,7 +526,7 @@ static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
 	switch (s->kind) {
 	case ST_BIND: {
 		Expr *v = mut_kid(m, s->bind.value);
-		Var *var = mut_var(m, s->bind.var);
+		Var *var = mut_def(m, s->bind.var);
 		if (v == s->bind.value && var == s->bind.var)
 			return s;
 		n = st_dup(m->a, s);
@@ -528,9 +534,11 @@ static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
 		return n;
 	}
 	case ST_STORE: {
+		/* the value before the indices, as TVM's StmtExprMutator */
 		Buffer *b = mut_buffer(m, s->store.buf);
+		Expr *v = mut_kid(m, s->store.value);
 		Expr **idx = mut_exprs(m, s->store.idx, s->store.nidx);
-		Expr *v = mut_kid(m, s->store.value), *p = mut_kid(m, s->store.pred);
+		Expr *p = mut_kid(m, s->store.pred);
 		if (b == s->store.buf && idx == s->store.idx && v == s->store.value && p == s->store.pred)
 			return s;
 		n = st_dup(m->a, s);
@@ -568,7 +576,7 @@ static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
 	case ST_FOR: {
 		Expr *mn = mut_kid(m, s->loop.min), *ext = mut_kid(m, s->loop.extent);
 		Expr *step = mut_kid(m, s->loop.step);
-		Var *v = mut_var(m, s->loop.var);
+		Var *v = mut_def(m, s->loop.var);
 		Obj *ann = mut_obj(m, s->loop.annotations);
 		Stmt *body = mut_stmt_at(m, s->loop.body, 1);
 		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
