@@ -576,6 +576,7 @@ struct Mutator {
 };
 Expr *mut_expr(Mutator *m, Expr *e);
 Stmt *mut_stmt(Mutator *m, Stmt *s);
+Expr **mut_exprs(Mutator *m, Expr **xs, int n); /* xs when none changed, else a copy */
 /* The node with its children rewritten, without the hooks on the node
  * itself: for a hook that rewrites around the generic rewrite. */
 Expr *mut_expr_children(Mutator *m, Expr *e);

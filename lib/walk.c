@@ -252,8 +252,7 @@ static inline Expr *mut_kid(Mutator *m, Expr *e)
 	return !e || (e->kind <= EX_VAR && !touches_leaves(m)) ? e : mut_expr_at(m, e, 1);
 }
 
-/* Returns xs when no element changed, else a fresh array. */
-static Expr **mut_exprs(Mutator *m, Expr **xs, int n)
+Expr **mut_exprs(Mutator *m, Expr **xs, int n)
 {
 	Expr **out = xs;
 	for (int i = 0; i < n; i++) {
@@ -469,8 +468,9 @@ Obj *mut_obj(Mutator *m, Obj *o)
 		return n;
 	}
 	case OB_ITERVAR: {
+		/* the range first, then the definition (as walk_obj) */
+		Expr *mn = mut_kid(m, o->iv.min), *ext = mut_kid(m, o->iv.extent);
 		Var *v = mut_def(m, o->iv.var);
-		Expr *mn = mut_expr(m, o->iv.min), *ext = mut_expr(m, o->iv.extent);
 		if (v == o->iv.var && mn == o->iv.min && ext == o->iv.extent)
 			return o;
 		n = ar_dup(m->a, o, sizeof *o);

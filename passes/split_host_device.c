@@ -177,7 +177,6 @@ typedef struct Split {
 	int captab;     /* a power of 2, over twice nseen */
 	intptr_t npos;
 	Vec vars, bufs; /* the free ones, host nodes, in order of first use */
-	Vec scratch;    /* a stack of statement lists being rebuilt */
 	/* the vars and buffers a region may not keep: those the functions
 	 * mention outside their regions (each function's host part is added
 	 * at its first region), and those kept by the kernels made so far */
@@ -303,7 +302,8 @@ static void seen_reset(Split *sp)
 	sp->nseen = 0;
 }
 
-/* A fresh copy of the var v, with its use node made (see rn_expr). */
+/* A fresh copy of the var v, with its use node made (the Mutator's use of
+ * a renewed var is that node). */
 static Var *copy_var(Split *sp, Var *v)
 {
 	Var *nv = var_new(sp->a, v->name, v->ty);
@@ -346,44 +346,6 @@ static void rn_define_buffer(Split *sp, Buffer *b)
 	seen_of(sp, b, &isnew);
 }
 
-/* Exprs and Stmts are copied with ex_dup and st_dup (their size follows
- * their kind); Objs have one size. */
-static Obj *dup_obj(Arena *a, const Obj *o)
-{
-	Obj *n = ar_alloc(a, sizeof *n);
-	*n = *o;
-	return n;
-}
-
-static Expr *rn_node(Split *sp, Expr *e);
-
-/* e in the kernel: constants and kept vars stay, a renewed var becomes its
- * copy's use node (made with it by ex_var), other nodes are rn_node's. */
-static inline Expr *rn_expr(Split *sp, Expr *e)
-{
-	if (!e || e->kind < EX_VAR)
-		return e;
-	if (e->kind == EX_VAR) {
-		Var *v = rn_use(sp, e->var);
-		return v == e->var ? e : &v->ref;
-	}
-	return rn_node(sp, e);
-}
-
-/* Returns xs when no element changed, else a fresh array. */
-static Expr **rn_exprs(Split *sp, Expr **xs, int n)
-{
-	Expr **out = xs;
-	for (int i = 0; i < n; i++) {
-		Expr *y = rn_expr(sp, xs[i]);
-		if (y != xs[i] && out == xs)
-			out = ar_dup(sp->a, xs, (size_t)n * sizeof *xs);
-		if (out != xs)
-			out[i] = y;
-	}
-	return out;
-}
-
 /* A new buffer like b (its own id), with the given shape, strides and
  * offset. */
 static Buffer *copy_buffer(Split *sp, const Buffer *b, Expr **shape, Expr **strides, Expr *off)
@@ -403,8 +365,9 @@ static Buffer *copy_buffer(Split *sp, const Buffer *b, Expr **shape, Expr **stri
  * the host keeps b.  Defined here: b itself when no other function or
  * earlier kernel has it (claimed) and its shape, strides and offset stay;
  * else a copy. */
-static Buffer *rn_buffer(Split *sp, Buffer *b)
+static Buffer *rn_buffer(Mutator *mu, Buffer *b)
 {
+	Split *sp = mu->data;
 	int isnew;
 	Seen *e = seen_of(sp, b, &isnew);
 	if (e->fresh)
@@ -416,9 +379,9 @@ static Buffer *rn_buffer(Split *sp, Buffer *b)
 	int keep = !isnew && !claimed(sp, b->id);
 	Buffer *nb = keep ? b : copy_buffer(sp, b, b->shape, b->strides, b->elem_offset);
 	e->fresh = nb; /* before the shape: e is not valid after the calls below */
-	Expr **shape = rn_exprs(sp, b->shape, b->ndim);
-	Expr **strides = rn_exprs(sp, b->strides, b->nstrides);
-	Expr *off = rn_expr(sp, b->elem_offset);
+	Expr **shape = mut_exprs(mu, b->shape, b->ndim);
+	Expr **strides = mut_exprs(mu, b->strides, b->nstrides);
+	Expr *off = mut_expr(mu, b->elem_offset);
 	if (!keep) {
 		nb->shape = shape, nb->strides = strides, nb->elem_offset = off;
 	} else if (shape == b->shape && strides == b->strides && off == b->elem_offset) {
@@ -429,181 +392,6 @@ static Buffer *rn_buffer(Split *sp, Buffer *b)
 		seen_find(sp, b)->fresh = nb;
 	}
 	return nb;
-}
-
-/* The nodes below are copied only when something in them changed: a
- * subtree whose vars and buffers are all kept is shared with the host's
- * old body, which the host drops. */
-static Expr *rn_node(Split *sp, Expr *e)
-{
-	Expr *n, *x, *y, *z;
-	switch (e->kind) {
-	case EX_BUFDATA:
-	case EX_BUFREF: {
-		Buffer *b = rn_buffer(sp, e->buf);
-		if (b == e->buf)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->buf = b;
-		return n;
-	}
-	case EX_SELECT:
-		x = rn_expr(sp, e->sel.c), y = rn_expr(sp, e->sel.t), z = rn_expr(sp, e->sel.f);
-		if (x == e->sel.c && y == e->sel.t && z == e->sel.f)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->sel.c = x, n->sel.t = y, n->sel.f = z;
-		return n;
-	case EX_RAMP:
-		x = rn_expr(sp, e->ramp.base), y = rn_expr(sp, e->ramp.stride);
-		if (x == e->ramp.base && y == e->ramp.stride)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->ramp.base = x, n->ramp.stride = y;
-		return n;
-	case EX_BROADCAST:
-		x = rn_expr(sp, e->bcast.value);
-		if (x == e->bcast.value)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->bcast.value = x;
-		return n;
-	case EX_SHUFFLE: {
-		Expr **v = rn_exprs(sp, e->shuf.vecs, e->shuf.nvecs);
-		Expr **i = rn_exprs(sp, e->shuf.idx, e->shuf.nidx);
-		if (v == e->shuf.vecs && i == e->shuf.idx)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->shuf.vecs = v, n->shuf.idx = i;
-		return n;
-	}
-	case EX_LET: {
-		x = rn_expr(sp, e->let.value);
-		Var *v = rn_def(sp, e->let.var);
-		y = rn_expr(sp, e->let.body);
-		if (x == e->let.value && v == e->let.var && y == e->let.body)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->let.value = x, n->let.var = v, n->let.body = y;
-		return n;
-	}
-	case EX_LOAD: {
-		Buffer *b = rn_buffer(sp, e->load.buf);
-		Expr **idx = rn_exprs(sp, e->load.idx, e->load.nidx);
-		x = rn_expr(sp, e->load.pred);
-		if (b == e->load.buf && idx == e->load.idx && x == e->load.pred)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->load.buf = b, n->load.idx = idx, n->load.pred = x;
-		return n;
-	}
-	case EX_CALL: {
-		Expr **args = rn_exprs(sp, e->call.args, e->call.nargs);
-		if (args == e->call.args)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->call.args = args;
-		return n;
-	}
-	default:
-		if (e->kind < EX_ADD || e->kind > EX_CAST)
-			return e;
-		x = rn_expr(sp, e->bin.a), y = rn_expr(sp, e->bin.b);
-		if (x == e->bin.a && y == e->bin.b)
-			return e;
-		n = ex_dup(sp->a, e);
-		n->bin.a = x, n->bin.b = y;
-		return n;
-	}
-}
-
-static Obj *rn_obj(Split *sp, Obj *o);
-
-/* Returns xs when no element changed, else a fresh array. */
-static Obj **rn_objs(Split *sp, Obj **xs, int n)
-{
-	Obj **out = xs;
-	for (int i = 0; i < n; i++) {
-		Obj *y = rn_obj(sp, xs[i]);
-		if (y != xs[i] && out == xs)
-			out = ar_dup(sp->a, xs, (size_t)n * sizeof *xs);
-		if (out != xs)
-			out[i] = y;
-	}
-	return out;
-}
-
-static Obj *rn_obj(Split *sp, Obj *o)
-{
-	Obj *n;
-	if (!o)
-		return NULL;
-	switch (o->kind) {
-	case OB_LIST: {
-		Obj **items = rn_objs(sp, o->list.items, o->list.n);
-		if (items == o->list.items)
-			return o;
-		n = dup_obj(sp->a, o);
-		n->list.items = items;
-		return n;
-	}
-	case OB_DICT: {
-		Obj **vals = rn_objs(sp, o->dict.vals, o->dict.n);
-		if (vals == o->dict.vals)
-			return o;
-		n = dup_obj(sp->a, o);
-		n->dict.vals = vals;
-		return n;
-	}
-	case OB_EXPR: {
-		Expr *e = rn_expr(sp, o->expr);
-		if (e == o->expr)
-			return o;
-		n = dup_obj(sp->a, o);
-		n->expr = e;
-		return n;
-	}
-	case OB_BUFFER: {
-		Buffer *b = rn_buffer(sp, o->buf);
-		if (b == o->buf)
-			return o;
-		n = dup_obj(sp->a, o);
-		n->buf = b;
-		return n;
-	}
-	case OB_ITERVAR: {
-		Expr *mn = rn_expr(sp, o->iv.min), *ext = rn_expr(sp, o->iv.extent);
-		Var *v = o->iv.var ? rn_def(sp, o->iv.var) : NULL;
-		if (v == o->iv.var && mn == o->iv.min && ext == o->iv.extent)
-			return o;
-		n = dup_obj(sp->a, o);
-		n->iv.var = v, n->iv.min = mn, n->iv.extent = ext;
-		return n;
-	}
-	case OB_REDUCER: {
-		int k = o->red.n;
-		Var **lhs = o->red.lhs, **rhs = o->red.rhs;
-		for (int i = 0; i < k; i++) {
-			Var *l = o->red.lhs[i] ? rn_def(sp, o->red.lhs[i]) : NULL;
-			Var *r = o->red.rhs[i] ? rn_def(sp, o->red.rhs[i]) : NULL;
-			if ((l != lhs[i] || r != rhs[i]) && lhs == o->red.lhs) {
-				lhs = ar_dup(sp->a, o->red.lhs, (size_t)k * sizeof *lhs);
-				rhs = ar_dup(sp->a, o->red.rhs, (size_t)k * sizeof *rhs);
-			}
-			if (lhs != o->red.lhs)
-				lhs[i] = l, rhs[i] = r;
-		}
-		Expr **res = rn_exprs(sp, o->red.result, k);
-		Expr **id = rn_exprs(sp, o->red.identity, k);
-		if (lhs == o->red.lhs && res == o->red.result && id == o->red.identity)
-			return o;
-		n = dup_obj(sp->a, o);
-		n->red.lhs = lhs, n->red.rhs = rhs, n->red.result = res, n->red.identity = id;
-		return n;
-	}
-	default:
-		return o;
-	}
 }
 
 /* A launch-bounds attr: its value recorded (berr set on error). */
@@ -625,149 +413,44 @@ static void take_bound(Split *sp, Stmt *s, int k)
 	}
 }
 
-static Stmt *rn_stmt(Split *sp, Stmt *s)
+/* The region walk is the Mutator with these hooks: it copies a node only
+ * when something below it changed, so a subtree whose vars and buffers are
+ * all kept is shared with the host's old body, which the host drops. */
+static Var *rn_use_hook(Mutator *mu, Var *v)
 {
-	Stmt *n;
-	if (!s)
-		return NULL;
+	return rn_use(mu->data, v);
+}
+
+static Var *rn_def_hook(Mutator *mu, Var *v)
+{
+	return rn_def(mu->data, v);
+}
+
+/* Allocations and declarations define their buffer before the Mutator
+ * meets it; a launch-bounds attr becomes a kernel attr (its node and
+ * value still count as uses, as the attr is walked before it goes). */
+static Stmt *rn_stmt(Mutator *mu, Stmt *s)
+{
+	Split *sp = mu->data;
 	switch (s->kind) {
-	case ST_BIND: {
-		Expr *v = rn_expr(sp, s->bind.value);
-		Var *var = rn_def(sp, s->bind.var);
-		if (v == s->bind.value && var == s->bind.var)
-			return s;
-		n = st_dup(sp->a, s);
-		n->bind.value = v, n->bind.var = var;
-		return n;
-	}
-	case ST_STORE: {
-		Buffer *b = rn_buffer(sp, s->store.buf);
-		Expr *v = rn_expr(sp, s->store.value);
-		Expr **idx = rn_exprs(sp, s->store.idx, s->store.nidx);
-		Expr *pred = rn_expr(sp, s->store.pred);
-		if (b == s->store.buf && v == s->store.value && idx == s->store.idx &&
-		    pred == s->store.pred)
-			return s;
-		n = st_dup(sp->a, s);
-		n->store.buf = b, n->store.value = v, n->store.idx = idx, n->store.pred = pred;
-		return n;
-	}
-	case ST_ALLOC: {
+	case ST_ALLOC:
 		rn_define_buffer(sp, s->alloc.buf);
-		Buffer *b = rn_buffer(sp, s->alloc.buf);
-		Obj *ann = rn_obj(sp, s->alloc.annotations);
-		if (b == s->alloc.buf && ann == s->alloc.annotations)
-			return s;
-		n = st_dup(sp->a, s);
-		n->alloc.buf = b, n->alloc.annotations = ann;
-		return n;
-	}
-	case ST_DECL: {
+		return NULL;
+	case ST_DECL:
 		rn_define_buffer(sp, s->decl.buf);
-		Expr *data = rn_expr(sp, s->decl.data);
-		Buffer *b = rn_buffer(sp, s->decl.buf);
-		if (data == s->decl.data && b == s->decl.buf)
-			return s;
-		n = st_dup(sp->a, s);
-		n->decl.data = data, n->decl.buf = b;
-		return n;
-	}
-	case ST_ATTR: {
-		Obj *node = rn_obj(sp, s->attr.node);
-		Expr *v = rn_expr(sp, s->attr.value);
+		return NULL;
+	case ST_ATTR:
 		for (int k = 0; k < 3; k++) {
 			if (s->attr.key == sp->bkey[k]) {
-				/* a launch bound: becomes a kernel attr */
+				mut_obj(mu, s->attr.node);
+				mut_expr(mu, s->attr.value);
 				take_bound(sp, s, k);
-				return s->attr.body ? rn_stmt(sp, s->attr.body) : st_seq(sp->a, NULL, 0);
+				return s->attr.body ? mut_stmt(mu, s->attr.body) : st_seq(sp->a, NULL, 0);
 			}
 		}
-		Stmt *body = rn_stmt(sp, s->attr.body);
-		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
-			return s;
-		n = st_dup(sp->a, s);
-		n->attr.node = node, n->attr.value = v, n->attr.body = body;
-		return n;
-	}
-	case ST_FOR: {
-		Expr *mn = rn_expr(sp, s->loop.min);
-		Expr *ext = rn_expr(sp, s->loop.extent);
-		Expr *step = rn_expr(sp, s->loop.step);
-		Var *v = rn_def(sp, s->loop.var);
-		Obj *ann = rn_obj(sp, s->loop.annotations);
-		Stmt *body = rn_stmt(sp, s->loop.body);
-		if (mn == s->loop.min && ext == s->loop.extent && step == s->loop.step &&
-		    v == s->loop.var && ann == s->loop.annotations && body == s->loop.body)
-			return s;
-		n = st_dup(sp->a, s);
-		n->loop.min = mn, n->loop.extent = ext, n->loop.step = step;
-		n->loop.var = v, n->loop.annotations = ann, n->loop.body = body;
-		return n;
-	}
-	case ST_WHILE: {
-		Expr *c = rn_expr(sp, s->wloop.cond);
-		Stmt *body = rn_stmt(sp, s->wloop.body);
-		if (c == s->wloop.cond && body == s->wloop.body)
-			return s;
-		n = st_dup(sp->a, s);
-		n->wloop.cond = c, n->wloop.body = body;
-		return n;
-	}
-	case ST_IF: {
-		Expr *c = rn_expr(sp, s->ifs.cond);
-		Stmt *t = rn_stmt(sp, s->ifs.then), *f = rn_stmt(sp, s->ifs.els);
-		if (c == s->ifs.cond && t == s->ifs.then && f == s->ifs.els)
-			return s;
-		n = st_dup(sp->a, s);
-		n->ifs.cond = c, n->ifs.then = t, n->ifs.els = f;
-		return n;
-	}
-	case ST_SEQ: {
-		/* from the first change on, the items go on the scratch stack;
-		 * st_seq copies and flattens them (an empty sequence vanishes) */
-		int k = s->seq.n, mark = sp->scratch.n, changed = 0;
-		for (int i = 0; i < k; i++) {
-			Stmt *y = rn_stmt(sp, s->seq.items[i]);
-			if (y != s->seq.items[i] && !changed) {
-				changed = 1;
-				for (int j = 0; j < i; j++)
-					vec_push(&sp->scratch, s->seq.items[j]);
-			}
-			if (changed)
-				vec_push(&sp->scratch, y);
-		}
-		if (!changed)
-			return s;
-		n = st_seq(sp->a, (Stmt **)sp->scratch.v + mark, k);
-		sp->scratch.n = mark;
-		return n;
-	}
-	case ST_EVAL: {
-		Expr *v = rn_expr(sp, s->eval.value);
-		if (v == s->eval.value)
-			return s;
-		n = st_dup(sp->a, s);
-		n->eval.value = v;
-		return n;
-	}
-	case ST_ASSERT: {
-		Expr *c = rn_expr(sp, s->assert.cond);
-		if (c == s->assert.cond)
-			return s;
-		n = st_dup(sp->a, s);
-		n->assert.cond = c;
-		return n;
-	}
-	case ST_RETURN: {
-		Expr *v = rn_expr(sp, s->ret.value);
-		if (v == s->ret.value)
-			return s;
-		n = st_dup(sp->a, s);
-		n->ret.value = v;
-		return n;
-	}
+		return NULL;
 	default:
-		return s;
+		return NULL;
 	}
 }
 
@@ -842,7 +525,10 @@ static Stmt *split_region(Split *sp, Stmt *body, Obj *device_target, Loc loc)
 	for (int k = 0; k < 3; k++)
 		sp->bhas[k] = 0, sp->bval[k] = 0;
 	sp->berr = 0;
-	Stmt *kbody = rn_stmt(sp, body);
+	Mutator mu = {.a = a, .stmt = rn_stmt, .var = rn_use_hook, .def = rn_def_hook,
+	              .buffer = rn_buffer, .data = sp};
+	Stmt *kbody = mut_stmt(&mu, body);
+	mut_done(&mu);
 
 	int np = 0;
 	KParam *ps = xmalloc((size_t)(sp->vars.n + sp->bufs.n + 1) * sizeof *ps);
@@ -1046,7 +732,6 @@ int shd_split(Module *m, int head)
 	free(sp.seen);
 	vec_free(&sp.vars);
 	vec_free(&sp.bufs);
-	vec_free(&sp.scratch);
 	return sp.err;
 }
 
