@@ -306,37 +306,27 @@ static void kernel_free(Kernel *k)
 
 /* Calls fn on each allocation of the merged kind in s, in order, until it
  * returns nonzero (then returns 1).  Only the statements are looked at:
- * allocations are statements, and only these bodies hold statements. */
+ * allocations are statements. */
+typedef struct EachAlloc {
+	int dyn, stop;
+	int (*fn)(void *data, Stmt *alloc);
+	void *data;
+} EachAlloc;
+
+static int each_alloc_visit(Walker *w, Stmt *s)
+{
+	EachAlloc *ea = w->data;
+	if (!ea->stop && s->kind == ST_ALLOC && right_scope(ea->dyn, s->alloc.buf))
+		ea->stop = ea->fn(ea->data, s);
+	return !ea->stop;
+}
+
 static int each_alloc(int dyn, Stmt *s, int (*fn)(void *data, Stmt *alloc), void *data)
 {
-	while (s) {
-		switch (s->kind) {
-		case ST_ALLOC:
-			return right_scope(dyn, s->alloc.buf) && fn(data, s);
-		case ST_ATTR:
-			s = s->attr.body;
-			break;
-		case ST_FOR:
-			s = s->loop.body;
-			break;
-		case ST_WHILE:
-			s = s->wloop.body;
-			break;
-		case ST_IF:
-			if (each_alloc(dyn, s->ifs.then, fn, data))
-				return 1;
-			s = s->ifs.els;
-			break;
-		case ST_SEQ:
-			for (int i = 0; i < s->seq.n; i++)
-				if (each_alloc(dyn, s->seq.items[i], fn, data))
-					return 1;
-			return 0;
-		default:
-			return 0;
-		}
-	}
-	return 0;
+	EachAlloc ea = {dyn, 0, fn, data};
+	Walker w = {.stmt = each_alloc_visit, .expr = pu_skip_expr, .data = &ea};
+	walk_stmt(&w, s);
+	return ea.stop;
 }
 
 typedef struct Collect {

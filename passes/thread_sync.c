@@ -741,7 +741,8 @@ static int sync_func(TS *t, Stmt **body, Sym scope, int plan, int wait)
 typedef struct Mention {
 	Sym scopes[2];
 	int bits;
-	Walker w; /* mention_visit over expressions */
+	int in_env; /* below a thread_extent */
+	Walker w;   /* mention_visit over expressions */
 } Mention;
 
 static void mention(Mention *mn, Sym scope)
@@ -792,58 +793,51 @@ static void mention_exprs(Mention *mn, Expr *const *xs, int n)
 		mention_expr(mn, xs[i]);
 }
 
-static void mention_stmt(Mention *mn, const Stmt *s, int in_env)
+/* The statement walk: the expressions of stores, evaluates and binds in
+ * a thread environment (below a thread_extent) are where the planner
+ * records accesses; async waits are found everywhere. */
+static int mention_stmt(Walker *w, Stmt *s)
 {
-	while (s) {
-		switch (s->kind) {
-		case ST_STORE:
-			if (in_env) {
-				mention(mn, s->store.buf->scope);
-				mention_exprs(mn, s->store.idx, s->store.nidx);
-				mention_expr(mn, s->store.value);
-				mention_expr(mn, s->store.pred);
-			}
-			return;
-		case ST_EVAL:
-			if (in_env)
-				mention_expr(mn, s->eval.value);
-			return;
-		case ST_BIND:
-			if (in_env)
-				mention_expr(mn, s->bind.value);
-			return;
-		case ST_ATTR:
-			if (s->attr.key == S_wait_queue)
-				mn->bits |= 4;
-			in_env |= s->attr.key == S_thread_extent;
-			s = s->attr.body;
-			break;
-		case ST_FOR:
-			s = s->loop.body;
-			break;
-		case ST_WHILE:
-			s = s->wloop.body;
-			break;
-		case ST_IF:
-			mention_stmt(mn, s->ifs.then, in_env);
-			s = s->ifs.els;
-			break;
-		case ST_SEQ:
-			for (int i = 0; i < s->seq.n; i++)
-				mention_stmt(mn, s->seq.items[i], in_env);
-			return;
-		default:
-			return;
+	Mention *mn = w->data;
+	switch (s->kind) {
+	case ST_STORE:
+		if (mn->in_env) {
+			mention(mn, s->store.buf->scope);
+			mention_exprs(mn, s->store.idx, s->store.nidx);
+			mention_expr(mn, s->store.value);
+			mention_expr(mn, s->store.pred);
 		}
+		return 0;
+	case ST_EVAL:
+		if (mn->in_env)
+			mention_expr(mn, s->eval.value);
+		return 0;
+	case ST_BIND:
+		if (mn->in_env)
+			mention_expr(mn, s->bind.value);
+		return 0;
+	case ST_ATTR:
+		if (s->attr.key == S_wait_queue)
+			mn->bits |= 4;
+		if (s->attr.key == S_thread_extent && !mn->in_env) {
+			mn->in_env = 1;
+			walk_stmt(w, s->attr.body);
+			mn->in_env = 0;
+			return 0;
+		}
+		return 1;
+	default:
+		return 1;
 	}
 }
 
 static int mentions(const Func *f)
 {
-	Mention mn = {{S_shared, S_shared_dyn}, 0, {0}};
+	Mention mn = {{S_shared, S_shared_dyn}, 0, 0, {0}};
 	mn.w = (Walker){.expr = mention_visit, .def = mention_def, .data = &mn,
 	                .kinds = EXK(EX_VAR) | EXK(EX_LOAD) | EXK(EX_BUFDATA) | EXK(EX_BUFREF)};
-	mention_stmt(&mn, f->body, 0);
+	Walker sw = {.stmt = mention_stmt, .expr = pu_skip_expr, .data = &mn};
+	walk_stmt(&sw, f->body);
 	return mn.bits;
 }
 
