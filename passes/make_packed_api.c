@@ -21,7 +21,9 @@
  * and returns; the call and return rewrites run only where it finds some.
  * The prologue is built from Syms, ops and constants looked up once per
  * run, and the free-var check walks the old body, not the prologue (see
- * may_have_free_vars). */
+ * may_have_free_vars).  The pass manager may run it chunk of functions by
+ * chunk (per_function 2): which functions take the packed API is read from
+ * the whole module once, before any is lowered, and kept in pass_state. */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
