@@ -320,6 +320,8 @@ static int is_key_char(int c)
 	       c == '_' || c == '.' || c == '-';
 }
 
+#define CHUNK_KEY "tirxc.function_chunk"
+
 int pm_set_config(PassCtx *cx, const char *kv, Buf *err)
 {
 	const char *eq = strchr(kv, '=');
@@ -332,6 +334,16 @@ int pm_set_config(PassCtx *cx, const char *kv, Buf *err)
 			buf_printf(err, "--pass-config: bad character in key '%.*s'", (int)(eq - kv), kv);
 			return 1;
 		}
+	/* the pass manager's own key is checked here, the passes' where read */
+	if ((size_t)(eq - kv) == strlen(CHUNK_KEY) && !strncmp(kv, CHUNK_KEY, strlen(CHUNK_KEY))) {
+		const char *v = eq + 1;
+		size_t n = strspn(v, "0123456789");
+		if (!*v || v[n] || n > 6) {
+			buf_printf(err, "--pass-config: %s must be a number of functions (0: no chunks), "
+			           "not '%s'", CHUNK_KEY, v);
+			return 1;
+		}
+	}
 	Config c = {xmalloc((size_t)(eq - kv) + 1), xstrdup(eq + 1), 0};
 	memcpy(c.key, kv, (size_t)(eq - kv));
 	c.key[eq - kv] = 0;
@@ -629,7 +641,7 @@ static int run_chunked(PassCtx *cx, Module **m, int i, int g, int chunk)
  * looks at the module between passes, or --stats orders its lines by pass. */
 static int chunk_size(PassCtx *cx, const Module *m)
 {
-	const char *v = pass_config(cx, "tirxc.function_chunk");
+	const char *v = pass_config(cx, CHUNK_KEY);
 	int chunk = v ? atoi(v) : CHUNK;
 	if (chunk <= 0 || cx->stats_on)
 		return 0;
