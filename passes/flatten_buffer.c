@@ -41,11 +41,7 @@ typedef struct FB {
 
 static Expr *arith(FB *fb, int kind, Expr *x, Expr *y)
 {
-	const char *err = NULL;
-	Expr *r = arith_binary(fb->a, kind, x, y, &err);
-	if (!r)
-		die("FlattenBuffer: %s", err ? err : "type error");
-	return r;
+	return pu_arith(fb->a, "FlattenBuffer", kind, x, y);
 }
 
 static int expr_eq(const Expr *x, const Expr *y)

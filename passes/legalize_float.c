@@ -98,11 +98,7 @@ static Expr *kst(const Cv *c, int bits, uint64_t v)
 
 static Expr *bin(const Cv *c, int kind, Expr *x, Expr *y)
 {
-	const char *err = NULL;
-	Expr *r = arith_binary(c->a, kind, x, y, &err);
-	if (!r)
-		die("legalize: %s", err);
-	return r;
+	return pu_arith(c->a, "legalize", kind, x, y);
 }
 
 /* A call of a two-operand integer op, operands matched as TVM's operators
@@ -638,11 +634,7 @@ static Expr *cl_expr(Mutator *m, Expr *e)
 		Expr *x = promote(c, mut_expr(m, e->bin.a)), *y = promote(c, mut_expr(m, e->bin.b));
 		if (x == e->bin.a && y == e->bin.b)
 			return e;
-		const char *err = NULL;
-		n = arith_binary(c->a, e->kind, x, y, &err);
-		if (!n)
-			die("legalize: %s", err);
-		return n;
+		return pu_arith(c->a, "legalize", e->kind, x, y);
 	}
 	default:
 		return NULL;

@@ -258,11 +258,7 @@ static int prove_ge0(LI *li, const Expr *e)
 
 static Expr *arith(LI *li, int kind, Expr *x, Expr *y)
 {
-	const char *err = NULL;
-	Expr *r = arith_binary(li->a, kind, x, y, &err);
-	if (!r)
-		die("LowerIntrin: %s", err ? err : "type error");
-	return r;
+	return pu_arith(li->a, "LowerIntrin", kind, x, y);
 }
 
 /* ex_int(dt, v) through a small cache: the shifts and masks of floor

@@ -343,12 +343,8 @@ static Expr *make_array(L *l, Expr *e)
 	prep(l, struct_set(a, arr, idx, F_BITS, ex_int(a, DT_U8, t.bits)));
 	prep(l, struct_set(a, arr, idx, F_LANES, ex_int(a, dt_make(DT_UINT, 16, 1), t.lanes)));
 	Expr *off = args[5], *bo = off;
-	if (!is_zero(off)) {
-		const char *err = NULL;
-		bo = arith_binary(a, EX_MUL, off, ex_int(a, off->dt, dt_bytes(t)), &err);
-		if (!bo)
-			die("LowerTVMBuiltin: %s", err);
-	}
+	if (!is_zero(off))
+		bo = pu_arith(a, "LowerTVMBuiltin", EX_MUL, off, ex_int(a, off->dt, dt_bytes(t)));
 	prep(l, struct_set(a, arr, idx, F_BYTE_OFFSET, arith_cast(a, dt_make(DT_UINT, 64, 1), bo)));
 	if (!l->dev_type)
 		fail(l, NOLOC, "Unknown device type in current IR");
@@ -556,12 +552,9 @@ static Stmt *lower_alloc(L *l, Stmt *s)
 		fail(l, s->loc, "Unknown device id in current IR");
 		return s;
 	}
-	const char *err = NULL;
 	Expr *total = ex_int(a, dt_make(DT_UINT, 64, 1), nbytes);
-	for (int i = 0; i < b->ndim && total; i++)
-		total = arith_binary(a, EX_MUL, total, b->shape[i], &err);
-	if (!total)
-		die("LowerTVMBuiltin: %s", err);
+	for (int i = 0; i < b->ndim; i++)
+		total = pu_arith(a, "LowerTVMBuiltin", EX_MUL, total, b->shape[i]);
 	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
 	data->buf = b;
 	Expr *thr = ex_call(a, K.throw_last_error, ty_prim(DT_I32), NULL, 0);

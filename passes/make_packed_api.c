@@ -279,11 +279,7 @@ static Expr *op2(Arena *a, int kind, Expr *x, Expr *y)
 		if ((kind == EX_AND || kind == EX_OR) && !cx && !cy && x->dt.code == DT_BOOL)
 			return ex_bin(a, kind, x, y);
 	}
-	const char *err = NULL;
-	Expr *e = arith_binary(a, kind, x, y, &err);
-	if (!e)
-		die("MakePackedAPI: %s", err);
-	return e;
+	return pu_arith(a, "MakePackedAPI", kind, x, y);
 }
 
 static Expr *op_not(Arena *a, Expr *x)

@@ -30,6 +30,15 @@ TType pu_void_ptr(void)
 	return ty_ptr(DT_VOID, sym("global"));
 }
 
+Expr *pu_arith(Arena *a, const char *who, int kind, Expr *x, Expr *y)
+{
+	const char *err = NULL;
+	Expr *r = arith_binary(a, kind, x, y, &err);
+	if (!r)
+		die("%s: %s", who, err ? err : "type error");
+	return r;
+}
+
 Expr *pu_i32(Arena *a, int64_t v)
 {
 	return ex_int(a, DT_I32, v);

@@ -21,6 +21,9 @@ void pu_set_body(Module *m, int i, Stmt *body);
 /* Builders several passes use: `T.handle("void", "global")`'s type, an
  * int32 constant, and a call of an op by canonical name. */
 TType pu_void_ptr(void);
+/* TVM's operator (arith_binary) on operands the pass built itself, where a
+ * type error is the pass's bug: an internal error naming the pass `who`. */
+Expr *pu_arith(Arena *a, const char *who, int kind, Expr *x, Expr *y);
 Expr *pu_i32(Arena *a, int64_t v);
 Expr *pu_call(Arena *a, const char *op, TType rty, Expr **args, int n);
 

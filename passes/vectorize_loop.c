@@ -32,11 +32,7 @@ typedef struct VZ {
 
 static Expr *arith(VZ *z, int kind, Expr *x, Expr *y)
 {
-	const char *err = NULL;
-	Expr *r = arith_binary(z->a, kind, x, y, &err);
-	if (!r)
-		die("VectorizeLoop: %s", err ? err : "type error");
-	return r;
+	return pu_arith(z->a, "VectorizeLoop", kind, x, y);
 }
 
 static Expr *bcast_to(VZ *z, Expr *e, int lanes)
