@@ -275,6 +275,21 @@ Stmt *st_dup(Arena *a, const Stmt *s)
 	return ar_dup(a, s, st_bytes(s->kind));
 }
 
+Stmt *st_eval(Arena *a, Expr *e)
+{
+	Stmt *s = st_new(a, ST_EVAL, NOLOC);
+	s->eval.value = e;
+	return s;
+}
+
+Stmt *st_bind(Arena *a, Var *v, Expr *value)
+{
+	Stmt *s = st_new(a, ST_BIND, NOLOC);
+	s->bind.var = v;
+	s->bind.value = value;
+	return s;
+}
+
 Stmt *st_seq(Arena *a, Stmt **items, int n)
 {
 	int total = 0;

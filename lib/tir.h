@@ -503,6 +503,8 @@ Expr *ex_call(Arena *a, const Op *op, TType rty, Expr **args, int nargs);
 Stmt *st_new(Arena *a, int kind, Loc loc);
 Stmt *st_dup(Arena *a, const Stmt *s);
 Stmt *st_seq(Arena *a, Stmt **items, int n); /* flattens nested seqs; n == 1 returns the item */
+Stmt *st_eval(Arena *a, Expr *e);              /* T.evaluate(e), no location */
+Stmt *st_bind(Arena *a, Var *v, Expr *value);  /* v = value, no location */
 Obj *obj_new(Arena *a, int kind);
 Obj *obj_str(Arena *a, Sym s);
 Obj *obj_int(Arena *a, int64_t v);

@@ -160,13 +160,6 @@ static int lower_items(L *l, Stmt *s);
 /* ------------------------------------------------------------ helpers */
 
 
-static Stmt *mk_eval(Arena *a, Expr *e)
-{
-	Stmt *s = st_new(a, ST_EVAL, NOLOC);
-	s->eval.value = e;
-	return s;
-}
-
 static Stmt *mk_if(Arena *a, Expr *c, Stmt *then, Stmt *els)
 {
 	Stmt *s = st_new(a, ST_IF, NOLOC);
@@ -179,7 +172,7 @@ static Stmt *mk_if(Arena *a, Expr *c, Stmt *then, Stmt *els)
 static Stmt *struct_set(Arena *a, Expr *h, int64_t index, int field, Expr *value)
 {
 	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
-	return mk_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
+	return st_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
 }
 
 static Expr *isnullptr(Arena *a, Expr *x)
@@ -560,13 +553,13 @@ static Stmt *lower_alloc(L *l, Stmt *s)
 	Expr *thr = ex_call(a, K.throw_last_error, ty_prim(DT_I32), NULL, 0);
 	Expr *fargs[3] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), data};
 	Expr *fr = ex_call(a, K.free_workspace, ty_prim(DT_I32), fargs, 3);
-	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, i32(a, 0)), mk_eval(a, thr), NULL));
+	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, i32(a, 0)), st_eval(a, thr), NULL));
 	Expr *aargs[5] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), total,
 	                  i32(a, b->dt.code), i32(a, b->dt.bits)};
 	Stmt *decl = st_new(a, ST_DECL, s->loc);
 	decl->decl.buf = b;
 	decl->decl.data = ex_call(a, K.alloc_workspace, buf_data_type(b), aargs, 5);
-	Stmt *seq[2] = {decl, mk_if(a, isnullptr(a, data), mk_eval(a, thr), NULL)};
+	Stmt *seq[2] = {decl, mk_if(a, isnullptr(a, data), st_eval(a, thr), NULL)};
 	return st_seq(a, seq, 2);
 }
 

@@ -291,21 +291,6 @@ static Expr *op_not(Arena *a, Expr *x)
 	return e;
 }
 
-static Stmt *mk_bind(Arena *a, Var *v, Expr *value)
-{
-	Stmt *s = st_new(a, ST_BIND, NOLOC);
-	s->bind.var = v;
-	s->bind.value = value;
-	return s;
-}
-
-static Stmt *mk_eval(Arena *a, Expr *e)
-{
-	Stmt *s = st_new(a, ST_EVAL, NOLOC);
-	s->eval.value = e;
-	return s;
-}
-
 /* An AttrStmt whose body is filled in later (merge_nest). */
 static Stmt *mk_attr(Arena *a, Obj *node, Sym key, Expr *value)
 {
@@ -326,7 +311,7 @@ static Stmt *mk_return(Arena *a, Expr *v)
 static Stmt *struct_set(Arena *a, Expr *h, int index, int field, Expr *value)
 {
 	Expr *args[4] = {h, i32(a, index), i32(a, field), value};
-	return mk_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
+	return st_eval(a, ex_call(a, K.struct_set, ty_prim(DT_I32), args, 4));
 }
 
 /* analyzer.Simplify(x == y) for the comparisons the binder builds: constant
@@ -569,7 +554,7 @@ static int bind_scalar(Binder *b, Expr *arg, Expr *value, Path path)
 		Def *d = def_get(b, arg->var);
 		if (!d) {
 			def_put(b, arg->var, arg, path);
-			vec_push(&b->init, mk_bind(a, arg->var, value));
+			vec_push(&b->init, st_bind(a, arg->var, value));
 			return 1;
 		}
 		Expr *c = simplify_eq(a, d->value, value);
@@ -615,7 +600,7 @@ static int bind_scalar(Binder *b, Expr *arg, Expr *value, Path path)
 static void bind_pointer(Binder *b, Var *v, Expr *value, Path path)
 {
 	def_put(b, v, value, path);
-	vec_push(&b->init, mk_bind(b->a, v, value));
+	vec_push(&b->init, st_bind(b->a, v, value));
 }
 
 /* ExprPathRenderer: an expected value in the words of the message: vars
@@ -756,7 +741,7 @@ static void decode_param(Binder *b, int i)
 	Arena *a = b->a;
 	Param *p = &b->f->params[i];
 	Var *ti = var_new(a, symcat(b->names[i], ".type_index", NULL), ty_prim(DT_I32));
-	vec_push(&b->init, mk_bind(a, ti, struct_get_v(a, ty_prim(DT_I32), b->args, i, F_ANY_TYPE_INDEX)));
+	vec_push(&b->init, st_bind(a, ti, struct_get_v(a, ty_prim(DT_I32), b->args, i, F_ANY_TYPE_INDEX)));
 	Path path = {i, b->names[i]};
 	if (p->buf) {
 		Var *h = var_new(a, symcat(b->names[i], ".handle", NULL), K.void_ptr);
@@ -884,7 +869,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 
 	TType i64p = K.i64_ptr;
 	Var *shape = var_new(a, symcat(b->fname, ".", b->names[i], "_shape", NULL), i64p);
-	vec_push(&b->init, mk_bind(a, shape, struct_get_v(a, i64p, h, 0, F_SHAPE)));
+	vec_push(&b->init, st_bind(a, shape, struct_get_v(a, i64p, h, 0, F_SHAPE)));
 	for (int k = 0; k < buf->ndim && !skips_dtype_check(buf->dt); k++) {
 		Expr *v = struct_get_v(a, ty_prim(DT_I64), shape, k, F_INT64_ELEM);
 		Path p = {i, symcat(bn, ".shape[", num_sym(k), "]", NULL)};
@@ -892,7 +877,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 	}
 
 	Var *strides = var_new(a, symcat(b->fname, ".", b->names[i], "_strides", NULL), i64p);
-	vec_push(&b->init, mk_bind(a, strides, struct_get_v(a, i64p, h, 0, F_STRIDES)));
+	vec_push(&b->init, st_bind(a, strides, struct_get_v(a, i64p, h, 0, F_STRIDES)));
 	Expr *is_null = isnullptr(a, ex_var(a, strides));
 	if (buf->nstrides == 0)
 		compact_strides(b, i, buf, strides, is_null);
@@ -1403,7 +1388,7 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 			vec_push(nest, mk_attr(a, K.dflt_node, K.device_type, i32(a, dev_type)));
 			if (dev_type != DL_CPU) {
 				Expr *args[3] = {K.set_device_str, i32(a, dev_type), ex_var(a, b->dev_id)};
-				tail[nt++] = mk_eval(a, ex_call(a, K.call_packed, ty_prim(DT_I32), args, 3));
+				tail[nt++] = st_eval(a, ex_call(a, K.call_packed, ty_prim(DT_I32), args, 3));
 			}
 		}
 		for (int i = 0; i < b->asserts.n; i++)
