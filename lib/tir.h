@@ -705,9 +705,10 @@ struct Instrument {
 	int (*after_pipeline)(Instrument *in, PassCtx *cx, const Module *m);
 	void (*finish)(Instrument *in, PassCtx *cx); /* reports, at pm_finish */
 	void (*free)(Instrument *in);                /* releases data, at pm_free */
-	/* 1: the pass hooks neither look at the module nor need it whole, so
-	 * they may run once per chunk of functions (timing, crash notes).
-	 * Passes run chunk by chunk only when every instrument allows it. */
+	/* 1: the pass hooks neither look at the module nor need it whole and
+	 * never stop the run, so they may run once per chunk of functions
+	 * (timing, crash notes; their results are not checked there).  Passes
+	 * run chunk by chunk only when every instrument allows it. */
 	int chunk_ok;
 };
 
