@@ -10,13 +10,15 @@ trap 'rm -f "$out"' EXIT INT TERM
 
 "$build/unittest" >"$out" 2>&1
 rc=$?
-cat "$out"
+# Passing unit tests provoke diagnostics on purpose; show them only when a
+# test failed, so what make test prints is failures and the summary.
 line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
 if [ -n "$line" ]; then
 	up=$(echo "$line" | sed -E 's/^unit: ([0-9]+) passed.*/\1/')
 	uf=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
 fi
 [ $rc -ne 0 ] && [ "$uf" -eq 0 ] && uf=1
+if [ "$uf" -ne 0 ]; then cat "$out"; else echo "$line"; fi
 
 TIRXC="$root/$build/tirxc" TIRXC_BUILD="$root/$build" \
 	python3 "$lit" -sv "$root/testdata" >"$out" 2>&1
