@@ -216,15 +216,16 @@ static const char *unescape(const char *s, char *buf, size_t cap)
 
 /* The attribute-chain form: fam, the tokens toks[0..ntok) (unescaped), the
  * call's positional operands and pred=. */
-static Expr *chain_call(P *p, Node *call, const char *spell, const char *fam, char toks[][48], int ntok)
+static Expr *chain_call(P *p, Node *call, const char *spell, const Op *fop, char toks[][48], int ntok)
 {
+	const char *fam = fop->name + 9;
 	static const char *const kws[] = {"pred", NULL};
 	check_args(p, call, 0, -1, kws);
 	if (!family_modelled(fam))
 		perr(p, call->loc,
 		     "T.%s: the attribute-chain form of T.ptx is read only for the cp.async instructions; "
-		     "write the form TVM prints, T.ptx.%s(operands..., modifier tokens..., flags)",
-		     spell, fam);
+		     "write the form TVM prints, T.%s(operands..., modifier tokens..., flags)",
+		     spell, fop->script);
 	int k = npos_(call);
 	if (k > PTX_MAXOPERANDS)
 		perr(p, call->loc, "T.%s: too many operands (%d)", spell, k);
@@ -309,7 +310,7 @@ Expr *ptx_chain(P *p, Node *call, const char *path)
 		unescape(raw, toks[n++], sizeof toks[0]);
 		s += l;
 	}
-	return chain_call(p, call, path, op->name + 9, toks, n);
+	return chain_call(p, call, path, op, toks, n);
 }
 
 Expr *ptx_call(P *p, Node *call, const Op *op, const char *spell)
@@ -322,7 +323,7 @@ Expr *ptx_call(P *p, Node *call, const Op *op, const char *spell)
 		nstr++;
 	if (fam && nstr == 0) {
 		if (family_modelled(op->name + 9))
-			return chain_call(p, call, spell, op->name + 9, NULL, 0);
+			return chain_call(p, call, spell, op, NULL, 0);
 		Node *a0 = pos_(call, 0);
 		if (a0 && a0->kind == N_STR && (!strcmp(op->name, "tirx.ptx.ldmatrix") || !strcmp(op->name, "tirx.ptx.mma")))
 			perr(p, call->loc,
