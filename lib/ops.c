@@ -4,11 +4,22 @@
  * effect.  Lookup goes through a hash table built on first use that holds
  * every spelling (canonical without "tirx.", script name, aliases).
  *
- * The set follows TVM HEAD (src/tirx/op/builtin.cc, op.cc, the CUDA target
- * builtins) for the ops that appear in lowered TIRx, plus the OLD flat PTX ops
- * (tirx.ptx_cp_async, ...) under namespaced names, since lowered dumps and
- * the pass tests still use them.  Unknown ops are rejected by the parser
- * rather than guessed. */
+ * The set follows TVM 0.27 (src/tirx/op/builtin.cc, op.cc, the CUDA target
+ * builtins) for the ops that appear in lowered TIRx.  Unknown ops are
+ * rejected by the parser rather than guessed.
+ *
+ * PTX.  TVM 0.27's T.ptx is table driven: each instruction family
+ * (T.ptx.cp, T.ptx.fence, ...) covers several table entries, each its own
+ * op, and a call prints as `T.ptx.<family>(operands..., modifier tokens...,
+ * flags)`.  tirxc keeps one op per family ("tirx.ptx.<family>", printed
+ * verbatim, opaque to every pass) and resolves a printed call to TVM's entry
+ * op only for the entries it models (ptx_entries below: the cp.async copy,
+ * commit and wait instructions), so that passes see one op for each.  The
+ * older spellings of the same instructions are aliases of those ops:
+ * `T.ptx_cp_async` / `T.ptx.cp_async` (element offsets, dtype first) is
+ * `tirx.s_tir.cp_async_raw`, `T.ptx_commit_group()` /
+ * `T.ptx.cp_async_commit_group()` is `tirx.ptx.cp_async_commit_group`, and
+ * the parser completes their arguments (ptx_complete). */
 #include <string.h>
 #include "tir.h"
 
@@ -148,15 +159,44 @@ static const Op ops[] = {
 	{"tirx.s_tir.cp_async_raw", "s_tir.cp_async_raw", -1, F, RT_GIVEN, EFF_OPAQUE},
 	{"tirx.s_tir.ldg32", "s_tir.ldg32", 4, N, RT_VOID, EFF_PURE},
 
-	/* PTX ops in the element-offset form of the OLD flat ops (the
-	 * type goes first, as OLD printed it).  HEAD's table-driven T.ptx
-	 * families are not supported. */
-	{"tirx.ptx.cp_async", "ptx.cp_async", -1, F, RT_GIVEN, EFF_OPAQUE},
-	{"tirx.ptx.cp_async_commit_group", "ptx.cp_async_commit_group", 0, N, RT_VOID, EFF_OPAQUE},
-	{"tirx.ptx.cp_async_wait_group", "ptx.cp_async_wait_group", 1, N, RT_VOID, EFF_OPAQUE},
-	{"tirx.ptx.ldmatrix", "ptx.ldmatrix", -1, F, RT_GIVEN, EFF_OPAQUE},
-	{"tirx.ptx.mma", "ptx.mma", -1, F, RT_GIVEN, EFF_OPAQUE},
-	{"tirx.ptx.mma_sp", "ptx.mma_sp", -1, F, RT_GIVEN, EFF_OPAQUE},
+	/* TVM 0.27's T.ptx instruction families, one op each, listed before
+	 * the entries below so that "ptx.<family>" names the family op.  A
+	 * family op is a void statement whose arguments are kept as printed:
+	 * operands, then one modifier token per slot ("" for an omitted one),
+	 * then the flags string.  Python keywords print with a trailing '_'. */
+#define PTXF(f) {"tirx.ptx." #f, "ptx." #f, -1, N, RT_VOID, EFF_OPAQUE}
+#define PTXK(f) {"tirx.ptx." #f, "ptx." #f "_", -1, N, RT_VOID, EFF_OPAQUE}
+	PTXF(abs), PTXF(activemask), PTXF(add), PTXK(and), PTXF(applypriority), PTXF(atom), PTXF(bar),
+	PTXF(barrier), PTXF(bfe), PTXF(bfi), PTXF(bfind), PTXF(bmsk), PTXF(brev), PTXF(clmad),
+	PTXF(clusterlaunchcontrol), PTXF(clz), PTXF(cnot), PTXF(copysign), PTXF(cos), PTXF(cp),
+	PTXF(createpolicy), PTXF(cvt), PTXF(cvt_pack), PTXF(cvta), PTXF(discard), PTXF(div),
+	PTXF(dp2a), PTXF(dp4a), PTXF(elect_sync), PTXF(ex2), PTXF(fabric), PTXF(fence), PTXF(fma),
+	PTXF(fns), PTXF(getctarank), PTXF(griddepcontrol), PTXF(isspacep), PTXF(ld), PTXF(ldmatrix),
+	PTXF(ldu), PTXF(lg2), PTXF(lop3), PTXF(mad), PTXF(mad24), PTXF(mapa), PTXF(match), PTXF(max),
+	PTXF(mbarrier), PTXF(min), PTXF(mma), PTXF(mov), PTXF(movmatrix), PTXF(mul), PTXF(mul24),
+	PTXF(multimem_cp), PTXF(multimem_ld_reduce), PTXF(multimem_red), PTXF(multimem_red_async),
+	PTXF(multimem_st), PTXF(multimem_st_async), PTXF(neg), PTXK(not), PTXK(or), PTXF(popc),
+	PTXF(prefetch), PTXF(prefetchu), PTXF(prmt), PTXF(rcp), PTXF(red), PTXF(red_async),
+	PTXF(redux_sync), PTXF(rem), PTXF(rsqrt), PTXF(sad), PTXF(selp), PTXF(set), PTXF(setmaxnreg),
+	PTXF(setp), PTXF(shf), PTXF(shfl_sync), PTXF(shl), PTXF(shr), PTXF(sin), PTXF(slct),
+	PTXF(spcompress), PTXF(spdecompress), PTXF(sqrt), PTXF(st), PTXF(st_async), PTXF(st_bulk),
+	PTXF(stmatrix), PTXF(sub), PTXF(szext), PTXF(tanh), PTXF(tcgen05),
+	PTXF(tensormap_cp_fenceproxy), PTXF(tensormap_replace), PTXF(testp), PTXF(vote_sync),
+	PTXF(wgmma), PTXF(xor),
+#undef PTXF
+#undef PTXK
+	/* The modelled entries of the cp family (ptx_entries): TVM's op names,
+	 * printed as the family; the arguments are those of the family op. */
+	{"tirx.ptx.cp_async_ca", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.ptx.cp_async_ca_src_size", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.ptx.cp_async_ca_ignore_src", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.ptx.cp_async_cg", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.ptx.cp_async_cg_src_size", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.ptx.cp_async_cg_ignore_src", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.ptx.cp_async_commit_group", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.ptx.cp_async_wait_group", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.ptx.cp_async_wait_all", "ptx.cp", -1, N, RT_VOID, EFF_OPAQUE},
+	/* TVM 0.27 keeps the pre-table ldmatrix and mma under ptx_legacy */
 	{"tirx.ptx_legacy.ldmatrix", "ptx_legacy.ldmatrix", -1, N, RT_VOID, EFF_OPAQUE},
 	{"tirx.ptx_legacy.mma", "ptx_legacy.mma", -1, N, RT_VOID, EFF_OPAQUE},
 
@@ -168,6 +208,10 @@ static const Op ops[] = {
 	{"tirx.cuda.__shfl_down_sync", "cuda.__shfl_down_sync", 4, N, RT_ARG1, EFF_OPAQUE},
 	{"tirx.cuda.__shfl_xor_sync", "cuda.__shfl_xor_sync", 4, N, RT_ARG1, EFF_OPAQUE},
 	{"tirx.cuda.printf", "cuda.printf", -1, N, RT_VOID, EFF_OPAQUE},
+	{"tirx.cuda.__activemask", "cuda.__activemask", 0, N, RT_UINT32, EFF_PURE},
+	/* a generic pointer to a shared-window address, as T.ptx's shared
+	 * address operands take it */
+	{"tirx.cuda.cvta_generic_to_shared", "cuda.cvta_generic_to_shared", 1, N, RT_UINT32, EFF_OPAQUE},
 	/* the type is given by return_type= (printed by the printer) */
 	{"tirx.cuda.func_call", "cuda.func_call", -1, N, RT_GIVEN, EFF_OPAQUE},
 	{"tirx.cuda.cluster_sync", "cuda.cluster_sync", 0, N, RT_VOID, EFF_OPAQUE},
@@ -218,6 +262,9 @@ static const Op ops[] = {
  * "<ns>_rest" -> "<ns>.rest", and the printer's short forms. */
 static const struct { const char *alias, *name; } aliases[] = {
 	{"ptx_ldg32", "tirx.s_tir.ldg32"},
+	/* pre-0.27 spellings of the cp.async ops (ptx_complete adds the
+	 * tokens TVM 0.27's entry ops carry) */
+	{"ptx.cp_async", "tirx.s_tir.cp_async_raw"},
 	{"ptx_commit_group", "tirx.ptx.cp_async_commit_group"},
 	{"ptx_wait_group", "tirx.ptx.cp_async_wait_group"},
 	{"ptx.commit_group", "tirx.ptx.cp_async_commit_group"},
@@ -235,7 +282,7 @@ static const struct { const char *alias, *name; } aliases[] = {
 static const char *const flat_ns[] = {"ptx_legacy", "s_tir", "nvshmem", "webgpu", "cuda", "ptx"};
 
 /* Open-addressing hash table from a spelling to its op. */
-#define HSIZE 1024
+#define HSIZE 2048
 static struct { const char *key; size_t len; const Op *op; } htab[HSIZE];
 static int hbuilt;
 
@@ -414,4 +461,164 @@ int op_ret_type(const Op *op, Expr *const *args, int nargs, TType *out)
 	default:
 		return 0;
 	}
+}
+
+/* ----------------------------------------------------------------- T.ptx */
+
+/* The entries of TVM 0.27's PTX table that tirxc models.  slots: the
+ * modifier slots in order, each its tokens separated by '|', a leading '?'
+ * marking it optional.  operands: one letter per operand, in order:
+ * 's' a shared-space address (uint32, or a pointer the sugar form wraps in
+ * T.cuda.cvta_generic_to_shared), 'g' a global address (a pointer), 'i' an
+ * immediate (an integer constant; imm lists the allowed values, or NULL),
+ * 'u' a .u32 register, 'p' a .pred register, 'c' the .u64 cache policy,
+ * present only when the "cache" slot (slot 4) holds a token. */
+static const PtxEntry ptx_entries[] = {
+	{"tirx.ptx.cp_async_ca", "cp",
+	 {"async", "ca", "shared|shared::cta", "global", "?L2::cache_hint", "?L2::64B|L2::128B|L2::256B"},
+	 6, "sgic", "4|8|16"},
+	{"tirx.ptx.cp_async_ca_src_size", "cp",
+	 {"async", "ca", "shared|shared::cta", "global", "?L2::cache_hint", "?L2::64B|L2::128B|L2::256B"},
+	 6, "sgiuc", "4|8|16"},
+	{"tirx.ptx.cp_async_ca_ignore_src", "cp",
+	 {"async", "ca", "shared|shared::cta", "global", "?L2::cache_hint", "?L2::64B|L2::128B|L2::256B"},
+	 6, "sgipc", "4|8|16"},
+	{"tirx.ptx.cp_async_cg", "cp",
+	 {"async", "cg", "shared|shared::cta", "global", "?L2::cache_hint", "?L2::64B|L2::128B|L2::256B"},
+	 6, "sgic", "16"},
+	{"tirx.ptx.cp_async_cg_src_size", "cp",
+	 {"async", "cg", "shared|shared::cta", "global", "?L2::cache_hint", "?L2::64B|L2::128B|L2::256B"},
+	 6, "sgiuc", "16"},
+	{"tirx.ptx.cp_async_cg_ignore_src", "cp",
+	 {"async", "cg", "shared|shared::cta", "global", "?L2::cache_hint", "?L2::64B|L2::128B|L2::256B"},
+	 6, "sgipc", "16"},
+	{"tirx.ptx.cp_async_commit_group", "cp", {"async", "commit_group"}, 2, "", NULL},
+	{"tirx.ptx.cp_async_wait_group", "cp", {"async", "wait_group"}, 2, "i", NULL},
+	{"tirx.ptx.cp_async_wait_all", "cp", {"async", "wait_all"}, 2, "", NULL},
+};
+#define NPTX ((int)(sizeof ptx_entries / sizeof ptx_entries[0]))
+
+int ptx_entry_count(void)
+{
+	return NPTX;
+}
+
+const PtxEntry *ptx_entry_at(int i)
+{
+	return i >= 0 && i < NPTX ? &ptx_entries[i] : NULL;
+}
+
+const PtxEntry *ptx_entry_of(const Op *op)
+{
+	for (int i = 0; op && i < NPTX; i++)
+		if (!strcmp(ptx_entries[i].op, op->name))
+			return &ptx_entries[i];
+	return NULL;
+}
+
+int ptx_is_family(const Op *op)
+{
+	return op && !strncmp(op->name, "tirx.ptx.", 9) && !ptx_entry_of(op);
+}
+
+int ptx_slot_accepts(const char *slot, const char *tok)
+{
+	if (*slot == '?') {
+		if (!*tok)
+			return 1;
+		slot++;
+	}
+	size_t n = strlen(tok);
+	if (!n)
+		return 0;
+	for (const char *s = slot;;) {
+		const char *bar = strchr(s, '|');
+		size_t k = bar ? (size_t)(bar - s) : strlen(s);
+		if (k == n && !memcmp(s, tok, n))
+			return 1;
+		if (!bar)
+			return 0;
+		s = bar + 1;
+	}
+}
+
+const char *ptx_operands(const PtxEntry *e, const char *const *toks, char *buf)
+{
+	size_t j = 0;
+	for (const char *o = e->operands; *o; o++)
+		if (*o != 'c' || (e->nslots > 4 && toks[4][0]))
+			buf[j++] = *o;
+	buf[j] = 0;
+	return buf;
+}
+
+/* The flags string: "pred" (a trailing predicate operand), "keep", "p<i>"
+ * (operand i is a .pred register) and "s<i>" (lane i is the sink symbol),
+ * comma separated.  Reports them as a pred flag and a bit set of p<i>;
+ * returns 0 for anything else (keep, sinks: not in the modelled entries). */
+static int ptx_flags(const char *f, int *pred, uint32_t *pmask)
+{
+	*pred = 0, *pmask = 0;
+	while (*f) {
+		const char *c = strchr(f, ',');
+		size_t k = c ? (size_t)(c - f) : strlen(f);
+		if (k == 4 && !memcmp(f, "pred", 4)) {
+			*pred = 1;
+		} else if (k >= 2 && k <= 3 && f[0] == 'p' && f[1] >= '0' && f[1] <= '9' &&
+			   (k == 2 || (f[2] >= '0' && f[2] <= '9'))) {
+			int i = f[1] - '0';
+			if (k == 3)
+				i = i * 10 + f[2] - '0';
+			if (i >= 32)
+				return 0;
+			*pmask |= 1u << i;
+		} else {
+			return 0;
+		}
+		if (!c)
+			break;
+		f = c + 1;
+	}
+	return 1;
+}
+
+const Op *ptx_resolve(const Op *family, Expr *const *args, int nargs)
+{
+	const char *fam = family->name + 9; /* after "tirx.ptx." */
+	int k = nargs;
+	while (k > 0 && args[k - 1]->kind == EX_STR)
+		k--;
+	int nstr = nargs - k;
+	if (nstr == 0)
+		return NULL;
+	int pred;
+	uint32_t pmask;
+	if (!ptx_flags(args[nargs - 1]->s, &pred, &pmask))
+		return NULL;
+	const char *toks[PTX_MAXSLOTS];
+	for (int i = 0; i < NPTX; i++) {
+		const PtxEntry *e = &ptx_entries[i];
+		if (strcmp(e->family, fam) != 0 || e->nslots != nstr - 1)
+			continue;
+		int ok = 1;
+		for (int j = 0; j < e->nslots && ok; j++) {
+			toks[j] = args[k + j]->s;
+			ok = ptx_slot_accepts(e->slots[j], toks[j]);
+		}
+		if (!ok)
+			continue;
+		char kinds[PTX_MAXOPERANDS + 1];
+		ptx_operands(e, toks, kinds);
+		int n = (int)strlen(kinds);
+		if (k != n + pred)
+			continue;
+		uint32_t want = 0;
+		for (int j = 0; j < n; j++)
+			if (kinds[j] == 'p')
+				want |= 1u << j;
+		if (want != pmask)
+			continue;
+		return op_get(e->op);
+	}
+	return NULL;
 }

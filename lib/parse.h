@@ -247,4 +247,8 @@ Expr *ev_call_op(P *p, Node *call, const Op *op, const char *spell);
 Node *kwarg(Node *call, const char *name);
 void check_args(P *p, Node *call, int minpos, int maxpos, const char *const *kws);
 
+/* parse_ptx.c: TVM 0.27's table-driven T.ptx calls */
+Expr *ptx_call(P *p, Node *call, const Op *op, const char *spell); /* a family or modelled entry op */
+Expr *ptx_chain(P *p, Node *call, const char *path); /* "ptx.cp.async_.ca...": the attribute chain */
+
 #endif

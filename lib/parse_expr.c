@@ -1758,8 +1758,12 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 	if (streq(path, "Call"))
 		return generic_call(p, n);
 	const Op *op = op_find(path, strlen(path));
+	if (!op && !strncmp(path, "ptx.", 4))
+		return ptx_chain(p, n, path);
 	if (!op)
 		perr(p, loc, "unknown op 'T.%s'", path);
+	if (ptx_is_family(op) || ptx_entry_of(op))
+		return ptx_call(p, n, op, path);
 	if (streq(op->name, "tirx.cuda.func_call"))
 		return cuda_func_call(p, n, op, path);
 	return ev_call_op(p, n, op, path);

@@ -240,6 +240,34 @@ const Op *op_get(const char *canonical); /* die()s when missing: for passes */
 int op_count(void);
 const Op *op_at(int i);
 
+/* TVM 0.27's table-driven T.ptx (ops.c header).  A modelled table entry:
+ * its op, family, modifier slots (tokens '|'-separated, '?' first when
+ * optional) and operand kinds (ops.c, ptx_entries). */
+#define PTX_MAXSLOTS 6
+#define PTX_MAXOPERANDS 8
+typedef struct PtxEntry {
+	const char *op;     /* canonical op name: "tirx.ptx.cp_async_ca" */
+	const char *family; /* "cp": printed T.ptx.cp */
+	const char *slots[PTX_MAXSLOTS];
+	int nslots;
+	const char *operands; /* s g i u p c: see ops.c */
+	const char *imm;      /* allowed immediates, '|'-separated; NULL: any constant */
+} PtxEntry;
+int ptx_entry_count(void);
+const PtxEntry *ptx_entry_at(int i);
+const PtxEntry *ptx_entry_of(const struct Op *op); /* NULL: not a modelled entry */
+/* Whether op is a T.ptx family op (kept as printed, not resolved). */
+int ptx_is_family(const struct Op *op);
+/* Whether a slot takes tok ("" for an optional slot left out). */
+int ptx_slot_accepts(const char *slot, const char *tok);
+/* The entry's operand kinds given its slot tokens (the cache policy is
+ * there only with a cache hint); buf of PTX_MAXOPERANDS + 1. */
+const char *ptx_operands(const PtxEntry *e, const char *const *toks, char *buf);
+/* The modelled entry op a printed call T.ptx.<family>(args) denotes: its
+ * tokens, operand count and flags all fit; NULL when none does. */
+struct Expr;
+const struct Op *ptx_resolve(const struct Op *family, struct Expr *const *args, int nargs);
+
 /* More return-type rules (ops.c). */
 enum {
 	RT_INT64 = RT_STACK + 1,

@@ -4,8 +4,9 @@
  *              host functions with llvm/c targets, kernels with cuda).
  * IR left:     no floordiv/floormod (codegen prints only truncating / and %),
  *              math ops spelled as the target's externs or LLVM intrinsics,
- *              warp shuffles as the CUDA __shfl_*_sync ops, tvm_access_ptr
- *              as address_of a buffer element.
+ *              warp shuffles and T.tvm_warp_activemask() as the CUDA
+ *              __shfl_*_sync and __activemask ops (other targets keep
+ *              them), tvm_access_ptr as address_of a buffer element.
  * Runs after:  SplitHostDevice and the host/device finalization passes.
  *
  * As TVM's IntrinInjecter, each op call is offered to the target's rule
@@ -448,11 +449,8 @@ static Expr *rule_cuda(LI *li, Expr *e)
 		                                                       : "tirx.cuda.__shfl_xor_sync";
 		return ex_call(li->a, op_get(op), e->call.rty, e->call.args, 4);
 	} else if (!strcmp(n, "tvm_warp_activemask")) {
-		/* TVM's tirx.cuda.__activemask; left as is while our op table
-		 * lacks it (CUDA codegen prints __activemask() for both). */
-		const Op *op = op_find("tirx.cuda.__activemask", strlen("tirx.cuda.__activemask"));
-		if (op)
-			return ex_call(li->a, op, e->call.rty, e->call.args, e->call.nargs);
+		/* TVM's DispatchCUDAWarpActiveMask; other targets keep the call */
+		return ex_call(li->a, op_get("tirx.cuda.__activemask"), e->call.rty, e->call.args, e->call.nargs);
 	}
 	return r ? pure_extern(li, e, r) : NULL;
 }

@@ -43,9 +43,11 @@
  *     `T.address_of(A_sh[offset])` (TVM leaves the dead buffer), and the
  *     source arguments of cp.async are rewritten too; a merged buffer
  *     passed as a value (not its data) away from offset 0 is an error;
- *   - `T.ptx.cp_async` (the OLD spelling of the raw cp.async op) is
- *     rewritten like HEAD's `T.s_tir.cp_async_raw`: the destination stays
- *     the typed view and its offset stays in elements.
+ *   - `T.s_tir.cp_async_raw` (also read from its older spellings
+ *     `T.ptx_cp_async` and `T.ptx.cp_async`) keeps the typed view as its
+ *     destination and its offset in elements.  The table-driven
+ *     `T.ptx.cp(...)` copies take addresses (`T.address_of(A_sh[i])`),
+ *     which are rewritten as any other buffer element.
  *
  * Costs: functions and launches with fewer than two allocations to merge
  * are found by statement-only walks; a launch is walked once to build its
@@ -155,7 +157,7 @@ typedef struct Merger {
 /* Interned once per pass run. */
 static Sym S_thread_extent, S_virtual_thread, S_extern_scope, S_shared, S_shared_dyn,
 	S_buf_dyn_shmem, S_buf_shmem;
-static const Op *OP_address_of, *OP_access_ptr, *OP_cp_async_raw, *OP_ptx_cp_async;
+static const Op *OP_address_of, *OP_access_ptr, *OP_cp_async_raw;
 
 static int right_scope(int dyn, const Buffer *b)
 {
@@ -1294,7 +1296,7 @@ static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 		c->dt = e->dt;
 		return c;
 	}
-	if (is_op(e, OP_cp_async_raw) || is_op(e, OP_ptx_cp_async)) {
+	if (is_op(e, OP_cp_async_raw)) {
 		/* (dst, dst_offset, src, src_offset, bytes[, predicate]), offsets
 		 * in elements of dst's type */
 		if ((n != 5 && n != 6) || !is_data_ref(e->call.args[0]) ||
@@ -1551,7 +1553,6 @@ int pass_merge_shared_memory(Module **m, PassCtx *cx)
 	OP_address_of = op_get("tirx.address_of");
 	OP_access_ptr = op_get("tirx.tvm_access_ptr");
 	OP_cp_async_raw = op_get("tirx.s_tir.cp_async_raw");
-	OP_ptx_cp_async = op_get("tirx.ptx.cp_async");
 
 	int merge_static = 0;
 	const char *v = pass_config(cx, "tirx.merge_static_smem");

@@ -27,14 +27,27 @@ UNIT_TEST(ops_spellings)
 	CHECK(find("call_cpacked_lowered") == find("tvm_call_cpacked_lowered"));
 	CHECK(find("call_packed_lowered") != cp);
 
-	/* namespaced device ops and their OLD flat spellings */
-	const Op *cpa = find("ptx.cp_async");
-	CHECK(cpa && strcmp(cpa->name, "tirx.ptx.cp_async") == 0);
+	/* namespaced device ops and their OLD flat spellings; the pre-0.27
+	 * raw cp.async is TVM 0.27's s_tir.cp_async_raw */
+	const Op *cpa = find("s_tir.cp_async_raw");
+	CHECK(cpa && strcmp(cpa->name, "tirx.s_tir.cp_async_raw") == 0);
 	CHECK(find("tirx.ptx_cp_async") == cpa);
 	CHECK(find("ptx_cp_async") == cpa);
+	CHECK(find("ptx.cp_async") == cpa);
 	CHECK(find("tirx.ptx.cp_async") == cpa);
 	CHECK(find("ptx_cp_async_commit_group") == find("tirx.ptx.cp_async_commit_group"));
 	CHECK(find("ptx_cp_async_commit_group") != NULL);
+	CHECK(find("ptx_commit_group") == find("tirx.ptx.cp_async_commit_group"));
+	CHECK(find("ptx.wait_group") == find("tirx.ptx.cp_async_wait_group"));
+	/* T.ptx families: T.ptx.cp is the family op, the keywords escaped */
+	CHECK(find("ptx.cp") == op_get("tirx.ptx.cp"));
+	CHECK(find("ptx.and_") == op_get("tirx.ptx.and"));
+	CHECK(find("ptx.and") == op_get("tirx.ptx.and"));
+	CHECK(ptx_is_family(find("ptx.fence")));
+	CHECK(!ptx_is_family(find("ptx.cp_async_commit_group")));
+	CHECK(ptx_entry_of(find("ptx.cp_async_ca")) != NULL);
+	CHECK(ptx_entry_of(find("ptx.cp")) == NULL);
+	CHECK(find("cuda.__activemask") && find("cuda.__activemask")->effect == EFF_PURE);
 	CHECK(find("cuda_atomic_add") == find("cuda.atomic_add"));
 	CHECK(find("ptx_legacy_mma") == find("ptx_legacy.mma"));
 	CHECK(find("ptx_legacy_mma") != NULL);
@@ -61,14 +74,40 @@ UNIT_TEST(ops_table_consistent)
 		const Op *op = op_at(i);
 		/* every op is found by both of its names, as itself */
 		CHECK(find(op->name) == op);
-		CHECK(find(op->script) == op);
 		CHECK(op_get(op->name) == op);
 		CHECK(op->dtloc <= DTLOC_LAST);
 		CHECK((op->dtloc != DTLOC_NONE) <= (op->rule == RT_GIVEN));
+		/* a modelled T.ptx entry prints as its family (T.ptx.cp) */
+		const PtxEntry *pe = ptx_entry_of(op);
+		if (pe) {
+			const Op *fam = find(op->script);
+			CHECK(fam && ptx_is_family(fam) && strcmp(fam->name + 9, pe->family) == 0);
+			CHECK(op->rule == RT_VOID && op->nargs == -1 && op->effect == EFF_OPAQUE);
+			continue;
+		}
+		CHECK(find(op->script) == op);
 		for (int j = 0; j < i; j++)
 			CHECK(strcmp(op_at(j)->name, op->name) != 0 &&
 			      strcmp(op_at(j)->script, op->script) != 0);
 	}
+}
+
+/* the PTX entry table: every entry names an op of its family */
+UNIT_TEST(ops_ptx_entries)
+{
+	CHECK(ptx_entry_count() > 0 && ptx_entry_at(ptx_entry_count()) == NULL);
+	for (int i = 0; i < ptx_entry_count(); i++) {
+		const PtxEntry *e = ptx_entry_at(i);
+		const Op *op = op_get(e->op);
+		CHECK(ptx_entry_of(op) == e);
+		CHECK(e->nslots > 0 && e->nslots <= PTX_MAXSLOTS);
+		CHECK(strlen(e->operands) <= PTX_MAXOPERANDS);
+	}
+	CHECK(ptx_slot_accepts("shared|shared::cta", "shared::cta"));
+	CHECK(!ptx_slot_accepts("shared|shared::cta", "shared::"));
+	CHECK(!ptx_slot_accepts("shared|shared::cta", ""));
+	CHECK(ptx_slot_accepts("?L2::cache_hint", ""));
+	CHECK(!ptx_slot_accepts("?L2::cache_hint", "L2"));
 }
 
 UNIT_TEST(ops_print_data)
