@@ -345,6 +345,8 @@ def check(args, env, corpus, index, workroot):
         with open(keep, "w", encoding="utf-8") as f:
             f.write(text)
         shown = command(args.tirxc, pipeline, target, host, keep, os.path.join(args.out, mid + ".out.tx"))
+        if kind == "output-rejected":
+            shown += ["&&", args.tirxc, os.path.join(args.out, mid + ".out.tx"), "-o", os.devnull]
         with open(os.path.join(args.out, mid + ".txt"), "w", encoding="utf-8") as f:
             f.write("mutant %s of %s: %s\n" % (mid, rel, "; ".join(done)))
             f.write("command: %s\n%s: %s\n--- stderr\n%s" % (" ".join(shown), kind, detail, err))
