@@ -32,7 +32,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all demo test check-asan install clean deps fuzz bench unit
+.PHONY: all demo test check-asan check-robust install clean deps fuzz bench unit
 
 all: $(BUILD)/tirxc
 
@@ -68,16 +68,34 @@ test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unittest
 	@sh mk/test.sh $(BUILD)
 
-check-asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+ASAN_MAKE = $(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
-# libFuzzer target for the parser (clang only).
+check-asan:
+	$(ASAN_MAKE) test
+
+# Mutants of every well-formed module in testdata through the pipelines on
+# the ASan+UBSan build (mk/robust.py; docs/development.md).  A failing mutant
+# is kept in build-asan/robust/ with the command that reproduces it.
+ROBUST_SEED  ?= 1
+ROBUST_COUNT ?= 3000
+ROBUST_JOBS  ?= 2
+check-robust: deps
+	@$(ASAN_MAKE) --no-print-directory all
+	python3 mk/robust.py --tirxc build-asan/tirxc --seed $(ROBUST_SEED) \
+	  --count $(ROBUST_COUNT) --jobs $(ROBUST_JOBS) --out build-asan/robust
+
+# libFuzzer targets (clang only): the parser, and the whole default
+# pipeline with verification (docs/development.md).  UBSan recovers here:
+# run them with UBSAN_OPTIONS=halt_on_error=1 so that a report stops the run
+# (and a suppressions file can set a known, recorded finding aside).
 fuzz: deps
 	$(MAKE) BUILD=build-fuzz CC=clang OPT="-O1 -g" \
 	  SANITIZE="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libtirxc.a
 	clang -fsanitize=fuzzer,address,undefined -Ilib -o build-fuzz/fuzz-parse \
 	  bench/fuzz_parse.c build-fuzz/libtirxc.a -lm
+	clang -fsanitize=fuzzer,address,undefined -Ilib \
+	  -o build-fuzz/fuzz-pipeline bench/fuzz_pipeline.c build-fuzz/libtirxc.a -lm
 
 bench: all
 	sh bench/run.sh $(BUILD)

@@ -22,6 +22,7 @@ static SrcFile *files;
 static int nfiles;
 static int nerrors, shown;
 static int held, said; /* diag_hold; diagnostics issued in all */
+static int first_located = -1; /* of the first error shown since diag_reset */
 int diag_max_errors = 20;
 int diag_color;
 const Loc NOLOC = {-1, 0, 0};
@@ -111,10 +112,12 @@ void diag_verror(Loc loc, const char *kind, const char *fmt, va_list ap)
 		}
 		shown++;
 	}
+	SrcFile *f = loc.file >= 0 && loc.file < nfiles ? &files[loc.file] : NULL;
+	if (is_error && first_located < 0)
+		first_located = f != NULL;
 	const char *color = "";
 	if (diag_color)
 		color = is_error ? "\033[1;31m" : strcmp(kind, "warning") == 0 ? "\033[1;35m" : "\033[1;36m";
-	SrcFile *f = loc.file >= 0 && loc.file < nfiles ? &files[loc.file] : NULL;
 	if (diag_color)
 		fputs("\033[1m", stderr);
 	if (f && loc.line > 0)
@@ -174,7 +177,13 @@ int diag_errors(void)
 	return nerrors;
 }
 
+int diag_first_error_located(void)
+{
+	return first_located;
+}
+
 void diag_reset(void)
 {
 	nerrors = shown = 0;
+	first_located = -1;
 }

@@ -147,6 +147,10 @@ int diag_errors(void);    /* errors reported so far */
 int diag_hold(void);
 int diag_unhold(int mark);
 void diag_reset(void);    /* forget the error count (not the files) */
+/* Whether the first error shown since diag_reset named a file (FILE:LINE:COL,
+ * or FILE for a whole-file error): 1, 0 (the `tirxc: error:` form), or -1
+ * when none was shown.  For the robustness checks. */
+int diag_first_error_located(void);
 void diag_forget_files(void); /* at exit, or between fuzz inputs */
 extern int diag_max_errors; /* default 20 */
 extern int diag_color;      /* set by the driver: tty and no NO_COLOR */

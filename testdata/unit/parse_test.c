@@ -109,3 +109,23 @@ UNIT_TEST(parse_errors_return_null)
 	CHECK(parse("") == NULL);
 	diag_reset();
 }
+
+/* diag_first_error_located: what the robustness checks (mk/robust.py's
+ * in-process twin, bench/fuzz_pipeline.c) ask of every refused input. */
+UNIT_TEST(diag_first_error_located)
+{
+	diag_reset();
+	CHECK(diag_first_error_located() == -1);
+	Module *m = parse("@T.prim_func\ndef main(:\n");
+	CHECK(!m && diag_first_error_located() == 1);
+	diag_error(NOLOC, "a later error without a location");
+	CHECK(diag_first_error_located() == 1); /* the first one counts */
+	diag_reset();
+	diag_warning(NOLOC, "warnings do not count");
+	CHECK(diag_first_error_located() == -1);
+	diag_error(NOLOC, "an error without a location");
+	CHECK(diag_first_error_located() == 0);
+	diag_reset();
+	CHECK(diag_first_error_located() == -1);
+	mod_free(m);
+}
