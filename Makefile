@@ -18,9 +18,9 @@ CONFIG_DEFS = -DTIRXC_LLVM_VERSION='"$(LLVM_VERSION)"' -DTIRXC_LLVM_CONFIG='"$(L
 
 OPT      ?= -O2 -g
 SANITIZE ?=
-CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter \
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -pthread -Wall -Wextra -Wshadow -Wno-unused-parameter \
              $(OPT) $(SANITIZE) -Ilib $(CFLAGS)
-LDFLAGS_ALL = $(SANITIZE) $(LDFLAGS)
+LDFLAGS_ALL = -pthread $(SANITIZE) $(LDFLAGS)
 LDLIBS_ALL = -lm $(LDLIBS)
 
 LIB_SRC    = $(sort $(wildcard lib/*.c))

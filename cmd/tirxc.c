@@ -10,10 +10,19 @@
  * or a crash caught by the signal handler below).
  *
  * Output is written to a temporary file next to the target and renamed over
- * it only on success.  Whenever tirxc exits non-zero, the file named by -o
- * does not exist afterwards (unless it is a device such as /dev/null, or the
- * input itself), so a build never picks up a stale output. */
+ * it only on success.  Whenever tirxc exits non-zero, or dies of SIGINT,
+ * SIGTERM or SIGHUP, the file named by -o does not exist afterwards (unless
+ * it is a device such as /dev/null, an input, stdin included, compared by
+ * device and inode, or a read-only file, which tirxc refuses to replace),
+ * so a build never picks up a stale output.
+ *
+ * The work runs on a thread with a large stack (WORK_STACK): the IR a pass
+ * builds may nest deeper than its input (MakePackedAPI wraps the body in
+ * one storage_alignment attr per buffer parameter), and every traversal
+ * recurses on statement nesting. */
+#define _XOPEN_SOURCE 700 /* sigaltstack, SA_ONSTACK */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +109,9 @@ static struct {
 	Module *mod[2];
 	char *text[2];
 	Buf out;
-	char *tmp;           /* temporary output being written */
-	const char *victim;  /* the -o file to remove on failure */
-	int done;            /* cleanup ran */
+	char *volatile tmp;          /* temporary output being written */
+	const char *volatile victim; /* the -o file to remove on failure */
+	int done;                    /* cleanup ran */
 } D;
 
 /* What runs now, for the crash message. */
@@ -121,12 +130,15 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Async-signal-safe (the signal handlers call it). */
 static void remove_outputs(void)
 {
-	if (D.tmp)
-		unlink(D.tmp);
-	if (D.victim)
-		unlink(D.victim);
+	char *tmp = D.tmp;
+	const char *victim = D.victim;
+	if (tmp)
+		unlink(tmp);
+	if (victim)
+		unlink(victim);
 }
 
 static void free_all(void)
@@ -140,7 +152,9 @@ static void free_all(void)
 	diag_forget_files(); /* before the texts it points into */
 	free(D.text[0]);
 	free(D.text[1]);
-	free(D.tmp);
+	char *t = D.tmp;
+	D.tmp = NULL;
+	free(t);
 	buf_free(&D.out);
 	buf_free(&D.o.disable);
 	buf_free(&D.o.print_before);
@@ -186,7 +200,8 @@ static void put(const char *s)
 	(void)r;
 }
 
-/* Async-signal-safe: write(), unlink(), _exit() only. */
+/* Async-signal-safe: write(), unlink(), _exit() only.  It runs on the
+ * alternate stack (alt_stack), so a stack overflow reports too. */
 static void on_crash(int sig)
 {
 	put("tirxc: internal error: ");
@@ -201,13 +216,72 @@ static void on_crash(int sig)
 }
 #endif
 
+/* Gives the calling thread an alternate signal stack for on_crash (each
+ * thread needs its own; the memory is never freed, as the thread's life). */
+static void alt_stack(void)
+{
+#ifndef HAVE_ASAN
+	enum { ALT_STACK = 1 << 16 };
+	stack_t ss = {.ss_sp = malloc(ALT_STACK), .ss_size = ALT_STACK};
+	if (ss.ss_sp && sigaltstack(&ss, NULL) != 0)
+		free(ss.ss_sp);
+#endif
+}
+
 static void catch_crashes(void)
 {
 #ifndef HAVE_ASAN
 	int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	struct sigaction sa = {.sa_handler = on_crash, .sa_flags = SA_ONSTACK};
+	sigemptyset(&sa.sa_mask);
 	for (int i = 0; i < NELEM(sigs); i++)
-		signal(sigs[i], on_crash);
+		sigaction(sigs[i], &sa, NULL);
 #endif
+}
+
+/* SIGINT, SIGTERM, SIGHUP: remove the temporary file and the output, then
+ * die of the same signal, so that the caller sees how the run ended. */
+static void on_stop(int sig)
+{
+	remove_outputs();
+	signal(sig, SIG_DFL);
+	raise(sig); /* delivered when the handler returns (sig is blocked) */
+}
+
+static void catch_stops(void)
+{
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (int i = 0; i < NELEM(sigs); i++) {
+		struct sigaction old;
+		/* a signal ignored by whoever started us stays ignored */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		struct sigaction sa = {.sa_handler = on_stop};
+		sigfillset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* A test hook: TIRXC_DEBUG_CRASH=stack overflows the stack on purpose, so
+ * that the tests can see the crash path (message, cleanup, exit 70); the
+ * work thread then gets a small stack, to overflow fast. */
+static int debug_recurse(volatile int *n)
+{
+	volatile char pad[256];
+	pad[0] = (char)*n;
+	if (++*n == 0) /* never: it overflows the stack long before */
+		return pad[0];
+	return debug_recurse(n) + pad[0];
+}
+
+static void debug_crash(void)
+{
+	const char *c = getenv("TIRXC_DEBUG_CRASH");
+	if (c && strcmp(c, "stack") == 0) {
+		volatile int n = 0;
+		phase = "a deliberate stack overflow";
+		debug_recurse(&n);
+	}
 }
 
 static int track_pass(Instrument *in, PassCtx *cx, const Pass *p, int n, const Module *m)
@@ -327,6 +401,16 @@ static void print_version(void)
 	       TIRXC_CUDA_VERSION);
 }
 
+static int readonly_out; /* -o names an existing read-only file */
+
+/* Whether an existing output may not be replaced: no write permission bit
+ * at all, or one that access() denies us.  (The mode bits count for root
+ * too: a 0444 file is read-only by intent.) */
+static int read_only(const char *path, const struct stat *st)
+{
+	return !(st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) || access(path, W_OK) != 0;
+}
+
 /* Fills D.o; exits for --help, --version, --list-passes and usage errors. */
 static void parse_args(int argc, char **argv)
 {
@@ -416,14 +500,21 @@ static void parse_args(int argc, char **argv)
 	o->pm.print_after = o->print_after.n ? o->print_after.s : NULL;
 
 	/* The output may be removed on failure, but never when it is an input
-	 * (tirxc x.tx -o x.tx) or not a regular file (/dev/null). */
+	 * (tirxc x.tx -o x.tx, tirxc - -o x.tx < x.tx: the same device and
+	 * inode, whatever the names) or not a regular file (/dev/null). */
 	struct stat so, si;
 	if (o->out && strcmp(o->out, "-") != 0 && stat(o->out, &so) == 0 && S_ISREG(so.st_mode)) {
 		D.victim = o->out;
-		for (int k = 0; k < o->nin && k < 2; k++)
-			if (strcmp(o->in[k], "-") != 0 && stat(o->in[k], &si) == 0 &&
-			    si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+		for (int k = 0; k < o->nin && k < 2; k++) {
+			int same = strcmp(o->in[k], "-") == 0 ? fstat(0, &si) == 0 : stat(o->in[k], &si) == 0;
+			if (same && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
 				D.victim = NULL;
+		}
+		/* A read-only output is neither replaced nor removed (as cc). */
+		if (!err.n && read_only(o->out, &so)) {
+			D.victim = NULL;
+			readonly_out = 1;
+		}
 	}
 	if (err.n) {
 		fprintf(stderr, "tirxc: error: %s\nTry 'tirxc --help' for more information.\n", err.s);
@@ -431,6 +522,11 @@ static void parse_args(int argc, char **argv)
 		leave(EXIT_USAGE);
 	}
 	buf_free(&err);
+	/* Refused before any work: the run could not write its result. */
+	if (readonly_out) {
+		diag_error(NOLOC, "cannot write '%s': the file is read-only", o->out);
+		leave(EXIT_INPUT);
+	}
 }
 
 /* The pass context: instruments, config, target, the passes to run. */
@@ -602,11 +698,12 @@ static void write_output(const char *path, const char *text, size_t len)
 	if (slash)
 		buf_put(&tmp, path, (size_t)(slash - path + 1));
 	buf_printf(&tmp, ".%s.XXXXXX", slash ? slash + 1 : path);
-	D.tmp = tmp.s;
-	int fd = mkstemp(D.tmp);
+	int fd = mkstemp(tmp.s);
+	D.tmp = tmp.s; /* only a name mkstemp made is ever removed */
 	if (fd < 0) {
-		free(D.tmp); /* mkstemp made nothing: nothing to remove */
+		char *t = D.tmp; /* mkstemp made nothing: nothing to remove */
 		D.tmp = NULL;
+		free(t);
 		diag_error(NOLOC, "cannot create a temporary file for '%s': %s", path, strerror(errno));
 		leave(EXIT_INPUT);
 	}
@@ -624,8 +721,9 @@ static void write_output(const char *path, const char *text, size_t len)
 		diag_error(NOLOC, "cannot write '%s': %s", path, strerror(e));
 		leave(EXIT_INPUT);
 	}
-	free(D.tmp);
-	D.tmp = NULL;
+	char *t = D.tmp;
+	D.tmp = NULL; /* before the free: a signal may come at any time */
+	free(t);
 }
 
 /* --emit=tir: print the module and write it. */
@@ -662,15 +760,16 @@ static int compare(void)
 	return same ? 0 : 1;
 }
 
-int main(int argc, char **argv)
-{
-	const char *nc = getenv("NO_COLOR");
-	diag_color = isatty(2) && !(nc && *nc);
-	atexit(at_exit);
-	catch_crashes();
+static int g_argc;
+static char **g_argv;
 
-	parse_args(argc, argv);
+/* The whole run; it ends in leave() (or die(), or a signal). */
+static void *run(void *arg)
+{
+	alt_stack();
+	parse_args(g_argc, g_argv);
 	D.cx = make_ctx();
+	debug_crash();
 	if (D.o.compare) {
 		int rc = compare();
 		fflush(stdout);
@@ -689,4 +788,44 @@ int main(int argc, char **argv)
 	pm_finish(D.cx);
 	D.victim = NULL; /* success: the output stays */
 	leave(0);
+}
+
+/* The stack of the thread that does the work.  Only the pages a run
+ * touches are used; the rest is address space. */
+#define WORK_STACK ((size_t)1 << 30)
+
+int main(int argc, char **argv)
+{
+	const char *nc = getenv("NO_COLOR");
+	diag_color = isatty(2) && !(nc && *nc);
+	atexit(at_exit);
+	catch_crashes();
+	catch_stops();
+	g_argc = argc;
+	g_argv = argv;
+
+	alt_stack();
+
+	/* The stop signals go to the worker alone (the main thread blocks
+	 * them once the worker has started): its handler then interrupts the
+	 * work itself, which cannot go on to rename a file in the meantime. */
+	pthread_attr_t at;
+	pthread_t th;
+	if (pthread_attr_init(&at) == 0) {
+		const char *dc = getenv("TIRXC_DEBUG_CRASH");
+		size_t size = dc && strcmp(dc, "stack") == 0 ? (size_t)1 << 20 : WORK_STACK;
+		if (pthread_attr_setstacksize(&at, size) == 0 && pthread_create(&th, &at, run, NULL) == 0) {
+			sigset_t stops;
+			sigemptyset(&stops);
+			sigaddset(&stops, SIGINT);
+			sigaddset(&stops, SIGTERM);
+			sigaddset(&stops, SIGHUP);
+			pthread_sigmask(SIG_BLOCK, &stops, NULL);
+			pthread_join(th, NULL); /* run() exits the process */
+			die("the work thread returned");
+		}
+		pthread_attr_destroy(&at);
+	}
+	run(NULL); /* no thread: the main stack will do */
+	return EXIT_INTERNAL;
 }

@@ -1596,6 +1596,7 @@ static void func_params(P *p, Func *f)
 {
 	expect_op(p, OP_LPAREN, "'('");
 	int mark = p->nstk;
+	pmap_clear(&p->pidx);
 	while (!is_op(p, OP_RPAREN)) {
 		if (is_op(p, OP_STAR) || is_op(p, OP_POW))
 			perr(p, tok_loc(p, pk(p)), "*args and **kwargs are not supported");
@@ -1609,9 +1610,10 @@ static void func_params(P *p, Func *f)
 		Node *ann = px_expr(p);
 		if (is_op(p, OP_ASSIGN))
 			perr(p, tok_loc(p, pk(p)), "default parameter values are not supported");
-		for (int i = mark; i < p->nstk; i += 2)
-			if (((Node *)p->stk[i])->s == nm->s)
-				perr(p, nm->loc, "duplicate parameter '%s'", nm->s);
+		/* a map, not a scan: functions may have many thousands */
+		if (pmap_get(&p->pidx, nm->s))
+			perr(p, nm->loc, "duplicate parameter '%s'", nm->s);
+		pmap_put(&p->pidx, nm->s, (void *)(intptr_t)-1);
 		stk_push(p, nm);
 		stk_push(p, ann);
 		if (!accept_op(p, OP_COMMA))
@@ -1633,6 +1635,7 @@ static void func_params(P *p, Func *f)
 		if (tys[i].kind == TY_PRIM) {
 			p->pnames[p->npnames] = pn[2 * i]->s;
 			p->ptypes[p->npnames++] = tys[i].dt;
+			pmap_put(&p->pidx, pn[2 * i]->s, (void *)(intptr_t)p->npnames);
 		}
 	}
 	f->params = ar_alloc(p->A, (size_t)(n ? n : 1) * sizeof(Param));
@@ -1949,6 +1952,7 @@ static void p_free(P *p)
 		free(p->defs[i].ret);
 	free(p->defs);
 	pmap_free(&p->fidx);
+	pmap_free(&p->pidx);
 	free(p->b);
 	free(p->ht);
 	free(p->stk);

@@ -186,6 +186,7 @@ typedef struct P {
 	Sym *pnames;      /* scalar params of the signature (for quoted shapes) */
 	DType *ptypes;
 	int npnames;
+	PtrMap pidx;      /* param name -> 1 + its index in pnames (0: a buffer) */
 	/* module functions, declared before bodies */
 	Func **funcs;
 	uint8_t *fdone; /* funcs[i] already parsed */

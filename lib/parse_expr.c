@@ -1151,16 +1151,15 @@ static Expr *ev_name(P *p, Node *n)
 	Bind *b = lookup(p, n->s);
 	if (b && b->kind == NB_TYPEVAR && p->in_shape) {
 		/* a scalar parameter of the same name hides a module TypeVar */
-		for (int i = 0; i < p->npnames; i++)
-			if (p->pnames[i] == n->s)
-				b = NULL;
+		if (p->npnames && (intptr_t)pmap_get(&p->pidx, n->s) > 0)
+			b = NULL;
 	}
 	if (!b) {
 		if (p->in_shape) {
 			DType dt = DT_I32;
-			for (int i = 0; i < p->npnames; i++)
-				if (p->pnames[i] == n->s)
-					dt = p->ptypes[i];
+			intptr_t k = p->npnames ? (intptr_t)pmap_get(&p->pidx, n->s) : 0;
+			if (k > 0)
+				dt = p->ptypes[k - 1];
 			Var *v = var_new(p->A, n->s, ty_prim(dt));
 			bind_push(p, n->s, NB_VAR, v, NULL);
 			return ex_var(p->A, v);

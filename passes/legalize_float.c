@@ -43,8 +43,22 @@ static int fmt_of(DType t, Fmt *f)
 	case DT_F8_E4M3B11FNUZ: *f = (Fmt){8, 4, 3, 11, FS_FNUZ}; return 1;
 	case DT_F8_E5M2: *f = (Fmt){8, 5, 2, 15, FS_IEEE}; return 1;
 	case DT_F8_E5M2FNUZ: *f = (Fmt){8, 5, 2, 16, FS_FNUZ}; return 1;
-	default: return 0; /* e8m0fnu (no zero, no sign) and fp6/fp4 */
+	default: return 0; /* e8m0fnu (see below) and fp6/fp4 */
 	}
+}
+
+/* float8_e8m0fnu: an 8-bit biased exponent (bias 127), no sign, no
+ * mantissa: code c is 2^(c-127), 0xFF is NaN, there is no zero.  It
+ * converts exactly to and from the IEEE formats whose exponent covers
+ * 2^-127..2^127 (float32, bfloat16, float64); e8m0_* below. */
+static int is_e8m0(DType t)
+{
+	return t.code == DT_F8_E8M0FNU;
+}
+
+static int e8m0_partner(const Fmt *f)
+{
+	return f->style == FS_IEEE && f->e >= 8 && f->bias >= 127;
 }
 
 static uint64_t ones(int n)
@@ -63,6 +77,14 @@ const char *lz_convertible(DType from, DType to)
 	Fmt s, t;
 	if (from.lanes != to.lanes)
 		return "The lanes for data type for source value must matches the target datatype.";
+	if (is_e8m0(from) || is_e8m0(to)) {
+		DType other = is_e8m0(from) ? to : from;
+		if (is_e8m0(other))
+			return NULL;
+		if (!fmt_of(other, &s) || !e8m0_partner(&s))
+			return "float8_e8m0fnu converts exactly only to and from float32, bfloat16 and float64";
+		return NULL;
+	}
 	if (!fmt_of(from, &s) || !fmt_of(to, &t))
 		return "no exact conversion is known for this data type";
 	const Fmt *w = s.m < t.m ? &t : &s, *n = s.m < t.m ? &s : &t; /* wide, narrow */
@@ -272,6 +294,58 @@ static Expr *widen(const Cv *c, Expr *x, const Fmt *S, const Fmt *T, DType to)
 	return reinterp(c, to, wrap_let(c, lv, lval, bor(c, sign, res)));
 }
 
+/* e8m0 from an IEEE format F (e8m0_partner), as ml_dtypes rounds: a
+ * positive finite x = 2^k * 1.f goes to 2^k, or 2^(k+1) when f >= 1/2
+ * (nearest power of two; the midpoint 1.5 * 2^k rounds up); below 2^-127
+ * it saturates to 2^-127 (code 0); what rounds beyond 2^127 is NaN, and
+ * so are zero, negatives (-0 included), infinities and NaN. */
+static Expr *e8m0_from(const Cv *c, Expr *x, const Fmt *F, DType to)
+{
+	Var *lv = NULL;
+	Expr *lval = NULL;
+	int tb = F->bits;
+	Expr *u = src_bits(c, x, tb, &lv, &lval);
+	Expr *mag = band(c, u, ones(tb - 1));
+	Expr *e = shr(c, mag, F->m), *f = band(c, mag, ones(F->m));
+	Expr *up = ite(c, bin(c, EX_GE, f, kst(c, tb, (uint64_t)1 << (F->m - 1))), kst(c, tb, 1),
+	               kst(c, tb, 0));
+	Expr *k = bin(c, EX_ADD, e, up); /* F's exponent field, rounded */
+	Expr *code;
+	uint64_t off = (uint64_t)(F->bias - 127);
+	if (off == 0) {
+		/* F's subnormals: 2^-127 is one; from 1.5 * 2^-127 on, 2^-126 */
+		Expr *sub = ite(c, bin(c, EX_GE, f, kst(c, tb, (uint64_t)3 << (F->m - 2))), kst(c, tb, 1),
+		                kst(c, tb, 0));
+		code = ite(c, bin(c, EX_EQ, e, kst(c, tb, 0)), sub, k);
+	} else {
+		code = ite(c, bin(c, EX_LT, k, kst(c, tb, off)), kst(c, tb, 0),
+		           bin(c, EX_SUB, k, kst(c, tb, off)));
+	}
+	Expr *bad = bin(c, EX_OR,
+	                bin(c, EX_OR, bin(c, EX_NE, shr(c, u, tb - 1), kst(c, tb, 0)),
+	                    bin(c, EX_EQ, mag, kst(c, tb, 0))),
+	                bin(c, EX_GT, code, kst(c, tb, 254)));
+	Expr *out = ucast(c, 8, ite(c, bad, kst(c, tb, 255), code));
+	return reinterp(c, to, wrap_let(c, lv, lval, out));
+}
+
+/* An IEEE format F (e8m0_partner) from e8m0: 2^(c-127) exactly (for c = 0
+ * a subnormal of float32 and bfloat16), 0xFF a quiet NaN. */
+static Expr *e8m0_to(const Cv *c, Expr *x, const Fmt *F, DType to)
+{
+	Var *lv = NULL;
+	Expr *lval = NULL;
+	int tb = F->bits;
+	Expr *w = ucast(c, tb, src_bits(c, x, 8, &lv, &lval));
+	uint64_t off = (uint64_t)(F->bias - 127);
+	Expr *nrm = shl(c, off ? bin(c, EX_ADD, w, kst(c, tb, off)) : w, F->m);
+	if (!off) /* code 0: 2^-127, F's subnormal with the top mantissa bit */
+		nrm = ite(c, bin(c, EX_EQ, w, kst(c, tb, 0)), kst(c, tb, (uint64_t)1 << (F->m - 1)), nrm);
+	uint64_t qnan = (ones(F->e) << F->m) | ((uint64_t)1 << (F->m - 1));
+	Expr *out = ite(c, bin(c, EX_EQ, w, kst(c, tb, 255)), kst(c, tb, qnan), nrm);
+	return reinterp(c, to, wrap_let(c, lv, lval, out));
+}
+
 Expr *lz_convert(Arena *a, Expr *x, DType to)
 {
 	Fmt s, t;
@@ -279,6 +353,17 @@ Expr *lz_convert(Arena *a, Expr *x, DType to)
 	if (why) {
 		char b1[32], b2[32];
 		die("legalize: converting %s to %s: %s", dt_str(x->dt, b1), dt_str(to, b2), why);
+	}
+	if (is_e8m0(x->dt) || is_e8m0(to)) {
+		Cv c = {a, to.lanes};
+		if (is_e8m0(x->dt) && is_e8m0(to))
+			return x;
+		if (is_e8m0(to)) {
+			fmt_of(x->dt, &s);
+			return e8m0_from(&c, x, &s, to);
+		}
+		fmt_of(to, &t);
+		return e8m0_to(&c, x, &t, to);
 	}
 	fmt_of(x->dt, &s);
 	fmt_of(to, &t);
@@ -432,8 +517,25 @@ typedef struct Cl {
 	PtrMap opaque; /* key -> 1: the raw pointer is used */
 	PtrMap used;   /* Buffer -> 1: loaded, stored or declared */
 	PtrMap vars;   /* Var -> Var: retyped let/bind/reducer vars */
+	Loc at;        /* the statement being rewritten, for diagnostics */
 	int failed;
 } Cl;
+
+/* lz_convert, or a located error (once) where no exact conversion exists
+ * (float8_e8m0fnu and a float16 compute type); the placeholder cast it
+ * returns then is never printed, as the pass fails. */
+static Expr *cl_convert(Cl *c, Expr *e, DType to)
+{
+	const char *why = lz_convertible(e->dt, to);
+	if (!why)
+		return lz_convert(c->a, e, to);
+	if (!c->failed++) {
+		char b1[32], b2[32];
+		diag_error(c->at, "no exact conversion from %s to %s: %s", dt_str(dt_element(e->dt), b1),
+		           dt_str(dt_element(to), b2), why);
+	}
+	return arith_cast(c->a, to, e);
+}
 
 static void *data_key(Cl *c, Expr *data)
 {
@@ -534,7 +636,7 @@ static Expr *promote(Cl *c, Expr *e)
 	DType p = promoted(c, e->dt);
 	if (e->kind == EX_CAST && dt_eq(e->bin.a->dt, p))
 		return e->bin.a;
-	return lz_convert(c->a, e, p);
+	return cl_convert(c, e, p);
 }
 
 static Var *retype(Cl *c, Var *v, DType t)
@@ -646,6 +748,7 @@ static Stmt *cl_stmt(Mutator *m, Stmt *s)
 	Cl *c = m->data;
 	const Legalize *lz = c->lz;
 	Stmt *n;
+	c->at = s->loc;
 	switch (s->kind) {
 	case ST_STORE: {
 		Expr *v = mut_expr(m, s->store.value);
@@ -660,13 +763,25 @@ static Stmt *cl_stmt(Mutator *m, Stmt *s)
 		if (v == s->store.value && idx == s->store.idx && b == s->store.buf)
 			return s;
 		int ilanes = s->store.nidx ? idx[s->store.nidx - 1]->dt.lanes : 1;
+		c->at = s->loc;
 		if (lz->match(b->dt) && v->dt.code == DT_FLOAT)
-			v = lz_convert(c->a, v, dt_with_lanes(b->dt, ilanes * b->dt.lanes));
+			v = cl_convert(c, v, dt_with_lanes(b->dt, ilanes * b->dt.lanes));
 		if (!dt_eq(dt_element(v->dt), dt_element(b->dt))) {
-			/* the buffer became the compute type, the value did not */
-			if (!lz->match(v->dt))
-				die("legalize: storing %d-bit value into a promoted buffer", v->dt.bits);
-			v = lz_convert(c->a, v, dt_with_lanes(b->dt, v->dt.lanes));
+			/* the buffer became the compute type, the value did not:
+			 * a buffer of another type over the same data as a matched
+			 * one (T.decl_buffer(..., "float16", data=bf16_buf.data)),
+			 * which TVM's legalizer does not handle either */
+			if (!lz->match(v->dt)) {
+				char b1[32], b2[32];
+				if (!c->failed++)
+					diag_error(s->loc, "buffer '%s' (%s) shares its data with a buffer this "
+					           "pass computes in %s; buffers of other types over the data "
+					           "of a legalized buffer are not supported",
+					           s->store.buf->name, dt_str(dt_element(s->store.buf->dt), b1),
+					           dt_str(dt_element(b->dt), b2));
+				return s;
+			}
+			v = cl_convert(c, v, dt_with_lanes(b->dt, v->dt.lanes));
 		}
 		if (s->store.pred && !c->failed++)
 			diag_error(s->loc, "Predicated buffer store is not currently supported in "

@@ -12,6 +12,9 @@ root = os.path.dirname(config.test_source_root)
 build = os.environ.get("TIRXC_BUILD", os.path.join(root, "build"))
 config.test_exec_root = os.path.join(build, "testdata")
 tirxc = os.environ.get("TIRXC", os.path.join(build, "tirxc"))
+# Sanitizer builds (make check-asan) report crashes their own way.
+if "asan" in os.path.basename(os.path.normpath(build)):
+    config.available_features.add("asan")
 config.substitutions.append(("%tirxc", tirxc))
 config.substitutions.append(("%root", root))
 config.substitutions.append(("%python", "python3"))

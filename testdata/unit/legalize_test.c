@@ -8,7 +8,10 @@
  *     (e4m3fn, e5m2 and the other variants) through fp8 -> f32/f16 -> fp8;
  *   - narrowing edge cases: halfway ties around every representable value,
  *     max finite, overflow, inf, NaN payloads, subnormals, negative zero;
- *   - a million pseudo-random float32 patterns and every float16 pattern. */
+ *   - a million pseudo-random float32 patterns and every float16 pattern;
+ *   - float8_e8m0fnu (a power of two, no sign, no zero) both ways with
+ *     float32: every code, and float32 edge cases, ties and random patterns
+ *     against ml_dtypes' rounding (e8m0_encode). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,8 @@ static const RFmt E4M3B11 = {"float8_e4m3b11fnuz", 8, 4, 3, 11, R_FNUZ};
 static const RFmt E5M2FNUZ = {"float8_e5m2fnuz", 8, 5, 2, 16, R_FNUZ};
 static const RFmt E4M3 = {"float8_e4m3", 8, 4, 3, 7, R_IEEE};
 static const RFmt E3M4 = {"float8_e3m4", 8, 3, 4, 3, R_IEEE};
+/* float8_e8m0fnu: the fields make only the name and width meaningful */
+static const RFmt E8M0 = {"float8_e8m0fnu", 8, 8, 0, 127, R_FN};
 
 static uint64_t mask(int bits)
 {
@@ -155,6 +160,12 @@ static uint64_t ev(Env *env, const Expr *e)
 			return r_encode(f, (double)v);
 		break;
 	}
+	case EX_OR: case EX_AND:
+		if (e->bin.a->dt.code != DT_BOOL || e->bin.b->dt.code != DT_BOOL)
+			break;
+		a = ev(env, e->bin.a);
+		b = ev(env, e->bin.b);
+		return e->kind == EX_OR ? (a || b) : (a && b);
 	case EX_ADD: case EX_SUB: case EX_MIN: case EX_MAX:
 	case EX_EQ: case EX_NE: case EX_LT: case EX_LE: case EX_GT: case EX_GE:
 		if (e->bin.a->dt.code != DT_UINT || e->bin.b->dt.code != DT_UINT)
@@ -455,6 +466,79 @@ UNIT_TEST(legalize_fp8_from_f32)
 	CHECK(narrow_f32(&E5M2FNUZ) == 0);
 	CHECK(narrow_f32(&E4M3) == 0);
 	CHECK(narrow_f32(&E3M4) == 0);
+}
+
+/* float32 -> e8m0 as ml_dtypes 0.7 converts (checked against it on the
+ * values of legalize_e8m0): the nearest power of two, the midpoint 1.5 *
+ * 2^k rounding up; below 2^-127 the smallest code 0; beyond 2^127, zero,
+ * negatives, inf and NaN: 0xFF (NaN). */
+static uint64_t e8m0_encode(double v)
+{
+	if (isnan(v) || isinf(v) || v <= 0 || signbit(v))
+		return 0xFF;
+	int ex;
+	double fr = frexp(v, &ex); /* v = 2fr * 2^(ex-1), 2fr in [1, 2) */
+	int k = ex - 1 + (2 * fr >= 1.5);
+	if (k < -127)
+		return 0;
+	return k > 127 ? 0xFF : (uint64_t)(k + 127);
+}
+
+UNIT_TEST(legalize_e8m0)
+{
+	/* the reference, on values ml_dtypes gave */
+	static const struct { uint32_t f; uint8_t code; } known[] = {
+		{0x00000000, 0xFF}, {0x80000000, 0xFF}, {0x3F800000, 127}, {0xBF800000, 0xFF},
+		{0x3FC00000, 128}, {0x3FB33333, 127}, {0x40400000, 129}, {0x3F400000, 127},
+		{0x00400000, 0}, {0x00200000, 0}, {0x00C00000, 2}, {0x7F000000, 254},
+		{0x7F400000, 0xFF}, {0x7F800000, 0xFF}, {0xFF800000, 0xFF}, {0x7FC00000, 0xFF},
+		{0x00000001, 0}, {0x00600000, 1}, {0x005FFFFF, 0}, {0x00800000, 1},
+	};
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+		CHECK(e8m0_encode(bits_f32(known[i].f)) == known[i].code);
+
+	Conv up = legalize(&E8M0, &F32, &E8M0, NULL), down = legalize(&F32, &E8M0, &E8M0, NULL);
+	int bad = 0, fails = 0;
+	CHECK(up.value != NULL && down.value != NULL);
+	if (!up.value || !down.value) {
+		mod_free(up.m);
+		mod_free(down.m);
+		return;
+	}
+	/* every code: 2^(c-127) exactly (0: a float32 subnormal), 0xFF NaN */
+	for (uint64_t b = 0; b < 256; b++) {
+		uint64_t w = run(&up, b, &bad), back = run(&down, w, &bad);
+		int ok = b == 0xFF ? r_isnan(&F32, w) && (w >> 22 & 1) && back == 0xFF
+		                   : r_decode(&F32, w) == ldexp(1, (int)b - 127) && back == b;
+		if (!ok && !fails++)
+			fprintf(stderr, "e8m0 0x%02llx -> 0x%08llx -> 0x%02llx\n", (unsigned long long)b,
+			        (unsigned long long)w, (unsigned long long)back);
+	}
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+		if (run(&down, known[i].f, &bad) != known[i].code && !fails++)
+			fprintf(stderr, "float32 0x%08x -> e8m0\n", known[i].f);
+	/* around every power of two: the midpoints and their neighbours */
+	for (int k = -149; k <= 127; k++) {
+		float p = ldexpf(1, k), mid = 1.5f * p;
+		float xs[6] = {p, nextafterf(p, 0), nextafterf(p, INFINITY), mid, nextafterf(mid, 0),
+		               nextafterf(mid, INFINITY)};
+		for (int j = 0; j < 6; j++) {
+			uint32_t x = f32_bits(xs[j]);
+			if (run(&down, x, &bad) != e8m0_encode(xs[j]) && !fails++)
+				fprintf(stderr, "float32 %a -> e8m0\n", (double)xs[j]);
+		}
+	}
+	uint32_t s = 777;
+	for (int i = 0; i < 1000000; i++) {
+		s = s * 1664525u + 1013904223u;
+		uint32_t x = s ^ (s >> 13);
+		if (run(&down, x, &bad) != e8m0_encode(bits_f32(x)) && !fails++)
+			fprintf(stderr, "float32 0x%08x -> e8m0\n", x);
+	}
+	CHECK(fails == 0);
+	CHECK(!bad);
+	mod_free(up.m);
+	mod_free(down.m);
 }
 
 UNIT_TEST(legalize_fp8_from_f16_all)
