@@ -764,6 +764,7 @@ void pass_stat(PassCtx *cx, const char *fmt, ...) TIR_PRINTF(2, 3);
  * passmgr.c names them.  Each returns 0, or 1 after reporting through diag. */
 int pass_identity(Module **m, PassCtx *cx);
 int pass_bind_target(Module **m, PassCtx *cx);          /* bind_target.c */
+int pass_lower_tirx_opaque(Module **m, PassCtx *cx);    /* lower_tirx_opaque.c */
 int pass_verify_memory(Module **m, PassCtx *cx);        /* verify_memory.c */
 int pass_annotate_entry_func(Module **m, PassCtx *cx);  /* annotate_entry_func.c */
 int pass_flatten_buffer(Module **m, PassCtx *cx);       /* flatten_buffer.c */

@@ -22,6 +22,12 @@ tx/buffer_layout_tirx.tx
 	a private function keeps its Buffer parameters through MakePackedAPI,
 	and the storage legalizers ICHECK "This pass must be called after
 	MakePackedAPI" on any function whose target lacks native bf16/fp8
+print/loops.tx
+	a printer test: its vthread.x loop starts at 2; a launch counts from 0,
+	so LowerTIRxOpaque refuses it where TVM drops the start
+tx/for_kinds.tx
+	a printer test: its blockIdx.x loop starts at 4 (refused by
+	LowerTIRxOpaque, as above)
 passes/LowerDeviceKernelLaunch/Inputs/dyn_smem_bytes_and_flags.after.tx
 	already past LowerDeviceKernelLaunch: its tirx.dyn_smem_bytes was
 	consumed, so splitting the (public) kernel again fails the check for
