@@ -943,6 +943,19 @@ static void dump_free(Instrument *in)
 
 /* ------------------------------------------------ verification instruments */
 
+/* The rules for the module the passes hand on (tir_verify_output: no GPU
+ * threads left in CPU functions), after the verifier proper; with or
+ * without --verify-each. */
+static int output_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
+{
+	if (!cx->done)
+		return 0; /* no pass ran: the input is what it was */
+	double t0 = pm_now();
+	int bad = tir_verify_output(m, cx->plan[cx->nplan - 1]->name);
+	pm_time(cx, "verify", pm_now() - t0);
+	return bad != 0;
+}
+
 /* The default: the output once, which costs one verifier run instead of one
  * per pass; --verify-each then finds the pass that broke the IR. */
 static int verify_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
@@ -958,7 +971,7 @@ static int verify_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
 		           "--verify-each finds the pass that broke it", last->name, cx->done);
 		return 1;
 	}
-	return 0;
+	return output_after_pipeline(in, cx, m);
 }
 
 static int verify_after_pass(Instrument *in, PassCtx *cx, const Pass *p, int n, const Module *m)
@@ -1103,7 +1116,8 @@ PassCtx *pm_new(const PmOptions *o, Buf *err)
 	/* Added first, so its after-hook runs last: the printers show the IR
 	 * that failed verification before the run stops. */
 	if (o->verify_each)
-		pm_add_instrument(cx, &(Instrument){.name = "verify", .after_pass = verify_after_pass});
+		pm_add_instrument(cx, &(Instrument){.name = "verify", .after_pass = verify_after_pass,
+		                                    .after_pipeline = output_after_pipeline});
 	else if (o->verify_output)
 		pm_add_instrument(cx, &(Instrument){.name = "verify-output",
 		                                    .after_pipeline = verify_after_pipeline});

@@ -631,6 +631,10 @@ void tir_print_stmt(Buf *out, const Stmt *s); /* for diagnostics */
  * names the pass that just ran (NULL: the input).  Returns the number of
  * failures. */
 int tir_verify(const Module *m, const char *after);
+/* The rules for a pipeline's output, on top of tir_verify's: no function
+ * whose target is a CPU binds a GPU thread (a launch or a thread-binding
+ * loop, vthread aside).  Reports each through diag; returns how many. */
+int tir_verify_output(const Module *m, const char *after);
 
 /* --------------------------------------------------------------- equal.c */
 /* Structural equality up to renaming of vars and buffers (alpha-equivalence).
