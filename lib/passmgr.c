@@ -325,6 +325,31 @@ static int is_key_char(int c)
 
 #define CHUNK_KEY "tirxc.function_chunk"
 
+/* The boolean keys the passes read; their values are checked at start-up
+ * (a value a pass would read as false without a word is a trap).  Python's
+ * True and False are accepted too, as TVM's config takes them. */
+static const char *const bool_keys[] = {
+	"tirx.disable_vectorize", "tirx.merge_static_smem", "tirx.enable_fast_math",
+};
+
+static int is_bool_key(const char *k, size_t n)
+{
+	for (size_t i = 0; i < sizeof bool_keys / sizeof bool_keys[0]; i++)
+		if (strlen(bool_keys[i]) == n && !strncmp(bool_keys[i], k, n))
+			return 1;
+	return 0;
+}
+
+/* 1 for 1/true/True, 0 for 0/false/False, -1 for anything else. */
+static int config_bool(const char *v)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "True"))
+		return 1;
+	if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "False"))
+		return 0;
+	return -1;
+}
+
 int pm_set_config(PassCtx *cx, const char *kv, Buf *err)
 {
 	const char *eq = strchr(kv, '=');
@@ -346,6 +371,11 @@ int pm_set_config(PassCtx *cx, const char *kv, Buf *err)
 			           "not '%s'", CHUNK_KEY, v);
 			return 1;
 		}
+	}
+	if (is_bool_key(kv, (size_t)(eq - kv)) && config_bool(eq + 1) < 0) {
+		buf_printf(err, "--pass-config: %.*s: expected a boolean (true, false, 1 or 0), got '%s'",
+		           (int)(eq - kv), kv, eq + 1);
+		return 1;
 	}
 	Config c = {xmalloc((size_t)(eq - kv) + 1), xstrdup(eq + 1), 0};
 	memcpy(c.key, kv, (size_t)(eq - kv));
@@ -789,9 +819,30 @@ static void banner(FILE *f, const char *when, const Pass *p, int n, const char *
 	fprintf(f, "# *** IR %s %s (pass %d)%s ***\n", when, p->name, n, tail);
 }
 
+/* A selection that names a pass this run does not run, or an execution
+ * number past its last pass, would silently print nothing: say so. */
+static void sel_check(const Sel *s, const char *opt, const PassCtx *cx)
+{
+	for (int i = 0; i < s->np; i++) {
+		int runs = 0;
+		for (int k = 0; k < cx->nplan && !runs; k++)
+			runs = cx->plan[k] == s->p[i];
+		if (!runs)
+			diag_warning(NOLOC, "%s: pass %s does not run in this invocation", opt,
+			             s->p[i]->name);
+	}
+	for (int i = 0; i < s->nnum; i++)
+		if (s->num[i] > cx->nplan)
+			diag_warning(NOLOC, "%s: there is no pass %ld: %d pass%s run%s in this invocation",
+			             opt, s->num[i], cx->nplan, cx->nplan == 1 ? "" : "es",
+			             cx->nplan == 1 ? "s" : "");
+}
+
 static int print_before_pipeline(Instrument *in, PassCtx *cx, const Module *m)
 {
 	Printer *pr = in->data;
+	sel_check(&pr->before, "--print-before", cx);
+	sel_check(&pr->after, "--print-after", cx);
 	if (pr->changed)
 		pr->last = xstrdup(printed(cx, m)->s);
 	return 0;
