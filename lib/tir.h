@@ -633,7 +633,9 @@ void tir_print_stmt(Buf *out, const Stmt *s); /* for diagnostics */
 int tir_verify(const Module *m, const char *after);
 /* The rules for a pipeline's output, on top of tir_verify's: no function
  * whose target is a CPU binds a GPU thread (a launch or a thread-binding
- * loop, vthread aside).  Reports each through diag; returns how many. */
+ * loop, vthread aside), except inside a target region of a function without
+ * the packed calling convention (the form before the split).  Reports each
+ * through diag; returns how many. */
 int tir_verify_output(const Module *m, const char *after);
 
 /* --------------------------------------------------------------- equal.c */

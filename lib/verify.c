@@ -14,8 +14,10 @@
  *
  * tir_verify_output adds the rules for the end of a pipeline, where the
  * module goes to code generation: no function whose target is a CPU binds
- * a GPU thread, not even in a device region left inline (the split did not
- * run), since CPU code generation has no thread indices. */
+ * a GPU thread, since CPU code generation has no thread indices.  A device
+ * region left inline (a target attr) is the form before the split, and is
+ * refused only in a function that already has the packed calling
+ * convention (MakePackedAPI ran on it: the split did not). */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -674,7 +676,8 @@ int tir_verify(const Module *m, const char *after)
 typedef struct Out {
 	const Func *f;
 	const char *after;
-	Sym thread_extent;
+	Sym thread_extent, target;
+	int packed; /* f has calling convention 1: final host code */
 	int nerr;
 } Out;
 
@@ -684,6 +687,8 @@ static int out_stmt(Walker *w, Stmt *s)
 {
 	Out *o = w->data;
 	Sym tag = NULL;
+	if (s->kind == ST_ATTR && s->attr.key == o->target)
+		return o->packed; /* an inline device region: only before the split */
 	if (s->kind == ST_ATTR && s->attr.key == o->thread_extent && s->attr.node &&
 	    s->attr.node->kind == OB_ITERVAR)
 		tag = s->attr.node->iv.tag ? s->attr.node->iv.tag : "?";
@@ -709,13 +714,15 @@ static int out_skip(Walker *w, Expr *e)
 
 int tir_verify_output(const Module *m, const char *after)
 {
-	Out o = {.after = after, .thread_extent = sym("thread_extent")};
+	Out o = {.after = after, .thread_extent = sym("thread_extent"), .target = sym("target")};
 	for (int i = 0; i < m->nfuncs; i++) {
 		const Func *f = m->funcs[i];
 		Obj *t = func_target(f);
 		if (!t || !target_is_cpu(t))
 			continue;
 		o.f = f;
+		Obj *cc = obj_dict_get(f->attrs, "calling_conv");
+		o.packed = cc && cc->kind == OB_INT && cc->i == 1;
 		Walker w = {.stmt = out_stmt, .expr = out_skip, .data = &o};
 		walk_stmt(&w, f->body);
 	}

@@ -29,14 +29,20 @@
  *     the loop, whose node is the loop variable used before the loop
  *     defines it (the verifier refuses that).  On a thread-binding loop,
  *     which does not survive as a loop, they are refused.  Other
- *     annotations of a thread-binding loop are dropped, as in TVM. */
+ *     annotations of a thread-binding loop are dropped, as in TVM.
+ * A thread-binding loop in a function whose target is a CPU, outside a
+ * `target` region, is refused here, at the loop: the launch it would become
+ * has no place in host code (the verifier's rule; TVM fails later). */
 #include <string.h>
 #include "tir.h"
 #include "passutil.h"
 
 typedef struct LO {
 	PtrMap unit; /* Var* of an eliminated unit loop -> Expr* (its start) */
-	Sym thread_extent, virtual_thread;
+	Sym thread_extent, virtual_thread, target;
+	const Func *f;
+	int cpu;       /* f's target is a CPU: GPU threads need a target region */
+	int in_region; /* depth of `target` attrs */
 	int failed;
 } LO;
 
@@ -98,6 +104,12 @@ static Stmt *launch(Mutator *mu, Stmt *s)
 		diag_error(s->loc, "thread-binding loop '%s' has no thread tag", s->loop.var->name);
 		return NULL;
 	}
+	if (lo->cpu && !lo->in_region) {
+		diag_error(s->loc, "thread-binding loop '%s' binds thread '%s' in function '%s', "
+		           "whose target is a CPU (%s)", s->loop.var->name, tag, lo->f->name,
+		           target_kind(func_target(lo->f)));
+		return NULL;
+	}
 	/* the start and extent are rewritten before the body, as TVM does */
 	Stmt *r = mut_stmt_children(mu, s);
 	Obj *iv = obj_new(mu->a, OB_ITERVAR);
@@ -117,6 +129,12 @@ static Stmt *launch(Mutator *mu, Stmt *s)
 static Stmt *lo_stmt(Mutator *mu, Stmt *s)
 {
 	LO *lo = mu->data;
+	if (s->kind == ST_ATTR && s->attr.key == lo->target) {
+		lo->in_region++;
+		Stmt *r = mut_stmt_children(mu, s);
+		lo->in_region--;
+		return r;
+	}
 	if (s->kind != ST_FOR)
 		return NULL;
 	if (s->loop.kind == FOR_THREAD_BINDING) {
@@ -149,7 +167,8 @@ static int find_loop(Walker *w, Stmt *s)
 
 int pass_lower_tirx_opaque(Module **m, PassCtx *cx)
 {
-	LO lo = {.thread_extent = sym("thread_extent"), .virtual_thread = sym("virtual_thread")};
+	LO lo = {.thread_extent = sym("thread_extent"), .virtual_thread = sym("virtual_thread"),
+	         .target = sym("target")};
 	int lo_i, hi;
 	pass_range(cx, *m, &lo_i, &hi);
 	for (int i = lo_i; i < hi && !lo.failed; i++) {
@@ -159,6 +178,9 @@ int pass_lower_tirx_opaque(Module **m, PassCtx *cx)
 		walk_stmt(&w, f->body);
 		if (!found)
 			continue;
+		Obj *t = func_target(f);
+		lo.f = f;
+		lo.cpu = t && target_is_cpu(t);
 		Mutator mu = {.a = (*m)->arena, .expr = lo_expr, .stmt = lo_stmt, .data = &lo,
 		              .kinds = EXK(EX_VAR)};
 		Stmt *body = mut_stmt(&mu, f->body);
