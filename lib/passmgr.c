@@ -31,6 +31,9 @@ static const Pass passes[] = {
 	{"BindTarget", "bind-target",
 	 "gives every function a target from --target/--host (TVM's BindTarget rules); no-op without --target",
 	 pass_bind_target, {NULL}, PRESERVES_NARROW, 0},
+	{"LowerTIRxOpaque", "lower-tirx-opaque",
+	 "turns thread-binding loops into thread launches and removes loops of extent 1",
+	 pass_lower_tirx_opaque, {NULL}, PRESERVES_NARROW, 1},
 	{"FlattenBuffer", "flatten-buffer",
 	 "flattens multi-dimensional buffer accesses to 1-d (flat aliases of buffer parameters)",
 	 pass_flatten_buffer, {NULL}, PRESERVES_NARROW, 1},
@@ -45,19 +48,19 @@ static const Pass passes[] = {
 	 pass_fp8_compute_legalize, {NULL}, PRESERVES_NARROW, 1},
 	{"VerifyMemory", "verify-memory",
 	 "checks that GPU functions touch buffer parameters only under thread launches",
-	 pass_verify_memory, {"BindTarget"}, PRESERVES_NARROW, 1},
+	 pass_verify_memory, {"BindTarget", "LowerTIRxOpaque"}, PRESERVES_NARROW, 1},
 	{"AnnotateEntryFunc", "annotate-entry-func",
 	 "marks the module's entry function tirx.is_entry_func",
 	 pass_annotate_entry_func, {NULL}, PRESERVES_NARROW, 0},
 	{"ThreadSync", "thread-sync",
 	 "inserts tvm_storage_sync barriers for shared, then shared.dyn, memory",
-	 pass_thread_sync, {NULL}, PRESERVES_NARROW, 1},
+	 pass_thread_sync, {"LowerTIRxOpaque"}, PRESERVES_NARROW, 1},
 	{"MergeSharedMemoryAllocations", "merge-shared-memory-allocations",
 	 "merges each kernel's shared.dyn allocations (and shared, with tirx.merge_static_smem) into one buffer",
-	 pass_merge_shared_memory, {"FlattenBuffer", "ThreadSync"}, PRESERVES_NARROW, 1},
+	 pass_merge_shared_memory, {"FlattenBuffer", "ThreadSync", "LowerTIRxOpaque"}, PRESERVES_NARROW, 1},
 	{"AnnotateDeviceRegions", "annotate-device-regions",
 	 "wraps each outermost thread launch / device_scope in a target attr (functions whose target has a host)",
-	 pass_annotate_device_regions, {"BindTarget"}, PRESERVES_NARROW, 1},
+	 pass_annotate_device_regions, {"BindTarget", "LowerTIRxOpaque"}, PRESERVES_NARROW, 1},
 	{"SplitHostDevice", "split-host-device",
 	 "outlines each target-attr region into a private <symbol>_kernel called from the host",
 	 pass_split_host_device, {"AnnotateDeviceRegions", "MergeSharedMemoryAllocations"}, PRESERVES_NARROW, 0},
@@ -66,7 +69,7 @@ static const Pass passes[] = {
 	 pass_lower_device_kernel_launch, {"SplitHostDevice"}, PRESERVES_NARROW, 0},
 	{"SplitHostDeviceCombined", "split-host-device-combined",
 	 "TVM HEAD's SplitHostDevice: annotate, split and lower kernel launches in one pass",
-	 pass_split_host_device_combined, {"MergeSharedMemoryAllocations"}, PRESERVES_NARROW, 0},
+	 pass_split_host_device_combined, {"MergeSharedMemoryAllocations", "LowerTIRxOpaque"}, PRESERVES_NARROW, 0},
 	{"MakePackedAPI", "make-packed-api",
 	 "gives public host functions the TVM-FFI packed calling convention with argument checks",
 	 pass_make_packed_api, {"LowerDeviceKernelLaunch", "SplitHostDeviceCombined"}, PRESERVES_NARROW, 2},
@@ -95,12 +98,12 @@ typedef struct Pipeline {
 
 static const Pipeline pipelines[] = {
 	{"default", "TVM's lowering (s_tir order, May 2026 pass names): target, legalize, split, packed API, finalize",
-	 {"BindTarget", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop", "FP8ComputeLegalize",
+	 {"BindTarget", "LowerTIRxOpaque", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop", "FP8ComputeLegalize",
 	  "VerifyMemory", "AnnotateEntryFunc", "ThreadSync", "MergeSharedMemoryAllocations",
 	  "AnnotateDeviceRegions", "SplitHostDevice", "LowerDeviceKernelLaunch", "MakePackedAPI",
 	  "FP8StorageLegalize", "BF16StorageLegalize", "LowerTVMBuiltin", "LowerIntrin"}},
 	{"head", "the default pipeline with TVM HEAD's one-pass SplitHostDevice",
-	 {"BindTarget", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop", "FP8ComputeLegalize",
+	 {"BindTarget", "LowerTIRxOpaque", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop", "FP8ComputeLegalize",
 	  "VerifyMemory", "AnnotateEntryFunc", "ThreadSync", "MergeSharedMemoryAllocations",
 	  "SplitHostDeviceCombined", "MakePackedAPI", "FP8StorageLegalize", "BF16StorageLegalize",
 	  "LowerTVMBuiltin", "LowerIntrin"}},
@@ -322,6 +325,31 @@ static int is_key_char(int c)
 
 #define CHUNK_KEY "tirxc.function_chunk"
 
+/* The boolean keys the passes read; their values are checked at start-up
+ * (a value a pass would read as false without a word is a trap).  Python's
+ * True and False are accepted too, as TVM's config takes them. */
+static const char *const bool_keys[] = {
+	"tirx.disable_vectorize", "tirx.merge_static_smem", "tirx.enable_fast_math",
+};
+
+static int is_bool_key(const char *k, size_t n)
+{
+	for (size_t i = 0; i < sizeof bool_keys / sizeof bool_keys[0]; i++)
+		if (strlen(bool_keys[i]) == n && !strncmp(bool_keys[i], k, n))
+			return 1;
+	return 0;
+}
+
+/* 1 for 1/true/True, 0 for 0/false/False, -1 for anything else. */
+static int config_bool(const char *v)
+{
+	if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "True"))
+		return 1;
+	if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "False"))
+		return 0;
+	return -1;
+}
+
 int pm_set_config(PassCtx *cx, const char *kv, Buf *err)
 {
 	const char *eq = strchr(kv, '=');
@@ -343,6 +371,11 @@ int pm_set_config(PassCtx *cx, const char *kv, Buf *err)
 			           "not '%s'", CHUNK_KEY, v);
 			return 1;
 		}
+	}
+	if (is_bool_key(kv, (size_t)(eq - kv)) && config_bool(eq + 1) < 0) {
+		buf_printf(err, "--pass-config: %.*s: expected a boolean (true, false, 1 or 0), got '%s'",
+		           (int)(eq - kv), kv, eq + 1);
+		return 1;
 	}
 	Config c = {xmalloc((size_t)(eq - kv) + 1), xstrdup(eq + 1), 0};
 	memcpy(c.key, kv, (size_t)(eq - kv));
@@ -786,9 +819,30 @@ static void banner(FILE *f, const char *when, const Pass *p, int n, const char *
 	fprintf(f, "# *** IR %s %s (pass %d)%s ***\n", when, p->name, n, tail);
 }
 
+/* A selection that names a pass this run does not run, or an execution
+ * number past its last pass, would silently print nothing: say so. */
+static void sel_check(const Sel *s, const char *opt, const PassCtx *cx)
+{
+	for (int i = 0; i < s->np; i++) {
+		int runs = 0;
+		for (int k = 0; k < cx->nplan && !runs; k++)
+			runs = cx->plan[k] == s->p[i];
+		if (!runs)
+			diag_warning(NOLOC, "%s: pass %s does not run in this invocation", opt,
+			             s->p[i]->name);
+	}
+	for (int i = 0; i < s->nnum; i++)
+		if (s->num[i] > cx->nplan)
+			diag_warning(NOLOC, "%s: there is no pass %ld: %d pass%s run%s in this invocation",
+			             opt, s->num[i], cx->nplan, cx->nplan == 1 ? "" : "es",
+			             cx->nplan == 1 ? "s" : "");
+}
+
 static int print_before_pipeline(Instrument *in, PassCtx *cx, const Module *m)
 {
 	Printer *pr = in->data;
+	sel_check(&pr->before, "--print-before", cx);
+	sel_check(&pr->after, "--print-after", cx);
 	if (pr->changed)
 		pr->last = xstrdup(printed(cx, m)->s);
 	return 0;
@@ -940,6 +994,19 @@ static void dump_free(Instrument *in)
 
 /* ------------------------------------------------ verification instruments */
 
+/* The rules for the module the passes hand on (tir_verify_output: no GPU
+ * threads left in CPU functions), after the verifier proper; with or
+ * without --verify-each. */
+static int output_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
+{
+	if (!cx->done)
+		return 0; /* no pass ran: the input is what it was */
+	double t0 = pm_now();
+	int bad = tir_verify_output(m, cx->plan[cx->nplan - 1]->name);
+	pm_time(cx, "verify", pm_now() - t0);
+	return bad != 0;
+}
+
 /* The default: the output once, which costs one verifier run instead of one
  * per pass; --verify-each then finds the pass that broke the IR. */
 static int verify_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
@@ -955,7 +1022,7 @@ static int verify_after_pipeline(Instrument *in, PassCtx *cx, const Module *m)
 		           "--verify-each finds the pass that broke it", last->name, cx->done);
 		return 1;
 	}
-	return 0;
+	return output_after_pipeline(in, cx, m);
 }
 
 static int verify_after_pass(Instrument *in, PassCtx *cx, const Pass *p, int n, const Module *m)
@@ -1100,7 +1167,8 @@ PassCtx *pm_new(const PmOptions *o, Buf *err)
 	/* Added first, so its after-hook runs last: the printers show the IR
 	 * that failed verification before the run stops. */
 	if (o->verify_each)
-		pm_add_instrument(cx, &(Instrument){.name = "verify", .after_pass = verify_after_pass});
+		pm_add_instrument(cx, &(Instrument){.name = "verify", .after_pass = verify_after_pass,
+		                                    .after_pipeline = output_after_pipeline});
 	else if (o->verify_output)
 		pm_add_instrument(cx, &(Instrument){.name = "verify-output",
 		                                    .after_pipeline = verify_after_pipeline});

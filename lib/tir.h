@@ -663,6 +663,12 @@ void tir_print_stmt(Buf *out, const Stmt *s); /* for diagnostics */
  * names the pass that just ran (NULL: the input).  Returns the number of
  * failures. */
 int tir_verify(const Module *m, const char *after);
+/* The rules for a pipeline's output, on top of tir_verify's: no function
+ * whose target is a CPU binds a GPU thread (a launch or a thread-binding
+ * loop, vthread aside), except inside a target region of a function without
+ * the packed calling convention (the form before the split).  Reports each
+ * through diag; returns how many. */
+int tir_verify_output(const Module *m, const char *after);
 
 /* --------------------------------------------------------------- equal.c */
 /* Structural equality up to renaming of vars and buffers (alpha-equivalence).
@@ -796,6 +802,7 @@ void pass_stat(PassCtx *cx, const char *fmt, ...) TIR_PRINTF(2, 3);
  * passmgr.c names them.  Each returns 0, or 1 after reporting through diag. */
 int pass_identity(Module **m, PassCtx *cx);
 int pass_bind_target(Module **m, PassCtx *cx);          /* bind_target.c */
+int pass_lower_tirx_opaque(Module **m, PassCtx *cx);    /* lower_tirx_opaque.c */
 int pass_verify_memory(Module **m, PassCtx *cx);        /* verify_memory.c */
 int pass_annotate_entry_func(Module **m, PassCtx *cx);  /* annotate_entry_func.c */
 int pass_flatten_buffer(Module **m, PassCtx *cx);       /* flatten_buffer.c */

@@ -10,7 +10,14 @@
  * every launch of one thread tag must use one var.  A var that is declared
  * (`n = T.int32()`) but never defined is an error wherever it is used, as in
  * TVM.  On top of that come type rules of the node constructors, op and
- * function-call arity, and the host/device rules of split modules. */
+ * function-call arity, and the host/device rules of split modules.
+ *
+ * tir_verify_output adds the rules for the end of a pipeline, where the
+ * module goes to code generation: no function whose target is a CPU binds
+ * a GPU thread, since CPU code generation has no thread indices.  A device
+ * region left inline (a target attr) is the form before the split, and is
+ * refused only in a function that already has the packed calling
+ * convention (MakePackedAPI ran on it: the split did not). */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -662,4 +669,62 @@ int tir_verify(const Module *m, const char *after)
 	vec_free(&v.scope);
 	vec_free(&v.tags);
 	return v.nerr;
+}
+
+/* --------------------------------------------------------- the output */
+
+typedef struct Out {
+	const Func *f;
+	const char *after;
+	Sym thread_extent, target;
+	int packed; /* f has calling convention 1: final host code */
+	int nerr;
+} Out;
+
+/* A GPU thread: any thread_extent launch, and thread-binding loops of tags
+ * other than vthread (virtual threads become loops, on any target). */
+static int out_stmt(Walker *w, Stmt *s)
+{
+	Out *o = w->data;
+	Sym tag = NULL;
+	if (s->kind == ST_ATTR && s->attr.key == o->target)
+		return o->packed; /* an inline device region: only before the split */
+	if (s->kind == ST_ATTR && s->attr.key == o->thread_extent && s->attr.node &&
+	    s->attr.node->kind == OB_ITERVAR)
+		tag = s->attr.node->iv.tag ? s->attr.node->iv.tag : "?";
+	else if (s->kind == ST_FOR && s->loop.kind == FOR_THREAD_BINDING && s->loop.thread &&
+	         strncmp(s->loop.thread, "vthread", 7))
+		tag = s->loop.thread;
+	if (!tag)
+		return 1;
+	diag_error(s->loc.file >= 0 ? s->loc : o->f->loc,
+	           "function '%s' has a CPU target (%s) but binds GPU thread '%s': its device "
+	           "code was never outlined into a kernel (IR after pass %s)", o->f->name,
+	           target_kind(func_target(o->f)), tag, o->after ? o->after : "?");
+	o->nerr++;
+	return 0; /* one error per outermost launch */
+}
+
+static int out_skip(Walker *w, Expr *e)
+{
+	(void)w;
+	(void)e;
+	return 0; /* statements only */
+}
+
+int tir_verify_output(const Module *m, const char *after)
+{
+	Out o = {.after = after, .thread_extent = sym("thread_extent"), .target = sym("target")};
+	for (int i = 0; i < m->nfuncs; i++) {
+		const Func *f = m->funcs[i];
+		Obj *t = func_target(f);
+		if (!t || !target_is_cpu(t))
+			continue;
+		o.f = f;
+		Obj *cc = obj_dict_get(f->attrs, "calling_conv");
+		o.packed = cc && cc->kind == OB_INT && cc->i == 1;
+		Walker w = {.stmt = out_stmt, .expr = out_skip, .data = &o};
+		walk_stmt(&w, f->body);
+	}
+	return o.nerr;
 }

@@ -17,6 +17,8 @@
  *   tirx.device_entry attr, or a thread-binding loop.
  * The host is --host, else the target's own host, else the target itself
  * when it is a CPU, else llvm (tirx.build's choice when llvm is enabled).
+ * A function whose own target differs from --target (hosts aside) draws a
+ * warning that names it: --target does not apply to it.
  * Runs after: nothing; it is the first pass of the pipeline. */
 #include <string.h>
 #include "tir.h"
@@ -157,6 +159,27 @@ static int add_hosts(Module *m, PassCtx *cx)
 	return 0;
 }
 
+/* The warning for a function that keeps its own target t, which differs
+ * from --target=spec: the kind, and the arch or CPU that tell two targets
+ * of one kind apart, and its tag. */
+static void warn_own_target(const Func *f, const Obj *t, const char *spec)
+{
+	Buf d = {0};
+	buf_puts(&d, target_kind(t) ? target_kind(t) : "?");
+	static const char *const keys[] = {"arch", "mcpu"};
+	for (int i = 0; i < 2; i++) {
+		Obj *v = obj_dict_get(t->target, keys[i]);
+		if (v && v->kind == OB_STR)
+			buf_printf(&d, " -%s=%s", keys[i], v->s);
+	}
+	Obj *tag = obj_dict_get(t->target, "tag");
+	if (tag && tag->kind == OB_STR && *tag->s)
+		buf_printf(&d, " (tag %s)", tag->s);
+	diag_warning(f->loc, "--target=%s does not apply to function '%s', which keeps its own "
+	             "target '%s'", spec, f->name, d.s);
+	buf_free(&d);
+}
+
 int pass_bind_target(Module **mp, PassCtx *cx)
 {
 	Module *m = *mp;
@@ -198,6 +221,10 @@ int pass_bind_target(Module **mp, PassCtx *cx)
 		int exposed = !func_is_private(f);
 		Obj *ft = func_target(f);
 		if (ft) {
+			/* TVM's rule keeps the function's own target; an option that
+			 * silently does nothing would be a trap */
+			if (!obj_eq(target_without_host(a, ft), device))
+				warn_own_target(f, ft, spec);
 			if (exposed && !target_host(a, ft))
 				m->funcs[i] = with_target(a, f, target_with_host(a, ft, host));
 			continue;

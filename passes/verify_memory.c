@@ -7,18 +7,28 @@
  *
  * A function whose target is a GPU (cuda, opencl, vulkan, metal, rocm), with
  * the default calling convention, must not load or store a buffer parameter
- * outside its first thread launch: that code would run on the host against
- * device memory.  As in TVM, only accesses through a buffer parameter itself
- * (or through a var bound to a tvm_struct_get chain rooted at the first
- * parameter) count; buffers allocated inside the function, and aliases made
- * with T.decl_buffer, may live anywhere and are skipped.  Functions without
- * a target are host helpers and are skipped too. */
+ * outside a thread launch: that code would run on the host against device
+ * memory.  An access counts when the buffer's data is a buffer parameter's
+ * data: the parameter itself, a T.decl_buffer over `P.data` (FlattenBuffer's
+ * flat aliases, or the user's), over a variable bound to `P.data`, or over
+ * another such alias.  Buffers allocated inside the function may live
+ * anywhere and are skipped; so are functions without a target (host
+ * helpers).  The error is reported at the first offending access.
+ *
+ * Deviation from TVM 0.27: TVM compares buffer variables, so it misses
+ * every access through an alias, and since it runs after FlattenBuffer, every
+ * access to a buffer parameter that FlattenBuffer rewrote to its flat alias:
+ * a host-side store to device memory passes its default pipeline.  And TVM
+ * counts only thread launches as device code, so it also refuses accesses
+ * under a device_scope attr or a target region, which the split moves to
+ * the device. */
 #include <string.h>
 #include "tir.h"
 
 typedef struct VM {
 	Func *f;
-	Sym thread_extent;
+	PtrMap dev;   /* Buffer* or Var* whose data pointer is a parameter's -> 1 */
+	Sym thread_extent, device_scope, target;
 	Buf errs;     /* one "    Variable ..." line per offending access */
 	int nerrs;
 	Loc first;    /* where the first offending access is */
@@ -31,18 +41,22 @@ static int is_gpu_kind(Sym k)
 	       k == sym("metal") || k == sym("rocm");
 }
 
-/* In TVM a buffer parameter is its own var, and TVM's test also follows
- * Bind chains of tvm_struct_get back to the first parameter; a var reached
- * that way is a pointer, and a buffer over it is a DeclBuffer, which defines
- * a new buffer var that TVM does not trace.  So the whole test is: is b a
- * buffer parameter. */
+/* Whether b's data pointer is a buffer parameter's (see the header). */
 static int from_args(VM *v, Buffer *b)
 {
 	Func *f = v->f;
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].buf == b)
 			return 1;
-	return 0;
+	return pmap_get(&v->dev, b) != NULL;
+}
+
+/* Whether pointer expression e is a buffer parameter's data. */
+static int param_data(VM *v, const Expr *e)
+{
+	if (e && e->kind == EX_BUFDATA)
+		return from_args(v, e->buf);
+	return e && e->kind == EX_VAR && pmap_get(&v->dev, e->var);
 }
 
 static void access(VM *v, Buffer *b, Loc loc)
@@ -66,8 +80,10 @@ static int vm_expr(Walker *w, Expr *e)
 	return 1;
 }
 
-/* Nothing below the first thread_extent can be reported (every access
- * there is in a thread environment), so the walk stops at it. */
+/* Nothing below a device region can be reported (every access there runs
+ * on the device), so the walk does not enter one.  A region is a thread
+ * launch, as in TVM, or what the split also outlines: a device_scope attr,
+ * or a region AnnotateDeviceRegions already marked with a target attr. */
 static int vm_stmt(Walker *w, Stmt *s)
 {
 	VM *v = w->data;
@@ -75,7 +91,12 @@ static int vm_stmt(Walker *w, Stmt *s)
 		v->cur = s->loc;
 	if (s->kind == ST_STORE)
 		access(v, s->store.buf, s->loc);
-	return !(s->kind == ST_ATTR && s->attr.key == v->thread_extent);
+	else if (s->kind == ST_DECL && param_data(v, s->decl.data))
+		pmap_put(&v->dev, s->decl.buf, (void *)1);
+	else if (s->kind == ST_BIND && param_data(v, s->bind.value))
+		pmap_put(&v->dev, s->bind.var, (void *)1);
+	return !(s->kind == ST_ATTR && (s->attr.key == v->thread_extent ||
+	                                s->attr.key == v->device_scope || s->attr.key == v->target));
 }
 
 static int verify_func(Func *f)
@@ -86,7 +107,8 @@ static int verify_func(Func *f)
 	Obj *cc = obj_dict_get(f->attrs, "calling_conv");
 	if (cc && (cc->kind == OB_INT || cc->kind == OB_BOOL) && cc->i != 0)
 		return 0;
-	VM v = {.f = f, .cur = f->loc, .thread_extent = sym("thread_extent")};
+	VM v = {.f = f, .cur = f->loc, .thread_extent = sym("thread_extent"),
+	        .device_scope = sym("device_scope"), .target = sym("target")};
 	Walker w = {.stmt = vm_stmt, .expr = vm_expr, .data = &v};
 	walk_stmt(&w, f->body);
 	int bad = v.nerrs;
@@ -94,6 +116,7 @@ static int verify_func(Func *f)
 		diag_error(v.first, "Memory verification failed with the following errors:\n%s"
 		           "  Did you forget to bind?\nin function `%s`", v.errs.s, f->name);
 	buf_free(&v.errs);
+	pmap_free(&v.dev);
 	return bad != 0;
 }
 
