@@ -32,7 +32,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all demo test check-asan install clean deps fuzz bench unit
+.PHONY: all demo test check-asan check-tvm install clean deps fuzz bench unit
 
 all: $(BUILD)/tirxc
 
@@ -71,6 +71,12 @@ test: deps
 check-asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+# tirxc's passes against apache-tvm 0.27 (pip, into $(BUILD)/tvm-venv, once):
+# docs/compatibility.md, "The make check-tvm tier".  CHECK_TVM_ARGS passes
+# options to mk/check_tvm.py (--only=PASS,..., --filter=GLOB).
+check-tvm: all
+	@sh mk/check-tvm.sh $(BUILD) $(CHECK_TVM_ARGS)
 
 # libFuzzer target for the parser (clang only).
 fuzz: deps
