@@ -9,18 +9,19 @@
 build=${1:-build}
 [ $# -gt 0 ] && shift
 root=$(cd "$(dirname "$0")/.." && pwd)
+case $build in /*) ;; *) build=$build ;; esac
 version=0.27.0.post1
-venv=$root/$build/tvm-venv
+venv=$build/tvm-venv
 py=$venv/bin/python
 
 have=$("$py" -c 'import importlib.metadata as m; print(m.version("apache-tvm"))' 2>/dev/null)
 if [ "$have" != "$version" ]; then
 	echo "check-tvm: installing apache-tvm==$version into $build/tvm-venv (once)"
 	rm -rf "$venv"
-	if ! python3 -m venv "$venv" >"$root/$build/tvm-install.log" 2>&1 ||
+	if ! python3 -m venv "$venv" >"$build/tvm-install.log" 2>&1 ||
 		! "$py" -m pip install --quiet "apache-tvm==$version" \
-			>>"$root/$build/tvm-install.log" 2>&1; then
-		tail -n 5 "$root/$build/tvm-install.log"
+			>>"$build/tvm-install.log" 2>&1; then
+		tail -n 5 "$build/tvm-install.log"
 		echo "check-tvm: could not install apache-tvm==$version with pip: is the package index reachable? (log: $build/tvm-install.log)"
 		rm -rf "$venv"
 		echo "0 passed, 1 failed"
@@ -28,6 +29,6 @@ if [ "$have" != "$version" ]; then
 	fi
 fi
 
-exec "$py" "$root/mk/check_tvm.py" --tirxc "$root/$build/tirxc" \
+exec "$py" "$root/mk/check_tvm.py" --tirxc "$build/tirxc" \
 	--testdata "$root/testdata" --known "$root/testdata/tvm-deviations.txt" \
-	--log "$root/$build/check-tvm.log" "$@"
+	--log "$build/check-tvm.log" "$@"

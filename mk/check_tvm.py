@@ -40,6 +40,7 @@ import argparse
 import fnmatch
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -298,9 +299,10 @@ class Checker:
                                  "TVM cannot parse our output (" + tvm_error(ours) +
                                  "); tirxc --compare: equal", "ours")
             if rc == 1 and out.strip():
+                d = first_line(out.replace(mine, "ours").replace(theirs, "TVM's"))
                 return self.note(row, rel, "different",
                                  "TVM cannot parse our output (" + tvm_error(ours) +
-                                 "); tirxc --compare: " + first_line(out))
+                                 "); tirxc --compare: " + d)
             return self.note(row, rel, "n/c",
                              "TVM cannot parse our output (" + tvm_error(ours) +
                              ") nor tirxc TVM's (" + tirxc_error(err) + ")")
@@ -333,8 +335,9 @@ class Checker:
         """The tirxc runs of one module, submitted to the worker now."""
         sub = self.pool.submit
         j = {}
+        skip = dict((p, t) for p, t, _ in PASSES)
         for row in self.rows:
-            if row == "print":
+            if row == "print" or (row in skip and skip[row] is None):
                 continue
             if row == "head":
                 argv = ["--pipeline=head"] + TARGET_TIRXC
@@ -365,7 +368,9 @@ class Checker:
             orig = self.tv.parse(text)
             crc, cout, cerr = canon[rel].result()
             src = None
-            if not isinstance(orig, Exception):
+            if crc != 0:
+                pass  # tirxc refuses the input: row `print` says whether TVM does
+            elif not isinstance(orig, Exception):
                 src = (path, orig, "")
             elif crc == 0:
                 again = self.tv.parse(cout)
@@ -380,6 +385,7 @@ class Checker:
             self.case_module(rel, orig, crc, cout, cerr, src, pending.get(rel))
             self.tv.cache.clear()
         self.pool.shutdown()
+        shutil.rmtree(self.tmp, ignore_errors=True)
         self.report(mods, time.time() - t0)
 
     def case_module(self, rel, orig, crc, cout, cerr, src, jobs):
@@ -396,7 +402,7 @@ class Checker:
                     self.tirxc_only.append(f"print {rel}: {tvm_error(orig)}")
                 self.note("print", rel, "n/c", why)
             elif crc != 0:
-                self.note("print", rel, "n/c", "tirxc refuses the input, TVM accepts: " + tirxc_error(cerr))
+                self.note("print", rel, "different", "tirxc refuses the input, TVM accepts it: " + tirxc_error(cerr))
             else:
                 self.compare("print", rel, orig, crc, cout, cerr)
         for row in self.rows:
@@ -404,11 +410,10 @@ class Checker:
                 continue
             tvm_name = dict((p, t) for p, t, _ in PASSES).get(row, "head")
             if tvm_name is None:
-                self.note(row, rel, "n/c", dict((p, w) for p, _, w in PASSES)[row])
-                continue
+                continue  # nothing to compare with: a note in the table
             if src is None:
-                why = "TVM refuses the input: " + tvm_error(orig) if isinstance(orig, Exception) \
-                    else "tirxc refuses the input"
+                why = "tirxc refuses the input" if crc != 0 else \
+                    "TVM refuses the input: " + tvm_error(orig)
                 self.note(row, rel, "n/c", why)
                 continue
             path, mod, how = src
@@ -435,9 +440,12 @@ class Checker:
             c = self.counts[r]
             for k in tot:
                 tot[k] += c[k]
-            extra = "  (" + notes[r] + ")" if notes.get(r) else ""
+            if notes.get(r):
+                out.write(f"{r:{w}}  {'-':>6} {'-':>6} {'-':>6} {'-':>6} {'-':>6} {'-':>6}  "
+                          f"(not comparable: {notes[r]})\n")
+                continue
             out.write(f"{r:{w}}  {c['equal']:6} {c['simp']:6} {c['ours']:6} {c['different']:6} "
-                      f"{c['known']:6} {c['n/c']:6}{extra}\n")
+                      f"{c['known']:6} {c['n/c']:6}\n")
         out.write("-" * (len(hdr) - 1) + "\n")
         out.write(f"{'total':{w}}  {tot['equal']:6} {tot['simp']:6} {tot['ours']:6} {tot['different']:6} "
                   f"{tot['known']:6} {tot['n/c']:6}\n")
