@@ -32,7 +32,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all demo test check-asan check-robust install clean deps fuzz bench unit
+.PHONY: all demo test check-asan check-robust check-tvm install clean deps fuzz bench unit
 
 all: $(BUILD)/tirxc
 
@@ -70,6 +70,12 @@ test: deps
 
 ASAN_MAKE = $(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+# tirxc's passes against apache-tvm 0.27 (pip, into $(BUILD)/tvm-venv, once):
+# docs/compatibility.md, "The make check-tvm tier".  CHECK_TVM_ARGS passes
+# options to mk/check_tvm.py (--only=PASS,..., --filter=GLOB).
+check-tvm: all
+	@sh mk/check-tvm.sh $(BUILD) $(CHECK_TVM_ARGS)
 
 check-asan:
 	$(ASAN_MAKE) test
