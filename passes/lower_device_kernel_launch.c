@@ -6,7 +6,9 @@
  *   as module functions; every function that calls or is called has a
  *   "target" attribute.
  * IR left: a call that crosses devices is a kernel launch,
- *   `T.call_packed("<symbol>", args..., <launch args>)`, whose callee gets
+ *   `T.call_packed("<symbol>", args..., <launch args>)` (for the combined
+ *   pass, TVM 0.27's `T.call_ffi_kernel(...)` with the same operands and
+ *   the launch params as launch_params=), whose callee gets
  *   calling_conv 2, `tirx.kernel_launch_params`, a global_symbol and a void
  *   return; a call to another target of the same device kind becomes
  *   `T.call_extern(...)` and the callee becomes public; a call within one
