@@ -112,7 +112,7 @@ TType buf_data_type(const Buffer *b)
 }
 
 /* The header and the union member the kind uses: a binary node takes 24
- * bytes instead of the 56 of the largest kind (calls). */
+ * bytes instead of the 64 of the largest kind (calls, with their attrs). */
 #define EX_PART(m) (offsetof(Expr, m) + sizeof(((Expr *)0)->m))
 static size_t ex_bytes(int kind)
 {
