@@ -225,7 +225,8 @@ static int eq_expr(Eq *q, const Expr *a, const Expr *b)
 	case EX_CALL:
 		if (!ty_eq(a->call.rty, b->call.rty))
 			return differ(q, "call return types differ");
-		return eq_exprs(q, "args", a->call.args, a->call.nargs, b->call.args, b->call.nargs);
+		return eq_exprs(q, "args", a->call.args, a->call.nargs, b->call.args, b->call.nargs) &&
+		       eq_objf(q, "attrs", a->call.attrs, b->call.attrs);
 	default:
 		if (a->kind >= EX_ADD && a->kind <= EX_OR)
 			return eq_field(q, "a", a->bin.a, b->bin.a) && eq_field(q, "b", a->bin.b, b->bin.b);
@@ -613,6 +614,7 @@ static uint64_t h_expr(Hs *s, const Expr *e)
 	case EX_CALL:
 		h = mix(h, hstr(e->call.op ? e->call.op->name : e->call.fn));
 		h = mix(h, hty(e->call.rty));
+		h = mix(h, h_obj(s, e->call.attrs));
 		return h_exprs(s, h, e->call.args, e->call.nargs);
 	default:
 		if (e->kind >= EX_ADD && e->kind <= EX_OR) {

@@ -112,7 +112,7 @@ TType buf_data_type(const Buffer *b)
 }
 
 /* The header and the union member the kind uses: a binary node takes 24
- * bytes instead of the 56 of the largest kind (calls). */
+ * bytes instead of the 64 of the largest kind (calls, with their attrs). */
 #define EX_PART(m) (offsetof(Expr, m) + sizeof(((Expr *)0)->m))
 static size_t ex_bytes(int kind)
 {
@@ -238,7 +238,23 @@ Expr *ex_call(Arena *a, const Op *op, TType rty, Expr **args, int nargs)
 	e->call.rty = rty;
 	e->call.args = ar_dup(a, args, (size_t)nargs * sizeof *args);
 	e->call.nargs = nargs;
+	e->call.attrs = NULL;
 	return e;
+}
+
+Expr *ex_call_ffi_kernel(Arena *a, TType rty, Expr **args, int nargs, Obj *launch_params)
+{
+	Expr *e = ex_call(a, op_get("tirx.call_ffi_kernel"), rty, args, nargs);
+	e->call.attrs = obj_dict_set(a, NULL, "launch_params", launch_params);
+	return e;
+}
+
+Obj *call_launch_params(const Expr *e)
+{
+	if (e->kind != EX_CALL)
+		return NULL;
+	Obj *l = e->call.attrs ? obj_dict_get(e->call.attrs, "launch_params") : NULL;
+	return l && l->kind == OB_LIST ? l : NULL;
 }
 
 /* As for Exprs: the header and the union member the kind uses (an

@@ -108,6 +108,10 @@ static const Op ops[] = {
 	{"tirx.tvm_call_cpacked", "call_cpacked", -1, N, RT_INT32, EFF_OPAQUE},
 	{"tirx.tvm_call_packed_lowered", "call_packed_lowered", -1, N, RT_INT32, EFF_OPAQUE},
 	{"tirx.tvm_call_cpacked_lowered", "call_cpacked_lowered", -1, N, RT_INT32, EFF_OPAQUE},
+	/* TVM 0.27's kernel launch from the host: ("symbol", kernel args...,
+	 * launch values...) with the launch tags in the call's attrs; the
+	 * printer and parser spell it with launch_params= and ret_ty= */
+	{"tirx.call_ffi_kernel", "call_ffi_kernel", -1, N, RT_GIVEN, EFF_OPAQUE},
 	{"tirx.tvm_call_trace_packed", "tvm_call_trace_packed", -1, N, RT_INT32, EFF_OPAQUE},
 	{"tirx.tvm_call_trace_packed_lowered", "tvm_call_trace_packed_lowered", -1, N, RT_INT32, EFF_OPAQUE},
 	{"tirx.tvm_struct_set", "tvm_struct_set", 4, N, RT_INT32, EFF_UPDATESTATE},

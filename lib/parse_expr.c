@@ -1524,6 +1524,42 @@ static Expr *cuda_func_call(P *p, Node *call, const Op *op, const char *spell)
 	return ex_call(p->A, op, rt ? ev_type_slot(p, rt) : ty_void(), args, k + 1);
 }
 
+/* T.call_ffi_kernel("symbol", args..., launch_params=[tags...],
+ * ret_ty="int32"): TVM 0.27's host-side kernel launch.  The tags become
+ * the call's attrs; ret_ty is a scalar type or "void", int32 when absent
+ * (as TVM's builder).  The symbol must be a string literal and every tag
+ * a string: the launch lowering reads both. */
+static Expr *call_ffi_kernel(P *p, Node *call, const Op *op, const char *spell)
+{
+	static const char *const kws[] = {"launch_params", "ret_ty", NULL};
+	check_args(p, call, 1, -1, kws);
+	Node *lp = kwarg(call, "launch_params");
+	if (!lp)
+		perr(p, call->loc, "T.%s needs a launch_params= argument", spell);
+	if (lp->kind != N_LIST && lp->kind != N_TUPLE)
+		perr(p, lp->loc, "launch_params= must be a list of strings");
+	Obj **tags = ar_alloc(p->A, (size_t)(lp->n ? lp->n : 1) * sizeof *tags);
+	for (int i = 0; i < lp->n; i++) {
+		if (lp->a[i]->kind != N_STR)
+			perr(p, lp->a[i]->loc, "launch_params= must be a list of strings");
+		tags[i] = obj_str(p->A, lp->a[i]->s);
+	}
+	Node *rt = kwarg(call, "ret_ty");
+	TType rty = rt ? ev_type_slot(p, rt) : ty_prim(DT_I32);
+	if (rty.kind != TY_PRIM && rty.kind != TY_VOID)
+		perr(p, rt->loc, "ret_ty= of T.%s must be a scalar type or \"void\"", spell);
+	int k = npos(call);
+	Expr **args = ar_alloc(p->A, (size_t)k * sizeof *args);
+	for (int i = 0; i < k; i++)
+		args[i] = ev_arg(p, posarg(call, i));
+	if (args[0]->kind != EX_STR)
+		perr(p, posarg(call, 0)->loc, "the kernel name of T.%s must be a string", spell);
+	Obj *l = obj_new(p->A, OB_LIST);
+	l->list.items = tags;
+	l->list.n = lp->n;
+	return ex_call_ffi_kernel(p->A, rty, args, k, l);
+}
+
 /* T.Call("op.name", [args], attrs=..., ret_ty=type): HEAD prints a call
  * that carries attributes this way.  tirxc's calls have no attributes, so
  * attrs must be absent, None or {}; what is left is the plain op call. */
@@ -1540,6 +1576,9 @@ static Expr *generic_call(P *p, Node *call)
 	const Op *op = op_find(on->s, sym_len(on->s));
 	if (!op)
 		perr(p, on->loc, "unknown op '%s'", on->s);
+	if (streq(op->name, "tirx.call_ffi_kernel"))
+		perr(p, on->loc, "write T.call_ffi_kernel(\"symbol\", args..., launch_params=[...]) "
+		     "instead of T.Call");
 	if (ln->kind != N_LIST && ln->kind != N_TUPLE)
 		perr(p, ln->loc, "T.Call takes the arguments as a list");
 	Node *at = kwarg(call, "attrs");
@@ -1765,6 +1804,8 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 		return ptx_call(p, n, op, path);
 	if (streq(op->name, "tirx.cuda.func_call"))
 		return cuda_func_call(p, n, op, path);
+	if (streq(op->name, "tirx.call_ffi_kernel"))
+		return call_ffi_kernel(p, n, op, path);
 	return ev_call_op(p, n, op, path);
 }
 

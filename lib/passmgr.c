@@ -68,7 +68,7 @@ static const Pass passes[] = {
 	 "turns host-to-kernel calls into call_packed launches and marks kernels calling_conv 2",
 	 pass_lower_device_kernel_launch, {"SplitHostDevice"}, PRESERVES_NARROW, 0},
 	{"SplitHostDeviceCombined", "split-host-device-combined",
-	 "TVM HEAD's SplitHostDevice: annotate, split and lower kernel launches in one pass",
+	 "TVM 0.27's SplitHostDevice: annotate, split and launch kernels (call_ffi_kernel) in one pass",
 	 pass_split_host_device_combined, {"MergeSharedMemoryAllocations", "LowerTIRxOpaque"}, PRESERVES_NARROW, 0},
 	{"MakePackedAPI", "make-packed-api",
 	 "gives public host functions the TVM-FFI packed calling convention with argument checks",
@@ -97,12 +97,12 @@ typedef struct Pipeline {
 } Pipeline;
 
 static const Pipeline pipelines[] = {
-	{"default", "TVM's lowering (s_tir order, May 2026 pass names): target, legalize, split, packed API, finalize",
+	{"default", "TVM's lowering (s_tir order) with the May 2026 three-pass split: target, legalize, split, packed API, finalize",
 	 {"BindTarget", "LowerTIRxOpaque", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop", "FP8ComputeLegalize",
 	  "VerifyMemory", "AnnotateEntryFunc", "ThreadSync", "MergeSharedMemoryAllocations",
 	  "AnnotateDeviceRegions", "SplitHostDevice", "LowerDeviceKernelLaunch", "MakePackedAPI",
 	  "FP8StorageLegalize", "BF16StorageLegalize", "LowerTVMBuiltin", "LowerIntrin"}},
-	{"head", "the default pipeline with TVM HEAD's one-pass SplitHostDevice",
+	{"head", "TVM 0.27's s_tir pipeline, the passes tirxc has (one-pass split, launches as call_ffi_kernel)",
 	 {"BindTarget", "LowerTIRxOpaque", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop", "FP8ComputeLegalize",
 	  "VerifyMemory", "AnnotateEntryFunc", "ThreadSync", "MergeSharedMemoryAllocations",
 	  "SplitHostDeviceCombined", "MakePackedAPI", "FP8StorageLegalize", "BF16StorageLegalize",

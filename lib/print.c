@@ -729,6 +729,19 @@ static void pr_call(P *p, const Expr *e)
 		putc_(p, ')');
 		return;
 	}
+	Obj *lp = call_launch_params(e);
+	if (lp && !strcmp(op->name, "tirx.call_ffi_kernel")) {
+		/* TVM 0.27's spelling: the tags, then the result type (always) */
+		pr_args(p, a, n);
+		if (n)
+			PUTL(p, ", ");
+		PUTL(p, "launch_params=");
+		pr_obj(p, lp);
+		PUTL(p, ", ret_ty=");
+		put_type_slot(p, e->call.rty);
+		putc_(p, ')');
+		return;
+	}
 	int first = 1;
 	if (op->dtloc == DTLOC_FIRST) {
 		put_type_slot(p, e->call.rty);

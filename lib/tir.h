@@ -381,6 +381,10 @@ struct Expr {
 			Expr **args;
 			int nargs;
 			TType rty; /* the return type; pointer types for handles */
+			/* The call's attributes (TVM's Call.attrs), an OB_DICT, or
+			 * NULL: only T.call_ffi_kernel has them, {"launch_params":
+			 * [tags...]}.  Part of the node for equality and hashing. */
+			Obj *attrs;
 		} call;
 	};
 };
@@ -531,6 +535,10 @@ Expr *ex_var(Arena *a, Var *v);
 Expr *ex_bin(Arena *a, int kind, Expr *x, Expr *y); /* dt: bool for compares, else x's */
 Expr *ex_cast(Arena *a, DType dt, Expr *x);
 Expr *ex_call(Arena *a, const Op *op, TType rty, Expr **args, int nargs);
+/* T.call_ffi_kernel(args..., launch_params=<OB_LIST of OB_STR>, ret_ty=rty);
+ * call_launch_params returns that list (NULL for any other call). */
+Expr *ex_call_ffi_kernel(Arena *a, TType rty, Expr **args, int nargs, Obj *launch_params);
+Obj *call_launch_params(const Expr *e);
 /* Stmts, like Exprs, take only the bytes of their kind: st_dup copies one. */
 Stmt *st_new(Arena *a, int kind, Loc loc);
 Stmt *st_dup(Arena *a, const Stmt *s);

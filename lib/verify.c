@@ -224,6 +224,14 @@ static void check_call(V *v, const Expr *e)
 		if (op->nargs >= 0 && e->call.nargs != op->nargs)
 			fail(v, e, NULL, "op '%s' takes %d argument%s, but is called with %d",
 			     op->script, op->nargs, op->nargs == 1 ? "" : "s", e->call.nargs);
+		/* a launch that lost its tags (a pass rebuilt it with ex_call)
+		 * would print in a form nothing reads back */
+		static const Op *ffi_kernel; /* the op table is static: safe to keep */
+		if (!ffi_kernel)
+			ffi_kernel = op_get("tirx.call_ffi_kernel");
+		if (op == ffi_kernel &&
+		    (!call_launch_params(e) || !e->call.nargs || e->call.args[0]->kind != EX_STR))
+			fail(v, e, NULL, "call_ffi_kernel needs a kernel name and launch_params");
 		return;
 	}
 	const Func *g = e->call.fn ? mod_find(v->m, e->call.fn) : NULL;

@@ -6,7 +6,9 @@
  *   as module functions; every function that calls or is called has a
  *   "target" attribute.
  * IR left: a call that crosses devices is a kernel launch,
- *   `T.call_packed("<symbol>", args..., <launch args>)`, whose callee gets
+ *   `T.call_packed("<symbol>", args..., <launch args>)` (for the combined
+ *   pass, TVM 0.27's `T.call_ffi_kernel(...)` with the same operands and
+ *   the launch params as launch_params=), whose callee gets
  *   calling_conv 2, `tirx.kernel_launch_params`, a global_symbol and a void
  *   return; a call to another target of the same device kind becomes
  *   `T.call_extern(...)` and the callee becomes public; a call within one
@@ -445,7 +447,18 @@ static Expr *rewrite_expr(Mutator *mu, Expr *e)
 	}
 	pmap_free(&pmap);
 	TType rty = e->call.rty.kind == TY_VOID ? ty_prim(DT_I32) : e->call.rty;
-	Expr *r = ex_call(a, l->call_packed, rty, pa, np);
+	Expr *r;
+	if (l->head) {
+		/* TVM 0.27: the same operands, the tags (flags included) as attrs */
+		Obj *tags = obj_new(a, OB_LIST);
+		tags->list.n = in->ntags;
+		tags->list.items = ar_alloc(a, (size_t)(in->ntags ? in->ntags : 1) * sizeof(Obj *));
+		for (int i = 0; i < in->ntags; i++)
+			tags->list.items[i] = obj_str(a, l->tags[in->tag0 + i]);
+		r = ex_call_ffi_kernel(a, rty, pa, np, tags);
+	} else {
+		r = ex_call(a, l->call_packed, rty, pa, np);
+	}
 	free(pa);
 	return r;
 }

@@ -2,7 +2,9 @@
  *
  * IR expected: host functions (tirx.is_host_func, or a CPU target) after
  *              MakePackedAPI: tvm_call_packed / tvm_call_cpacked calls (with
- *              buffers as arguments too), tvm_stack_make_shape/array,
+ *              buffers as arguments too), kernel launches as
+ *              call_ffi_kernel (TVM 0.27's SplitHostDevice; lowered like
+ *              call_packed, the launch tags dropped), tvm_stack_make_shape/array,
  *              device_id / device_type attrs, host allocations.
  * IR left:     packed calls pass their arguments through a TVMFFIAny stack
  *              (tvm_stack_alloca("tvm_ffi_any") + tvm_struct_set, then
@@ -48,6 +50,7 @@ enum { DL_CPU = 1, MAX_STACK_ALLOCA = 1024 };
  * and interned once per run. */
 #define LTB_OPS(X) \
 	X(call_packed, "tirx.tvm_call_packed") \
+	X(call_ffi_kernel, "tirx.call_ffi_kernel") \
 	X(call_cpacked, "tirx.tvm_call_cpacked") \
 	X(call_trace_packed, "tirx.tvm_call_trace_packed") \
 	X(call_packed_lowered, "tirx.tvm_call_packed_lowered") \
@@ -443,7 +446,9 @@ static Expr *lower_expr(Mutator *m, Expr *e)
 	if (e->kind != EX_CALL || !e->call.op || l->failed)
 		return NULL;
 	const Op *op = e->call.op;
-	if (op == K.call_packed)
+	/* TVM 0.27 lowers a kernel launch like the packed call it replaces:
+	 * the same operands on the stack, the launch tags dropped */
+	if (op == K.call_packed || op == K.call_ffi_kernel)
 		return call_packed(l, e, K.call_packed_lowered, 0);
 	if (op == K.call_cpacked)
 		return call_packed(l, e, K.call_cpacked_lowered, 0);

@@ -360,6 +360,15 @@ UNIT_TEST(verify_calls)
 	/* op arity */
 	ev->eval.value = ex_call(a, op_get("tirx.exp"), ty_prim(DT_F32), NULL, 0);
 	CHECK(verify_says(m, NULL, "op 'exp' takes 1 argument, but is called with 0"));
+	/* a kernel launch that lost its tags, or has no name */
+	Expr *name = ex_str(a, sym("main_kernel"));
+	ev->eval.value = ex_call(a, op_get("tirx.call_ffi_kernel"), ty_prim(DT_I32), exprs1(a, name), 1);
+	CHECK(verify_says(m, NULL, "call_ffi_kernel needs a kernel name and launch_params"));
+	Obj *tags = obj_new(a, OB_LIST);
+	ev->eval.value = ex_call_ffi_kernel(a, ty_prim(DT_I32), exprs1(a, name), 1, tags);
+	CHECK(verify_says(m, NULL, NULL));
+	ev->eval.value = ex_call_ffi_kernel(a, ty_prim(DT_I32), exprs1(a, ex_int(a, DT_I32, 1)), 1, tags);
+	CHECK(verify_says(m, NULL, "call_ffi_kernel needs a kernel name and launch_params"));
 	mod_free(m);
 }
 
