@@ -248,20 +248,6 @@ static DType api_type(DType t)
 
 /* ------------------------------------------------- packed calls (exprs) */
 
-/* What TVM's script parser builds for a buffer argument of call_packed. */
-static Expr *pack_buffer(Arena *a, Buffer *b)
-{
-	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
-	data->buf = b;
-	TType i64p = ty_ptr(DT_I64, K.global);
-	Expr *shape = ex_call(a, K.make_shape, i64p, b->shape, b->ndim);
-	Expr *strides = b->nstrides ? ex_call(a, K.make_shape, i64p, b->strides, b->nstrides) : i32(a, 0);
-	Expr *zero = dt_is_float(b->dt) ? ex_float(a, b->dt, 0) : ex_int(a, b->dt, 0);
-	Expr *off = b->elem_offset ? b->elem_offset : ex_int(a, b->ndim ? b->shape[0]->dt : DT_I32, 0);
-	Expr *args[6] = {data, shape, strides, i32(a, b->ndim), zero, off};
-	return ex_call(a, K.make_array, K.void_ptr, args, 6);
-}
-
 /* The call's arguments lowered, into args (room for e->call.nargs): scratch,
  * none of the lowered calls keeps the array. */
 static void lower_args(L *l, Expr *e, Expr **args)
@@ -409,7 +395,7 @@ static Expr *call_packed(L *l, Expr *e, const Op *lowered, int traced)
 				in = ex_dup(a, e);
 				in->call.args = ar_dup(a, e->call.args, (size_t)e->call.nargs * sizeof(Expr *));
 			}
-			in->call.args[i] = pack_buffer(a, e->call.args[i]->buf);
+			in->call.args[i] = pu_pack_buffer(a, e->call.args[i]->buf, e->call.args[i]->buf);
 		}
 	}
 	Expr *small[SMALL_ARGS], **args = args_room(small, in->call.nargs);

@@ -27,4 +27,11 @@ Expr *pu_arith(Arena *a, const char *who, int kind, Expr *x, Expr *y);
 Expr *pu_i32(Arena *a, int64_t v);
 Expr *pu_call(Arena *a, const char *op, TType rty, Expr **args, int n);
 
+/* What TVM's script parser passes for a buffer argument of a packed call:
+ * tvm_stack_make_array(data.data, tvm_stack_make_shape(shape...), strides
+ * or 0, ndim, a zero of the dtype, elem_offset), with the geometry of
+ * `geom` and the data pointer of `data` (the same buffer, or the flat view
+ * FlattenBuffer gives it: the callee still sees the N-d tensor). */
+Expr *pu_pack_buffer(Arena *a, const Buffer *geom, Buffer *data);
+
 #endif
