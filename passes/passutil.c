@@ -64,3 +64,8 @@ Expr *pu_pack_buffer(Arena *a, const Buffer *geom, Buffer *data)
 	Expr *args[6] = {d, shape, strides, pu_i32(a, geom->ndim), zero, off};
 	return ex_call(a, op_get("tirx.tvm_stack_make_array"), pu_void_ptr(), args, 6);
 }
+
+int pu_dl_bits(DType t)
+{
+	return t.code == DT_BOOL ? 8 : t.bits;
+}
