@@ -18,7 +18,7 @@
  * cannot, the generic lowering is still exact, only longer.  Its output
  * is linear in its input: an operand the sign correction uses more than
  * once is copied only when small and free of Lets, else bound once in a
- * Let (see copyable); each correction binds fresh rmod/rdiv vars.
+ * Let (see pu_copyable); each correction binds fresh rmod/rdiv vars.
  *
  * Deviations: LLVM intrinsics are named by string ("llvm.exp") instead of
  * TVM's numeric intrinsic id, which depends on the LLVM build; the Let
@@ -672,41 +672,12 @@ static int pow2_shift(const Expr *b, int *shift)
 	return 1;
 }
 
-/* Operands a lowering may copy: at most this many nodes, and no Let (a
- * copy would define its var twice).  Larger ones are bound once in a Let,
- * so that the output stays linear in the input however deep divisions
- * nest (TVM copies them: `(x // 3) // 3 ...` doubles per level). */
-enum { COPY_MAX_NODES = 12 };
-
-typedef struct Small {
-	int n, let;
-} Small;
-
-static int small_visit(Walker *w, Expr *e)
-{
-	Small *s = w->data;
-	s->let |= e->kind == EX_LET;
-	return ++s->n <= COPY_MAX_NODES && !s->let;
-}
-
-/* Whether x may appear more than once in a lowering's result.  The walk
- * stops descending past the limit, so it costs O(COPY_MAX_NODES). */
-static int copyable(Expr *x)
-{
-	if (x->kind <= EX_VAR)
-		return 1;
-	Small s = {0, 0};
-	Walker w = {.expr = small_visit, .data = &s};
-	walk_expr(&w, x);
-	return s.n <= COPY_MAX_NODES && !s.let;
-}
-
 /* x itself when copyable, else a fresh var `name` (with x's bound) that
  * *v binds to x: the caller wraps its result in that Let. */
 static Expr *share(LI *li, Expr *x, const char *name, Var **v)
 {
 	*v = NULL;
-	if (copyable(x))
+	if (pu_copyable(x))
 		return x;
 	*v = var_new(li->a, sym(name), ty_prim(x->dt));
 	set_bound(li, *v, bound(li, x));

@@ -69,3 +69,24 @@ int pu_dl_bits(DType t)
 {
 	return t.code == DT_BOOL ? 8 : t.bits;
 }
+
+typedef struct Small {
+	int n, let;
+} Small;
+
+static int small_visit(Walker *w, Expr *e)
+{
+	Small *s = w->data;
+	s->let |= e->kind == EX_LET;
+	return ++s->n <= PU_COPY_MAX_NODES && !s->let;
+}
+
+int pu_copyable(Expr *x)
+{
+	if (x->kind <= EX_VAR)
+		return 1;
+	Small s = {0, 0};
+	Walker w = {.expr = small_visit, .data = &s};
+	walk_expr(&w, x);
+	return s.n <= PU_COPY_MAX_NODES && !s.let;
+}

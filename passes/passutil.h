@@ -32,6 +32,14 @@ Expr *pu_call(Arena *a, const char *op, TType rty, Expr **args, int n);
  * 0.27's PrimType::Bool is and as numpy and DLPack callers pass it. */
 int pu_dl_bits(DType t);
 
+/* Whether a lowering may copy x (use it more than once) and stay linear
+ * in its input: at most PU_COPY_MAX_NODES nodes and no Let (a copy would
+ * define the Let's var twice).  Larger operands are bound once in a Let
+ * instead, so that nested lowerings do not grow exponentially.  Costs
+ * O(PU_COPY_MAX_NODES): the walk stops past the limit. */
+enum { PU_COPY_MAX_NODES = 12 };
+int pu_copyable(Expr *x);
+
 /* What TVM's script parser passes for a buffer argument of a packed call:
  * tvm_stack_make_array(data.data, tvm_stack_make_shape(shape...), strides
  * or 0, ndim, a zero of the dtype, elem_offset), with the geometry of
