@@ -22,7 +22,8 @@
  * the enclosing one.  Buffers declared over another buffer's data are the
  * same storage, and all "shared.dyn" buffers of a sequence alias, as they
  * will once merged.  A tvm_access_ptr(dtype, B or B.data, offset, extent,
- * mask) reads (mask bit 1) and/or writes (bit 2) B at offset..+extent.
+ * mask) reads (mask bit 1) and/or writes (bit 2) B at offset..+extent;
+ * a mask that is not a constant counts as both (TVM requires a constant).
  *
  * Costs: one walk per function finds the scopes it mentions (a function is
  * planned only for those) and whether it has an async wait (the only thing
@@ -273,7 +274,9 @@ static void visit_node(TS *t, Expr *e)
 				if (d->var->ty.kind == TY_PTR && d->var->ty.scope)
 					scope = d->var->ty.scope;
 			}
-			int64_t flag = 0, ext;
+			/* a mask that is not a constant (TVM requires one) counts
+			 * as both: an extra barrier, never a missing one */
+			int64_t flag = 3, ext;
 			ex_is_const_int(e->call.args[4], &flag);
 			if (key && enabled(t, scope)) {
 				Expr *off = e->call.args[2];
