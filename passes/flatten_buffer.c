@@ -206,7 +206,8 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 	return *changed ? ar_dup(fb->a, &off, sizeof off) : idx;
 }
 
-/* The calls whose buffer arguments reach the callee as DLTensors. */
+/* The calls whose buffer arguments reach the callee as DLTensors (the op
+ * table is static: the pointers are looked up once). */
 static int is_packed_call(const Op *op)
 {
 	static const char *const names[] = {
@@ -214,10 +215,13 @@ static int is_packed_call(const Op *op)
 		"tirx.tvm_call_packed_lowered", "tirx.tvm_call_cpacked_lowered",
 		"tirx.tvm_call_trace_packed_lowered",
 	};
-	if (!op)
-		return 0;
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-		if (!strcmp(op->name, names[i]))
+	enum { N = sizeof names / sizeof *names };
+	static const Op *ops[N];
+	if (!ops[0])
+		for (int i = 0; i < N; i++)
+			ops[i] = op_get(names[i]);
+	for (int i = 0; op && i < N; i++)
+		if (op == ops[i])
 			return 1;
 	return 0;
 }
