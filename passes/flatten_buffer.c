@@ -9,7 +9,10 @@
  *              keep their signature; each one the body uses is reached
  *              through a flat alias declared at the top of the body,
  *              `A_1 = T.decl_buffer((N,), data=A.data)`, as TVM does even
- *              for 1-d parameters.
+ *              for 1-d parameters.  A buffer argument of a packed call
+ *              becomes the tvm_stack_make_array TVM's parser builds for
+ *              it, with the declared shape, strides and elem_offset and
+ *              the flat view's data: the callee gets the N-d tensor.
  * Runs after:  nothing; run it before the passes that expect 1-d accesses
  *              (ThreadSync, VectorizeLoop, the split, codegen).
  *
@@ -203,6 +206,54 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 	return *changed ? ar_dup(fb->a, &off, sizeof off) : idx;
 }
 
+/* The calls whose buffer arguments reach the callee as DLTensors (the op
+ * table is static: the pointers are looked up once). */
+static int is_packed_call(const Op *op)
+{
+	static const char *const names[] = {
+		"tirx.tvm_call_packed", "tirx.tvm_call_cpacked", "tirx.tvm_call_trace_packed",
+		"tirx.tvm_call_packed_lowered", "tirx.tvm_call_cpacked_lowered",
+		"tirx.tvm_call_trace_packed_lowered",
+	};
+	enum { N = sizeof names / sizeof *names };
+	static const Op *ops[N];
+	if (!ops[0])
+		for (int i = 0; i < N; i++)
+			ops[i] = op_get(names[i]);
+	for (int i = 0; op && i < N; i++)
+		if (op == ops[i])
+			return 1;
+	return 0;
+}
+
+/* A buffer passed to a packed call keeps its N-d geometry: the argument
+ * becomes the DLTensor TVM's parser builds for it (pu_pack_buffer), with
+ * the shape, strides and elem_offset of the buffer as declared and the data
+ * pointer of its flat view, as TVM's FlattenBuffer leaves it. */
+static Expr *packed_call(FB *fb, Expr *e)
+{
+	int n = e->call.nargs, changed = 0;
+	Expr **args = xmalloc((size_t)(n ? n : 1) * sizeof *args);
+	for (int i = 0; i < n; i++) {
+		Expr *x = e->call.args[i];
+		if (x->kind == EX_BUFREF) {
+			mark_used(fb, x->buf);
+			Flat *fl = define(fb, x->buf);
+			args[i] = pu_pack_buffer(fb->a, fl->fold, fl->flat);
+		} else {
+			args[i] = mut_expr(fb->m, x);
+		}
+		changed |= args[i] != x;
+	}
+	Expr *r = e;
+	if (changed) {
+		r = ex_dup(fb->a, e);
+		r->call.args = ar_dup(fb->a, args, (size_t)n * sizeof *args);
+	}
+	free(args);
+	return r;
+}
+
 static Expr *fb_expr(Mutator *m, Expr *e)
 {
 	FB *fb = m->data;
@@ -219,6 +270,8 @@ static Expr *fb_expr(Mutator *m, Expr *e)
 		n->load.pred = pred;
 		return n;
 	}
+	if (e->kind == EX_CALL && is_packed_call(e->call.op))
+		return packed_call(fb, e);
 	if (e->kind == EX_BUFDATA || e->kind == EX_BUFREF)
 		mark_used(fb, e->buf);
 	return NULL;

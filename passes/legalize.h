@@ -38,7 +38,8 @@ int lz_storage(Module *m, const PassCtx *cx, const Legalize *lz);
  * widening is exact, narrowing rounds to nearest even, NaN stays NaN (quiet),
  * overflow goes to infinity in formats that have one and saturates to the
  * largest finite value in those that do not (fn, fnuz).  Built from
- * reinterpret, integer shifts, bitwise ops, compares and if_then_else.
+ * reinterpret, integer shifts, bitwise ops, compares and Select (both arms
+ * always defined, so that the result vectorizes).
  * lz_convertible says whether the pair is supported (NULL) or why not. */
 const char *lz_convertible(DType from, DType to);
 Expr *lz_convert(Arena *a, Expr *x, DType to);

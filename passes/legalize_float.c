@@ -9,9 +9,10 @@
  * keep its IR shape: widening between formats with the same exponent field
  * is a shift (bf16 -> f32, e5m2 -> f16), and narrowing between them is TVM's
  * round-half-to-even addition, guarded for NaN.  The other pairs use a
- * general formula over the magnitude bits.  A converted operand that is not
- * a leaf (var, constant, load) and is used more than once is computed once,
- * in a Let. */
+ * general formula over the magnitude bits.  Guards and case splits are
+ * Selects, which VectorizeLoop vectorizes.  A converted operand that is not
+ * a leaf (var, constant, small load) and is used more than once is computed
+ * once, in a Let: the conversions are linear in their input. */
 #include <string.h>
 #include "legalize.h"
 #include "passutil.h"
@@ -154,13 +155,20 @@ static Expr *bor(const Cv *c, Expr *x, Expr *y)
 	return op2(c, "tirx.bitwise_or", x, y);
 }
 
+/* cond ? t : f as a Select, not if_then_else: both arms are pure and
+ * always defined (every shift amount is clamped below the width), and a
+ * Select vectorizes where if_then_else with a vector condition does not,
+ * so a T.vectorized loop over converted values stays vectorized. */
 static Expr *ite(const Cv *c, Expr *cond, Expr *t, Expr *f)
 {
 	const char *err = NULL;
 	if (!arith_match_types(c->a, &t, &f, &err))
 		die("legalize: %s", err);
-	Expr *args[3] = {cond, t, f};
-	return ex_call(c->a, op_get("tirx.if_then_else"), ty_prim(t->dt), args, 3);
+	Expr *e = ex_new(c->a, EX_SELECT, t->dt);
+	e->sel.c = cond;
+	e->sel.t = t;
+	e->sel.f = f;
+	return e;
 }
 
 static Expr *ucast(const Cv *c, int bits, Expr *x)
@@ -177,11 +185,13 @@ static Expr *reinterp(const Cv *c, DType t, Expr *x)
 }
 
 /* Bits of x as an unsigned integer; when x is used more than once and is
- * not a leaf, *let gets the Let var and *val its value. */
+ * not a leaf (a var, a constant, a small load: pu_copyable), *let gets the
+ * Let var and *val its value. */
 static Expr *src_bits(const Cv *c, Expr *x, int bits, Var **let, Expr **val)
 {
 	Expr *u = reinterp(c, uint_t(c, bits), x);
-	int leaf = x->kind == EX_VAR || x->kind == EX_INT || x->kind == EX_FLOAT || x->kind == EX_LOAD;
+	int leaf = x->kind == EX_VAR || x->kind == EX_INT || x->kind == EX_FLOAT ||
+	           (x->kind == EX_LOAD && pu_copyable(x));
 	if (leaf)
 		return u;
 	*let = var_new(c->a, sym("bits"), ty_prim(u->dt));

@@ -16,10 +16,14 @@
  * analysis (loop ranges, thread extents, bound values, unsigned types,
  * `if` conditions of the form `v >= c`) in place of TVM's arith::Analyzer:
  * where TVM proves a dividend non-negative we usually do too, and where we
- * cannot, the generic lowering is still exact, only longer.
+ * cannot, the generic lowering is still exact, only longer.  Its output
+ * is linear in its input: an operand the sign correction uses more than
+ * once is copied only when small and free of Lets, else bound once in a
+ * Let (see pu_copyable); each correction binds fresh rmod/rdiv vars.
  *
- * Deviation: LLVM intrinsics are named by string ("llvm.exp") instead of
- * TVM's numeric intrinsic id, which depends on the LLVM build. */
+ * Deviations: LLVM intrinsics are named by string ("llvm.exp") instead of
+ * TVM's numeric intrinsic id, which depends on the LLVM build; the Let
+ * for a large floor-division operand, where TVM copies it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +234,12 @@ static Bnd bound(LI *li, const Expr *e)
 			a = bound(li, e->call.args[0]), b = bound(li, e->call.args[1]);
 			if (a.lo >= 0 && b.lo >= 0 && b.hi < 63)
 				return (Bnd){b.hi == POS_INF ? 0 : a.lo >> b.hi, a.hi == POS_INF ? POS_INF : a.hi >> b.lo};
+			/* a signed shift by a constant rounds toward -inf: monotone
+			 * (the sign of an int32 is x >> 31, in [-1, 0]) */
+			if (e->dt.code == DT_INT && b.lo == b.hi && b.lo >= 0 && b.lo < 63) {
+				int64_t p = (int64_t)1 << b.lo;
+				return (Bnd){inf_div(a.lo, p, 1), inf_div(a.hi, p, 1)};
+			}
 		}
 		if (e->call.op == li->bitwise_and && e->call.nargs == 2) {
 			a = bound(li, e->call.args[0]), b = bound(li, e->call.args[1]);
@@ -660,6 +670,21 @@ static int pow2_shift(const Expr *b, int *shift)
 	return 1;
 }
 
+/* x itself when copyable, else a fresh var `name` (with x's bound) that
+ * *v binds to x: the caller wraps its result in that Let. */
+static Expr *share(LI *li, Expr *x, const char *name, Var **v)
+{
+	*v = NULL;
+	if (pu_copyable(x))
+		return x;
+	*v = var_new(li->a, sym(name), ty_prim(x->dt));
+	set_bound(li, *v, bound(li, x));
+	return ex_var(li->a, *v);
+}
+
+/* The lowering of floordiv/floormod(a, b) (a and b lowered), as TVM's:
+ * truncating division when a >= 0 is known, shifted into the positive
+ * range when a has a known lower bound, else a sign correction. */
 static Expr *lower_floor(LI *li, int kind, Expr *a, Expr *b, DType dt)
 {
 	int shift, div = kind == EX_FLOORDIV;
@@ -678,7 +703,8 @@ static Expr *lower_floor(LI *li, int kind, Expr *a, Expr *b, DType dt)
 	Expr *one = mk_const(li, dt, 1), *zero = ex_int(li->a, dt_element(dt), 0);
 	int wide = dt.code == DT_INT && (dt.bits == 32 || dt.bits == 64) && dt.lanes == 1;
 	int64_t bv;
-	if (prove_ge0(li, b)) {
+	int bpos = prove_ge0(li, b);
+	if (bpos) {
 		if (prove_ge0(li, a))
 			return arith(li, div ? EX_DIV : EX_MOD, a, b);
 		if (ex_is_const_int(b, &bv)) {
@@ -690,6 +716,14 @@ static Expr *lower_floor(LI *li, int kind, Expr *a, Expr *b, DType dt)
 				return arith(li, EX_MOD, sa, b);
 			}
 		}
+	}
+	/* The corrections below use a and b more than once. */
+	Var *va, *vb;
+	Expr *a0 = a, *b0 = b;
+	a = share(li, a, div ? "fdiv_a" : "fmod_a", &va);
+	b = share(li, b, div ? "fdiv_b" : "fmod_b", &vb);
+	Expr *r;
+	if (bpos) {
 		Expr *rmod = arith(li, EX_MOD, a, b);
 		Expr *sign = NULL;
 		if (wide)
@@ -697,27 +731,36 @@ static Expr *lower_floor(LI *li, int kind, Expr *a, Expr *b, DType dt)
 		if (div) {
 			Expr *rdiv = arith(li, EX_DIV, a, b);
 			if (wide)
-				return arith(li, EX_ADD, rdiv, sign);
-			return select3(li, arith(li, EX_GE, rmod, zero), rdiv, arith(li, EX_SUB, rdiv, one));
+				r = arith(li, EX_ADD, rdiv, sign);
+			else
+				r = select3(li, arith(li, EX_GE, rmod, zero), rdiv, arith(li, EX_SUB, rdiv, one));
+		} else if (wide) {
+			r = arith(li, EX_ADD, rmod, bitop(li, li->bitwise_and, b, sign));
+		} else {
+			r = select3(li, arith(li, EX_GE, rmod, zero), rmod, arith(li, EX_ADD, rmod, b));
 		}
-		if (wide)
-			return arith(li, EX_ADD, rmod, bitop(li, li->bitwise_and, b, sign));
-		return select3(li, arith(li, EX_GE, rmod, zero), rmod, arith(li, EX_ADD, rmod, b));
+	} else {
+		/* divisor of unknown sign: fresh rmod/rdiv per lowering */
+		Var *vm = var_new(li->a, sym("rmod"), ty_prim(dt));
+		Expr *rmod = ex_var(li->a, vm);
+		Expr *c1 = arith(li, EX_AND, arith(li, EX_GE, b, zero), arith(li, EX_GE, rmod, zero));
+		Expr *c2 = arith(li, EX_AND, arith(li, EX_LT, b, zero), arith(li, EX_LE, rmod, zero));
+		Expr *cond = arith(li, EX_OR, c1, c2);
+		if (div) {
+			Var *vd = var_new(li->a, sym("rdiv"), ty_prim(dt));
+			Expr *rdiv = ex_var(li->a, vd);
+			Expr *body = let(li, vd, arith(li, EX_DIV, a, b),
+			                 select3(li, cond, rdiv, arith(li, EX_SUB, rdiv, one)));
+			r = let(li, vm, arith(li, EX_MOD, a, b), body);
+		} else {
+			r = let(li, vm, arith(li, EX_MOD, a, b), select3(li, cond, rmod, arith(li, EX_ADD, rmod, b)));
+		}
 	}
-	/* divisor of unknown sign */
-	Var *vm = var_new(li->a, sym("rmod"), ty_prim(dt));
-	Expr *rmod = ex_var(li->a, vm);
-	Expr *c1 = arith(li, EX_AND, arith(li, EX_GE, b, zero), arith(li, EX_GE, rmod, zero));
-	Expr *c2 = arith(li, EX_AND, arith(li, EX_LT, b, zero), arith(li, EX_LE, rmod, zero));
-	Expr *cond = arith(li, EX_OR, c1, c2);
-	if (div) {
-		Var *vd = var_new(li->a, sym("rdiv"), ty_prim(dt));
-		Expr *rdiv = ex_var(li->a, vd);
-		Expr *body = let(li, vd, arith(li, EX_DIV, a, b),
-		                 select3(li, cond, rdiv, arith(li, EX_SUB, rdiv, one)));
-		return let(li, vm, arith(li, EX_MOD, a, b), body);
-	}
-	return let(li, vm, arith(li, EX_MOD, a, b), select3(li, cond, rmod, arith(li, EX_ADD, rmod, b)));
+	if (vb)
+		r = let(li, vb, b0, r);
+	if (va)
+		r = let(li, va, a0, r);
+	return r;
 }
 
 /* ------------------------------------------------------------ mutator */

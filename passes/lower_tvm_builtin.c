@@ -19,7 +19,8 @@
  * A buffer passed to call_packed is packed first, as TVM's script parser
  * does when it builds the call: tvm_stack_make_array(A.data,
  * tvm_stack_make_shape(shape...), strides or 0, ndim, a zero of the dtype,
- * elem_offset).  Differences from TVM: the result slot of a nested packed
+ * elem_offset).  DLTensor dtypes and workspace requests give bool 8 bits,
+ * as DLPack and TVM 0.27 do.  Differences from TVM: the result slot of a nested packed
  * call is reset at its own index (TVM resets index num_args, which is the
  * same slot only for a call that is not nested); a while body is a free
  * scope like a For body (TVM frees its allocations once, after the loop,
@@ -251,20 +252,6 @@ static DType api_type(DType t)
 
 /* ------------------------------------------------- packed calls (exprs) */
 
-/* What TVM's script parser builds for a buffer argument of call_packed. */
-static Expr *pack_buffer(Arena *a, Buffer *b)
-{
-	Expr *data = ex_new(a, EX_BUFDATA, DT_HANDLE64);
-	data->buf = b;
-	TType i64p = ty_ptr(DT_I64, K.global);
-	Expr *shape = ex_call(a, K.make_shape, i64p, b->shape, b->ndim);
-	Expr *strides = b->nstrides ? ex_call(a, K.make_shape, i64p, b->strides, b->nstrides) : i32(a, 0);
-	Expr *zero = dt_is_float(b->dt) ? ex_float(a, b->dt, 0) : ex_int(a, b->dt, 0);
-	Expr *off = b->elem_offset ? b->elem_offset : ex_int(a, b->ndim ? b->shape[0]->dt : DT_I32, 0);
-	Expr *args[6] = {data, shape, strides, i32(a, b->ndim), zero, off};
-	return ex_call(a, K.make_array, K.void_ptr, args, 6);
-}
-
 /* The call's arguments lowered, into args (room for e->call.nargs): scratch,
  * none of the lowered calls keeps the array. */
 static void lower_args(L *l, Expr *e, Expr **args)
@@ -336,7 +323,7 @@ static Expr *make_array(L *l, Expr *e)
 	prep(l, struct_set(a, arr, idx, F_NDIM, args[3]));
 	DType t = args[4]->dt;
 	prep(l, struct_set(a, arr, idx, F_CODE, ex_int(a, DT_U8, t.code)));
-	prep(l, struct_set(a, arr, idx, F_BITS, ex_int(a, DT_U8, t.bits)));
+	prep(l, struct_set(a, arr, idx, F_BITS, ex_int(a, DT_U8, pu_dl_bits(t))));
 	prep(l, struct_set(a, arr, idx, F_LANES, ex_int(a, dt_make(DT_UINT, 16, 1), t.lanes)));
 	Expr *off = args[5], *bo = off;
 	if (!is_zero(off))
@@ -412,7 +399,7 @@ static Expr *call_packed(L *l, Expr *e, const Op *lowered, int traced)
 				in = ex_dup(a, e);
 				in->call.args = ar_dup(a, e->call.args, (size_t)e->call.nargs * sizeof(Expr *));
 			}
-			in->call.args[i] = pack_buffer(a, e->call.args[i]->buf);
+			in->call.args[i] = pu_pack_buffer(a, e->call.args[i]->buf, e->call.args[i]->buf);
 		}
 	}
 	Expr *small[SMALL_ARGS], **args = args_room(small, in->call.nargs);
@@ -560,7 +547,7 @@ static Stmt *lower_alloc(L *l, Stmt *s)
 	Expr *fr = ex_call(a, K.free_workspace, ty_prim(DT_I32), fargs, 3);
 	vec_push(l->frees, mk_if(a, ex_bin(a, EX_NE, fr, i32(a, 0)), st_eval(a, thr), NULL));
 	Expr *aargs[5] = {arith_cast(a, DT_I32, l->dev_type), arith_cast(a, DT_I32, l->dev_id), total,
-	                  i32(a, b->dt.code), i32(a, b->dt.bits)};
+	                  i32(a, b->dt.code), i32(a, pu_dl_bits(b->dt))};
 	Stmt *decl = st_new(a, ST_DECL, s->loc);
 	decl->decl.buf = b;
 	decl->decl.data = ex_call(a, K.alloc_workspace, buf_data_type(b), aargs, 5);

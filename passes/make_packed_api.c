@@ -10,6 +10,8 @@
  *              TVMFFIABIBuilder of TVM), runs the old body under a
  *              compute_scope attr and returns 0; returns store their value
  *              in *result.  Calls of such functions become tvm_call_cpacked.
+ *              A tensor's dtype is checked as DLPack spells it: bool is
+ *              code 6 with 8 bits (pu_dl_bits), not the IR's 1 bit.
  * Runs after:  LowerDeviceKernelLaunch (so that kernels are skipped).
  *
  * Differences from TVM, both forced by our verifier's scoping rules: the
@@ -860,7 +862,7 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 		DType u8 = DT_U8, u16 = dt_make(DT_UINT, 16, 1);
 		Expr *c = op2(a, EX_EQ, struct_get_v(a, ty_prim(u8), h, 0, F_CODE), ex_int(a, u8, buf->dt.code));
 		c = op2(a, EX_AND, c,
-		        op2(a, EX_EQ, struct_get_v(a, ty_prim(u8), h, 0, F_BITS), ex_int(a, u8, buf->dt.bits)));
+		        op2(a, EX_EQ, struct_get_v(a, ty_prim(u8), h, 0, F_BITS), ex_int(a, u8, pu_dl_bits(buf->dt))));
 		c = op2(a, EX_AND, c,
 		        op2(a, EX_EQ, struct_get_v(a, ty_prim(u16), h, 0, F_LANES), ex_int(a, u16, buf->dt.lanes)));
 		emit_assert(b, c, K.type_error, K.mismatched, bn, K.dtype_on, idx, K.when_calling,

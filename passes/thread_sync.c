@@ -21,7 +21,9 @@
  * loop-carried conflicts, and what a sequence leaves exposed is handed to
  * the enclosing one.  Buffers declared over another buffer's data are the
  * same storage, and all "shared.dyn" buffers of a sequence alias, as they
- * will once merged.
+ * will once merged.  A tvm_access_ptr(dtype, B or B.data, offset, extent,
+ * mask) reads (mask bit 1) and/or writes (bit 2) B at offset..+extent;
+ * a mask that is not a constant counts as both (TVM requires a constant).
  *
  * Costs: one walk per function finds the scopes it mentions (a function is
  * planned only for those) and whether it has an async wait (the only thing
@@ -263,7 +265,8 @@ static void visit_node(TS *t, Expr *e)
 			Expr *d = e->call.args[1];
 			const void *key = NULL;
 			Sym scope = S_global;
-			if (d->kind == EX_BUFDATA) {
+			/* the buffer (`B`) or its data (`B.data`): the same storage */
+			if (d->kind == EX_BUFDATA || d->kind == EX_BUFREF) {
 				key = d->buf;
 				scope = d->buf->scope;
 			} else if (d->kind == EX_VAR) {
@@ -271,7 +274,9 @@ static void visit_node(TS *t, Expr *e)
 				if (d->var->ty.kind == TY_PTR && d->var->ty.scope)
 					scope = d->var->ty.scope;
 			}
-			int64_t flag = 0, ext;
+			/* a mask that is not a constant (TVM requires one) counts
+			 * as both: an extra barrier, never a missing one */
+			int64_t flag = 3, ext;
 			ex_is_const_int(e->call.args[4], &flag);
 			if (key && enabled(t, scope)) {
 				Expr *off = e->call.args[2];

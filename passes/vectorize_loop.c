@@ -5,7 +5,8 @@
  * IR left:     no vectorized loops: each becomes its body with the loop var
  *              replaced by T.Ramp(0, 1, lanes), pushed through the
  *              arithmetic (ramps for affine indices, broadcasts elsewhere),
- *              giving vector loads and stores.  A statement that cannot be
+ *              giving vector loads and stores (a reinterpret of a vector
+ *              gets the lanes its bits hold, as in TVM).  A statement that cannot be
  *              vectorized (a vector `if` condition, a call that is not a
  *              pure math op, nested control flow that needs it) becomes a
  *              serial loop over a fresh var `<v>.s`, as TVM scalarizes it.
@@ -124,6 +125,17 @@ static Expr *vec_call(VZ *z, Expr *e)
 		int lanes = max_lanes(t->dt.lanes, f->dt.lanes);
 		args[0] = c, args[1] = bcast_to(z, t, lanes), args[2] = bcast_to(z, f, lanes);
 		return ex_call(z->a, op, ty_prim(dt_with_lanes(e->dt, lanes)), args, 3);
+	}
+	if (op == op_get("tirx.reinterpret") && n == 1) {
+		/* the bits of every lane: as many lanes of the new type as the
+		 * vector's bits hold (lane for lane with float4, as TVM) */
+		Expr *v = vec(z, e->call.args[0]);
+		if (v == e->call.args[0])
+			return e;
+		int f4 = e->dt.code == DT_F4_E2M1FN || v->dt.code == DT_F4_E2M1FN;
+		int lanes = f4 ? v->dt.lanes : v->dt.bits * v->dt.lanes / e->dt.bits;
+		args[0] = v;
+		return ex_call(z->a, op, ty_prim(dt_with_lanes(e->dt, lanes)), args, 1);
 	}
 	/* pure elementwise math: call on vectors */
 	int elementwise = op && op->effect == EFF_PURE && op->rule == RT_ARG0 && !strncmp(op->name, "tirx.", 5);

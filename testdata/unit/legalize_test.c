@@ -184,10 +184,13 @@ static uint64_t ev(Env *env, const Expr *e)
 		case EX_GT: return a > b;
 		default: return a >= b;
 		}
-	case EX_SELECT:
-		a = ev(env, e->sel.c);
-		b = ev(env, e->sel.t);
-		return a ? b : ev(env, e->sel.f);
+	case EX_SELECT: {
+		/* both arms evaluated (and must be defined), as a vector select */
+		uint64_t c = ev(env, e->sel.c);
+		a = ev(env, e->sel.t);
+		b = ev(env, e->sel.f);
+		return c ? a : b;
+	}
 	case EX_CALL: {
 		const char *n = e->call.op ? e->call.op->name : "";
 		Expr **x = e->call.args;
