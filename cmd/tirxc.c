@@ -814,6 +814,15 @@ int main(int argc, char **argv)
 	if (pthread_attr_init(&at) == 0) {
 		const char *dc = getenv("TIRXC_DEBUG_CRASH");
 		size_t size = dc && strcmp(dc, "stack") == 0 ? (size_t)1 << 20 : WORK_STACK;
+		/* Test hook: TIRXC_DEBUG_STACK=KIB runs the work on a stack of
+		 * that size, so tests can show how deep the traversals go. */
+		const char *ds = getenv("TIRXC_DEBUG_STACK");
+		if (ds && *ds) {
+			char *end;
+			unsigned long kib = strtoul(ds, &end, 10);
+			if (*end == 0 && kib >= 64 && kib <= ((unsigned long)1 << 20))
+				size = (size_t)kib << 10;
+		}
 		if (pthread_attr_setstacksize(&at, size) == 0 && pthread_create(&th, &at, run, NULL) == 0) {
 			sigset_t stops;
 			sigemptyset(&stops);

@@ -607,6 +607,7 @@ struct Mutator {
 	uint64_t kinds;
 	PtrMap bufmemo; /* internal: old buffer -> rewritten buffer */
 	Vec stk;        /* internal: scratch stack of rewritten sequence items */
+	Vec chain;      /* internal: links of the attr/sequence chain being rewritten */
 };
 Expr *mut_expr(Mutator *m, Expr *e);
 Stmt *mut_stmt(Mutator *m, Stmt *s);
