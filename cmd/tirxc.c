@@ -16,10 +16,11 @@
  * device and inode, or a read-only file, which tirxc refuses to replace),
  * so a build never picks up a stale output.
  *
- * The work runs on a thread with a large stack (WORK_STACK): the IR a pass
- * builds may nest deeper than its input (MakePackedAPI wraps the body in
- * one storage_alignment attr per buffer parameter), and every traversal
- * recurses on statement nesting. */
+ * The work runs on a thread with a large stack (WORK_STACK), a safety
+ * margin: traversals recurse on the nesting of the text (bounded by the
+ * parser) and follow chains of flat frames (MakePackedAPI's one attr per
+ * buffer parameter) with loops.  TIRXC_DEBUG_STACK=KIB (a test hook) sizes
+ * that stack. */
 #define _XOPEN_SOURCE 700 /* sigaltstack, SA_ONSTACK */
 #include <errno.h>
 #include <pthread.h>

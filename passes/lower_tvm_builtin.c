@@ -23,6 +23,10 @@
  * scope like a For body (TVM frees its allocations once, after the loop,
  * outside the scope of their buffers).
  *
+ * Depth: attrs and sequences' last items are lowered by a loop over an
+ * explicit stack (lower_chain), so MakePackedAPI's one attr per buffer
+ * parameter costs no stack.
+ *
  * Cost: a function without parallel loops is lowered in one run that
  * takes the stack sizes as it goes (TVM runs a precheck first; see
  * realize_alloca), and the constant stores into a stack slot are built
