@@ -16,10 +16,11 @@
  * device and inode, or a read-only file, which tirxc refuses to replace),
  * so a build never picks up a stale output.
  *
- * The work runs on a thread with a large stack (WORK_STACK): the IR a pass
- * builds may nest deeper than its input (MakePackedAPI wraps the body in
- * one storage_alignment attr per buffer parameter), and every traversal
- * recurses on statement nesting. */
+ * The work runs on a thread with a large stack (WORK_STACK), a safety
+ * margin: traversals recurse on the nesting of the text (bounded by the
+ * parser) and follow chains of flat frames (MakePackedAPI's one attr per
+ * buffer parameter) with loops.  TIRXC_DEBUG_STACK=KIB (a test hook) sizes
+ * that stack. */
 #define _XOPEN_SOURCE 700 /* sigaltstack, SA_ONSTACK */
 #include <errno.h>
 #include <pthread.h>
@@ -814,6 +815,15 @@ int main(int argc, char **argv)
 	if (pthread_attr_init(&at) == 0) {
 		const char *dc = getenv("TIRXC_DEBUG_CRASH");
 		size_t size = dc && strcmp(dc, "stack") == 0 ? (size_t)1 << 20 : WORK_STACK;
+		/* Test hook: TIRXC_DEBUG_STACK=KIB runs the work on a stack of
+		 * that size, so tests can show how deep the traversals go. */
+		const char *ds = getenv("TIRXC_DEBUG_STACK");
+		if (ds && *ds) {
+			char *end;
+			unsigned long kib = strtoul(ds, &end, 10);
+			if (*end == 0 && kib >= 64 && kib <= ((unsigned long)1 << 20))
+				size = (size_t)kib << 10;
+		}
 		if (pthread_attr_setstacksize(&at, size) == 0 && pthread_create(&th, &at, run, NULL) == 0) {
 			sigset_t stops;
 			sigemptyset(&stops);

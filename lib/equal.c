@@ -354,13 +354,63 @@ static const char *stmt_name(const Stmt *s)
 	return s ? s->kind < ST_COUNT ? stmt_names[s->kind] : "?" : "nothing";
 }
 
+static int eq_node(Eq *q, const Stmt *a, const Stmt *b);
+
+/* An attr's body and a sequence's last item are compared by the loop, not
+ * by a call (chains of flat frames cost no stack); the path grows along
+ * the chain and is restored at the end. */
 static int eq_stmt(Eq *q, const Stmt *a, const Stmt *b)
 {
-	if (!a || !b || a->kind != b->kind) {
-		if (a == b)
-			return 1;
-		return differ(q, "%s vs %s", stmt_name(a), stmt_name(b));
+	size_t n0 = q->path.n;
+	int ok = 1;
+	for (;;) {
+		if (!a || !b || a->kind != b->kind) {
+			if (a != b)
+				ok = differ(q, "%s vs %s", stmt_name(a), stmt_name(b));
+			break;
+		}
+		if (a->kind == ST_ATTR) {
+			if (a->attr.key != b->attr.key) {
+				ok = differ(q, "attr \"%s\" vs \"%s\"", a->attr.key, b->attr.key);
+				break;
+			}
+			if (!eq_field(q, "value", a->attr.value, b->attr.value) ||
+			    !eq_objf(q, "node", a->attr.node, b->attr.node)) {
+				ok = 0;
+				break;
+			}
+			push(q, ".body");
+		} else if (a->kind == ST_SEQ && a->seq.n && b->seq.n) {
+			int k = a->seq.n < b->seq.n ? a->seq.n : b->seq.n;
+			int last = a->seq.n == b->seq.n; /* the last pair is the next link */
+			for (int i = 0; i < k - last && ok; i++) {
+				size_t n = push(q, "[%d]", i);
+				ok = eq_stmt(q, a->seq.items[i], b->seq.items[i]);
+				pop(q, n);
+			}
+			if (!ok)
+				break;
+			if (a->seq.n != b->seq.n) {
+				push(q, "[%d]", k);
+				ok = differ(q, "%s vs %s", k < a->seq.n ? stmt_name(a->seq.items[k]) : "nothing",
+				            k < b->seq.n ? stmt_name(b->seq.items[k]) : "nothing");
+				break;
+			}
+			push(q, "[%d]", k - 1);
+		} else {
+			ok = eq_node(q, a, b);
+			break;
+		}
+		a = st_chain_next(a);
+		b = st_chain_next(b);
 	}
+	pop(q, n0);
+	return ok;
+}
+
+/* The statements that are not links of a chain. */
+static int eq_node(Eq *q, const Stmt *a, const Stmt *b)
+{
 	switch (a->kind) {
 	case ST_BIND:
 		return eq_field(q, "value", a->bind.value, b->bind.value) &&
@@ -376,12 +426,6 @@ static int eq_stmt(Eq *q, const Stmt *a, const Stmt *b)
 	case ST_DECL:
 		return eq_field(q, "data", a->decl.data, b->decl.data) &&
 		       eq_buff(q, "buffer", a->decl.buf, b->decl.buf);
-	case ST_ATTR:
-		if (a->attr.key != b->attr.key)
-			return differ(q, "attr \"%s\" vs \"%s\"", a->attr.key, b->attr.key);
-		return eq_field(q, "value", a->attr.value, b->attr.value) &&
-		       eq_objf(q, "node", a->attr.node, b->attr.node) &&
-		       eq_body(q, "body", a->attr.body, b->attr.body);
 	case ST_FOR:
 		if (a->loop.kind != b->loop.kind || a->loop.thread != b->loop.thread)
 			return differ(q, "loop kinds differ");
@@ -398,19 +442,11 @@ static int eq_stmt(Eq *q, const Stmt *a, const Stmt *b)
 		return eq_field(q, "cond", a->ifs.cond, b->ifs.cond) &&
 		       eq_body(q, "then", a->ifs.then, b->ifs.then) &&
 		       eq_body(q, "else", a->ifs.els, b->ifs.els);
-	case ST_SEQ:
-		for (int i = 0; i < a->seq.n && i < b->seq.n; i++) {
-			size_t n = push(q, "[%d]", i);
-			int ok = eq_stmt(q, a->seq.items[i], b->seq.items[i]);
-			pop(q, n);
-			if (!ok)
-				return 0;
-		}
+	case ST_SEQ: /* one of them empty */
 		if (a->seq.n != b->seq.n) {
-			int i = a->seq.n < b->seq.n ? a->seq.n : b->seq.n;
-			size_t n = push(q, "[%d]", i);
-			differ(q, "%s vs %s", i < a->seq.n ? stmt_name(a->seq.items[i]) : "nothing",
-			       i < b->seq.n ? stmt_name(b->seq.items[i]) : "nothing");
+			size_t n = push(q, "[0]");
+			differ(q, "%s vs %s", a->seq.n ? stmt_name(a->seq.items[0]) : "nothing",
+			       b->seq.n ? stmt_name(b->seq.items[0]) : "nothing");
 			pop(q, n);
 			return 0;
 		}
@@ -677,11 +713,34 @@ static uint64_t h_obj(Hs *s, const Obj *o)
 	}
 }
 
+static uint64_t h_node(Hs *s, const Stmt *st, uint64_t h);
+
+/* An attr's body and a sequence's last item are hashed by the loop, not by
+ * a call (chains of flat frames cost no stack): each link's own fields go
+ * into the running hash, then the next link's. */
 static uint64_t h_stmt(Hs *s, const Stmt *st)
 {
-	if (!st)
-		return 0x57;
-	uint64_t h = mix(0x5700, st->kind);
+	uint64_t h = 0x57;
+	for (; st; st = st_chain_next(st)) {
+		h = mix(h, mix(0x5700, st->kind));
+		if (st->kind == ST_ATTR) {
+			h = mix(h, hstr(st->attr.key));
+			h = mix(h, h_expr(s, st->attr.value));
+			h = mix(h, h_obj(s, st->attr.node));
+		} else if (st->kind == ST_SEQ) {
+			h = mix(h, (uint64_t)st->seq.n);
+			for (int i = 0; i < st->seq.n - 1; i++)
+				h = mix(h, h_stmt(s, st->seq.items[i]));
+		} else {
+			return h_node(s, st, h);
+		}
+	}
+	return mix(h, 0x57);
+}
+
+/* The statements that are not links of a chain, mixed into h. */
+static uint64_t h_node(Hs *s, const Stmt *st, uint64_t h)
+{
 	switch (st->kind) {
 	case ST_BIND:
 		h = mix(h, h_expr(s, st->bind.value));
@@ -697,11 +756,6 @@ static uint64_t h_stmt(Hs *s, const Stmt *st)
 	case ST_DECL:
 		h = mix(h, h_expr(s, st->decl.data));
 		return mix(h, h_buf(s, st->decl.buf));
-	case ST_ATTR:
-		h = mix(h, hstr(st->attr.key));
-		h = mix(h, h_expr(s, st->attr.value));
-		h = mix(h, h_obj(s, st->attr.node));
-		return mix(h, h_stmt(s, st->attr.body));
 	case ST_FOR:
 		h = mix(h, (uint64_t)st->loop.kind << 32 | (uint64_t)hstr(st->loop.thread));
 		h = mix(h, h_expr(s, st->loop.min));
@@ -717,10 +771,6 @@ static uint64_t h_stmt(Hs *s, const Stmt *st)
 		h = mix(h, h_expr(s, st->ifs.cond));
 		h = mix(h, h_stmt(s, st->ifs.then));
 		return mix(h, h_stmt(s, st->ifs.els));
-	case ST_SEQ:
-		for (int i = 0; i < st->seq.n; i++)
-			h = mix(h, h_stmt(s, st->seq.items[i]));
-		return mix(h, (uint64_t)st->seq.n);
 	case ST_EVAL: return mix(h, h_expr(s, st->eval.value));
 	case ST_ASSERT:
 		h = mix(h, hstr(st->assert.kind));

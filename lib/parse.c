@@ -1396,14 +1396,12 @@ static Stmt *parse_stmts(P *p)
 			p->fn->attrs = p->fn->attrs ? p->fn->attrs : obj_new(p->A, OB_DICT);
 		p->jb = outer;
 		if (fr.s) {
-			if (++p->sdepth > MAX_NEST) {
-				p->jb = &jb;
-				if (!setjmp(jb))
-					perr(p, fr.s->loc, "nesting too deep (more than %d levels)", MAX_NEST);
-				p->jb = outer;
-				p->sdepth--;
-				continue;
-			}
+			/* A bare frame wraps the rest of the block without
+			 * indenting it: it is built here without recursion, every
+			 * traversal follows such chains with a loop
+			 * (st_chain_next), so it does not count toward the nesting
+			 * limit, and the output of MakePackedAPI (one attr per
+			 * buffer parameter) reads back. */
 			stk_push(p, fr.hole);
 			stk_push(p, (void *)(intptr_t)lmark);
 			lmark = p->nstk;

@@ -1462,10 +1462,15 @@ static void pr_scalar_alloc(P *p, const Stmt *s, const Expr *init)
 	line_end(p);
 }
 
+static int block_empty(const Stmt *s);
+
 /* One statement; last says whether it ends its block (attrs print bare
- * then, their body following at the same indentation). */
+ * then, their body following at the same indentation).  A bare attr's body
+ * and a sequence's last item are printed by jumping back to the top, not
+ * by a call: chains of flat frames cost no stack. */
 static void pr_stmt(P *p, const Stmt *s, int last)
 {
+again:
 	switch (s->kind) {
 	case ST_BIND: {
 		const Var *v = s->bind.var;
@@ -1535,6 +1540,10 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 			}
 			const Stmt *body = pr_attr_head(p, s, def);
 			line_end(p);
+			if (!block_empty(body)) {
+				s = body; /* pr_block(p, body), as a loop */
+				goto again;
+			}
 			pr_block(p, body);
 		} else {
 			int mark = p->scope.n;
@@ -1595,7 +1604,11 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 				pr_scalar_alloc(p, it, s->seq.items[++i]->store.value);
 				continue;
 			}
-			pr_stmt(p, it, last && i == s->seq.n - 1);
+			if (i == s->seq.n - 1) {
+				s = it; /* pr_stmt(p, it, last), as a loop */
+				goto again;
+			}
+			pr_stmt(p, it, 0);
 		}
 		break;
 	case ST_EVAL:
@@ -1846,10 +1859,15 @@ static void sc_expr(P *p, const Expr *e)
 	}
 }
 
+/* An attr's body and a sequence's last item are scanned by jumping back to
+ * the top, not by a call (chains of flat frames cost no stack); the launch
+ * vars whose bodies the chain is in are remembered until it ends. */
 static void sc_stmt(P *p, const Stmt *s)
 {
+	Vec launched = {0};
+again:
 	if (!s)
-		return;
+		goto done;
 	switch (s->kind) {
 	case ST_BIND:
 		sc_expr(p, s->bind.value);
@@ -1883,14 +1901,13 @@ static void sc_stmt(P *p, const Stmt *s)
 			if (!e->iv)
 				e->iv = iv;
 			e->flags |= F_LAUNCH | F_INLAUNCH;
-			sc_stmt(p, s->attr.body);
-			((Ent *)map_get(&p->obj, iv->iv.var, NULL))->flags &= ~(uint32_t)F_INLAUNCH;
+			vec_push(&launched, iv->iv.var);
 		} else {
 			sc_obj(p, s->attr.node);
 			sc_expr(p, s->attr.value);
-			sc_stmt(p, s->attr.body);
 		}
-		break;
+		s = s->attr.body;
+		goto again;
 	case ST_FOR:
 		sc_expr(p, s->loop.min);
 		sc_expr(p, s->loop.extent);
@@ -1909,9 +1926,12 @@ static void sc_stmt(P *p, const Stmt *s)
 		sc_stmt(p, s->ifs.els);
 		break;
 	case ST_SEQ:
-		for (int i = 0; i < s->seq.n; i++)
+		if (s->seq.n == 0)
+			break;
+		for (int i = 0; i < s->seq.n - 1; i++)
 			sc_stmt(p, s->seq.items[i]);
-		break;
+		s = s->seq.items[s->seq.n - 1];
+		goto again;
 	case ST_EVAL:
 		sc_expr(p, s->eval.value);
 		break;
@@ -1924,6 +1944,10 @@ static void sc_stmt(P *p, const Stmt *s)
 	default:
 		break;
 	}
+done:
+	for (int i = launched.n - 1; i >= 0; i--)
+		((Ent *)map_get(&p->obj, launched.v[i], NULL))->flags &= ~(uint32_t)F_INLAUNCH;
+	vec_free(&launched);
 }
 
 static void sc_top(P *p, const Stmt *s)

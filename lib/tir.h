@@ -575,6 +575,19 @@ int obj_eq(const Obj *x, const Obj *y);
  * (after the buffer's shape and strides have been walked as expressions);
  * `def` sees every var definition site (params, binds, loops, launches,
  * let-exprs, reducer vars).  Any hook may be NULL. */
+/* The next link of a chain of frames: an attr's body, a sequence's last
+ * item (NULL for other statements).  Bare T.attr / T.launch_thread frames
+ * print flat and wrap the rest of their block, so such chains grow with
+ * the input's length (MakePackedAPI nests one attr per buffer parameter)
+ * while the text stays shallow.  Every traversal follows them with a loop,
+ * never a call, so its recursion depth is the nesting of the text, which
+ * the parser bounds. */
+static inline Stmt *st_chain_next(const Stmt *s)
+{
+	return s->kind == ST_ATTR ? s->attr.body
+	       : s->kind == ST_SEQ && s->seq.n ? s->seq.items[s->seq.n - 1] : NULL;
+}
+
 typedef struct Walker Walker;
 struct Walker {
 	int (*stmt)(Walker *w, Stmt *s);
@@ -615,6 +628,7 @@ struct Mutator {
 	uint64_t kinds;
 	PtrMap bufmemo; /* internal: old buffer -> rewritten buffer */
 	Vec stk;        /* internal: scratch stack of rewritten sequence items */
+	Vec chain;      /* internal: links of the attr/sequence chain being rewritten */
 };
 Expr *mut_expr(Mutator *m, Expr *e);
 Stmt *mut_stmt(Mutator *m, Stmt *s);

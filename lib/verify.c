@@ -415,120 +415,126 @@ static void buffer_fields(V *v, const Buffer *b)
 	expr(v, b->elem_offset);
 }
 
+/* An attr's body and a sequence's last item are checked by the loop, not
+ * by a call (chains of flat frames cost no stack): the scope an attr opens
+ * ends with the chain, as the scopes of all the attrs in it would, one
+ * inside the other. */
 static void stmt(V *v, const Stmt *s)
 {
-	if (!s)
-		return;
 	Loc saved = v->loc;
-	if (s->loc.file >= 0)
-		v->loc = s->loc;
-	switch (s->kind) {
-	case ST_BIND:
-		expr(v, s->bind.value);
-		if (!dt_eq(s->bind.var->dt, s->bind.value->dt))
-			fail(v, NULL, s, "'%s' of type %s is bound to a value of type %s",
-			     s->bind.var->name, dts(v, s->bind.var->dt), dts(v, s->bind.value->dt));
-		def_var(v, s->bind.var, s);
-		break;
-	case ST_STORE: {
-		Buffer *b = s->store.buf;
-		expr(v, s->store.value);
-		use_buf(v, b, NULL, s);
-		int lanes = check_indices(v, b, s->store.idx, s->store.nidx, NULL, s);
-		if (s->store.nidx == b->ndim && !dt_eq(s->store.value->dt, dt_with_lanes(b->dt, lanes)))
-			fail(v, NULL, s, "store of %s into buffer '%s' of %s", dts(v, s->store.value->dt),
-			     b->name, dts(v, dt_with_lanes(b->dt, lanes)));
-		if (s->store.pred) {
-			expr(v, s->store.pred);
-			if (!is_bool(s->store.pred->dt) || s->store.pred->dt.lanes != lanes)
-				fail(v, NULL, s, "store predicate must be bool with %d lanes", lanes);
+	int mark = -1, in_device = v->in_device;
+	for (; s; s = st_chain_next(s)) {
+		if (s->loc.file >= 0)
+			v->loc = s->loc;
+		switch (s->kind) {
+		case ST_BIND:
+			expr(v, s->bind.value);
+			if (!dt_eq(s->bind.var->dt, s->bind.value->dt))
+				fail(v, NULL, s, "'%s' of type %s is bound to a value of type %s",
+				     s->bind.var->name, dts(v, s->bind.var->dt), dts(v, s->bind.value->dt));
+			def_var(v, s->bind.var, s);
+			break;
+		case ST_STORE: {
+			Buffer *b = s->store.buf;
+			expr(v, s->store.value);
+			use_buf(v, b, NULL, s);
+			int lanes = check_indices(v, b, s->store.idx, s->store.nidx, NULL, s);
+			if (s->store.nidx == b->ndim && !dt_eq(s->store.value->dt, dt_with_lanes(b->dt, lanes)))
+				fail(v, NULL, s, "store of %s into buffer '%s' of %s", dts(v, s->store.value->dt),
+				     b->name, dts(v, dt_with_lanes(b->dt, lanes)));
+			if (s->store.pred) {
+				expr(v, s->store.pred);
+				if (!is_bool(s->store.pred->dt) || s->store.pred->dt.lanes != lanes)
+					fail(v, NULL, s, "store predicate must be bool with %d lanes", lanes);
+			}
+			break;
+		}
+		case ST_ALLOC:
+			buffer_fields(v, s->alloc.buf);
+			def_buf(v, s->alloc.buf, s);
+			break;
+		case ST_DECL:
+			expr(v, s->decl.data);
+			if (!s->decl.data || s->decl.data->dt.code != DT_HANDLE)
+				fail(v, NULL, s, "data of buffer '%s' is not a pointer", s->decl.buf->name);
+			buffer_fields(v, s->decl.buf);
+			def_buf(v, s->decl.buf, s);
+			break;
+		case ST_ATTR: {
+			if (mark < 0)
+				mark = v->scope.n;
+			expr(v, s->attr.value);
+			const Obj *n = s->attr.node;
+			if (s->attr.key == v->thread_extent || s->attr.key == v->virtual_thread) {
+				thread_attr(v, s);
+			} else if (n && n->kind == OB_EXPR) {
+				expr(v, n->expr);
+			} else if (n && n->kind == OB_BUFFER) {
+				use_buf(v, n->buf, NULL, s);
+			} else if (n && n->kind == OB_ITERVAR && n->iv.var) {
+				use_var(v, n->iv.var, NULL);
+			}
+			v->in_device += s->attr.key == v->target;
+			continue;
+		}
+		case ST_FOR: {
+			expr(v, s->loop.min);
+			expr(v, s->loop.extent);
+			expr(v, s->loop.step);
+			Var *x = s->loop.var;
+			if (!dt_is_int(x->dt) || x->dt.lanes != 1)
+				fail(v, NULL, s, "loop variable '%s' has non-integer type %s", x->name,
+				     dts(v, x->dt));
+			else if (!dt_eq(s->loop.min->dt, x->dt) || !dt_eq(s->loop.extent->dt, x->dt))
+				fail(v, NULL, s, "loop '%s' of %s has bounds of %s and %s", x->name,
+				     dts(v, x->dt), dts(v, s->loop.min->dt), dts(v, s->loop.extent->dt));
+			int m = v->scope.n;
+			def_var(v, x, s);
+			body(v, s->loop.body);
+			pop_scope(v, m);
+			break;
+		}
+		case ST_WHILE:
+			expr(v, s->wloop.cond);
+			if (!is_bool(s->wloop.cond->dt) || s->wloop.cond->dt.lanes != 1)
+				fail(v, NULL, s, "while condition must be bool, not %s",
+				     dts(v, s->wloop.cond->dt));
+			body(v, s->wloop.body);
+			break;
+		case ST_IF:
+			expr(v, s->ifs.cond);
+			if (!is_bool(s->ifs.cond->dt) || s->ifs.cond->dt.lanes != 1)
+				fail(v, NULL, s, "if condition must be bool, not %s", dts(v, s->ifs.cond->dt));
+			body(v, s->ifs.then);
+			body(v, s->ifs.els);
+			break;
+		case ST_SEQ:
+			/* not a scope: flat definitions stay visible to the enclosing body */
+			for (int i = 0; i < s->seq.n - 1; i++)
+				stmt(v, s->seq.items[i]);
+			continue;
+		case ST_EVAL:
+			expr(v, s->eval.value);
+			break;
+		case ST_ASSERT:
+			expr(v, s->assert.cond);
+			if (!is_bool(s->assert.cond->dt))
+				fail(v, NULL, s, "assert condition must be bool, not %s",
+				     dts(v, s->assert.cond->dt));
+			break;
+		case ST_RETURN:
+			expr(v, s->ret.value);
+			break;
+		case ST_BREAK: case ST_CONTINUE:
+			break;
+		default:
+			fail(v, NULL, s, "unknown statement kind %d", s->kind);
 		}
 		break;
 	}
-	case ST_ALLOC:
-		buffer_fields(v, s->alloc.buf);
-		def_buf(v, s->alloc.buf, s);
-		break;
-	case ST_DECL:
-		expr(v, s->decl.data);
-		if (!s->decl.data || s->decl.data->dt.code != DT_HANDLE)
-			fail(v, NULL, s, "data of buffer '%s' is not a pointer", s->decl.buf->name);
-		buffer_fields(v, s->decl.buf);
-		def_buf(v, s->decl.buf, s);
-		break;
-	case ST_ATTR: {
-		int mark = v->scope.n;
-		expr(v, s->attr.value);
-		const Obj *n = s->attr.node;
-		if (s->attr.key == v->thread_extent || s->attr.key == v->virtual_thread) {
-			thread_attr(v, s);
-		} else if (n && n->kind == OB_EXPR) {
-			expr(v, n->expr);
-		} else if (n && n->kind == OB_BUFFER) {
-			use_buf(v, n->buf, NULL, s);
-		} else if (n && n->kind == OB_ITERVAR && n->iv.var) {
-			use_var(v, n->iv.var, NULL);
-		}
-		int device = s->attr.key == v->target;
-		v->in_device += device;
-		body(v, s->attr.body);
-		v->in_device -= device;
+	v->in_device = in_device;
+	if (mark >= 0)
 		pop_scope(v, mark);
-		break;
-	}
-	case ST_FOR: {
-		expr(v, s->loop.min);
-		expr(v, s->loop.extent);
-		expr(v, s->loop.step);
-		Var *x = s->loop.var;
-		if (!dt_is_int(x->dt) || x->dt.lanes != 1)
-			fail(v, NULL, s, "loop variable '%s' has non-integer type %s", x->name,
-			     dts(v, x->dt));
-		else if (!dt_eq(s->loop.min->dt, x->dt) || !dt_eq(s->loop.extent->dt, x->dt))
-			fail(v, NULL, s, "loop '%s' of %s has bounds of %s and %s", x->name,
-			     dts(v, x->dt), dts(v, s->loop.min->dt), dts(v, s->loop.extent->dt));
-		int mark = v->scope.n;
-		def_var(v, x, s);
-		body(v, s->loop.body);
-		pop_scope(v, mark);
-		break;
-	}
-	case ST_WHILE:
-		expr(v, s->wloop.cond);
-		if (!is_bool(s->wloop.cond->dt) || s->wloop.cond->dt.lanes != 1)
-			fail(v, NULL, s, "while condition must be bool, not %s",
-			     dts(v, s->wloop.cond->dt));
-		body(v, s->wloop.body);
-		break;
-	case ST_IF:
-		expr(v, s->ifs.cond);
-		if (!is_bool(s->ifs.cond->dt) || s->ifs.cond->dt.lanes != 1)
-			fail(v, NULL, s, "if condition must be bool, not %s", dts(v, s->ifs.cond->dt));
-		body(v, s->ifs.then);
-		body(v, s->ifs.els);
-		break;
-	case ST_SEQ:
-		/* not a scope: flat definitions stay visible to the enclosing body */
-		for (int i = 0; i < s->seq.n; i++)
-			stmt(v, s->seq.items[i]);
-		break;
-	case ST_EVAL:
-		expr(v, s->eval.value);
-		break;
-	case ST_ASSERT:
-		expr(v, s->assert.cond);
-		if (!is_bool(s->assert.cond->dt))
-			fail(v, NULL, s, "assert condition must be bool, not %s",
-			     dts(v, s->assert.cond->dt));
-		break;
-	case ST_RETURN:
-		expr(v, s->ret.value);
-		break;
-	case ST_BREAK: case ST_CONTINUE:
-		break;
-	default:
-		fail(v, NULL, s, "unknown statement kind %d", s->kind);
-	}
 	v->loc = saved;
 }
 

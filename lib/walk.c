@@ -146,66 +146,74 @@ void walk_obj(Walker *w, Obj *o)
 	}
 }
 
+/* Pre-order.  The last child of a statement (a body, a sequence's last
+ * item, an else branch) is walked by the loop, not by a call: chains of
+ * frames that print flat (a bare T.attr wraps the rest of its block, so
+ * MakePackedAPI nests one per buffer parameter) cost no stack, and the
+ * recursion depth is the nesting of the text. */
 void walk_stmt(Walker *w, Stmt *s)
 {
-	if (!s || (w->stmt && !w->stmt(w, s)))
-		return;
-	switch (s->kind) {
-	case ST_BIND:
-		walk_kid(w, s->bind.value);
-		walk_def(w, s->bind.var);
-		break;
-	case ST_STORE:
-		walk_buffer_ref(w, s->store.buf);
-		walk_exprs(w, s->store.idx, s->store.nidx);
-		walk_kid(w, s->store.value);
-		walk_kid(w, s->store.pred);
-		break;
-	case ST_ALLOC:
-		walk_buffer_def(w, s->alloc.buf);
-		walk_obj(w, s->alloc.annotations);
-		break;
-	case ST_DECL:
-		walk_kid(w, s->decl.data);
-		walk_buffer_def(w, s->decl.buf);
-		break;
-	case ST_ATTR:
-		walk_obj(w, s->attr.node);
-		walk_kid(w, s->attr.value);
-		walk_stmt(w, s->attr.body);
-		break;
-	case ST_FOR:
-		walk_kid(w, s->loop.min);
-		walk_kid(w, s->loop.extent);
-		walk_kid(w, s->loop.step);
-		walk_def(w, s->loop.var);
-		walk_obj(w, s->loop.annotations);
-		walk_stmt(w, s->loop.body);
-		break;
-	case ST_WHILE:
-		walk_kid(w, s->wloop.cond);
-		walk_stmt(w, s->wloop.body);
-		break;
-	case ST_IF:
-		walk_kid(w, s->ifs.cond);
-		walk_stmt(w, s->ifs.then);
-		walk_stmt(w, s->ifs.els);
-		break;
-	case ST_SEQ:
-		for (int i = 0; i < s->seq.n; i++)
-			walk_stmt(w, s->seq.items[i]);
-		break;
-	case ST_EVAL:
-		walk_kid(w, s->eval.value);
-		break;
-	case ST_ASSERT:
-		walk_kid(w, s->assert.cond);
-		break;
-	case ST_RETURN:
-		walk_kid(w, s->ret.value);
-		break;
-	default:
-		break;
+	while (s && (!w->stmt || w->stmt(w, s))) {
+		switch (s->kind) {
+		case ST_BIND:
+			walk_kid(w, s->bind.value);
+			walk_def(w, s->bind.var);
+			return;
+		case ST_STORE:
+			walk_buffer_ref(w, s->store.buf);
+			walk_exprs(w, s->store.idx, s->store.nidx);
+			walk_kid(w, s->store.value);
+			walk_kid(w, s->store.pred);
+			return;
+		case ST_ALLOC:
+			walk_buffer_def(w, s->alloc.buf);
+			walk_obj(w, s->alloc.annotations);
+			return;
+		case ST_DECL:
+			walk_kid(w, s->decl.data);
+			walk_buffer_def(w, s->decl.buf);
+			return;
+		case ST_ATTR:
+			walk_obj(w, s->attr.node);
+			walk_kid(w, s->attr.value);
+			s = s->attr.body;
+			break;
+		case ST_FOR:
+			walk_kid(w, s->loop.min);
+			walk_kid(w, s->loop.extent);
+			walk_kid(w, s->loop.step);
+			walk_def(w, s->loop.var);
+			walk_obj(w, s->loop.annotations);
+			s = s->loop.body;
+			break;
+		case ST_WHILE:
+			walk_kid(w, s->wloop.cond);
+			s = s->wloop.body;
+			break;
+		case ST_IF:
+			walk_kid(w, s->ifs.cond);
+			walk_stmt(w, s->ifs.then);
+			s = s->ifs.els;
+			break;
+		case ST_SEQ:
+			if (s->seq.n == 0)
+				return;
+			for (int i = 0; i < s->seq.n - 1; i++)
+				walk_stmt(w, s->seq.items[i]);
+			s = s->seq.items[s->seq.n - 1];
+			break;
+		case ST_EVAL:
+			walk_kid(w, s->eval.value);
+			return;
+		case ST_ASSERT:
+			walk_kid(w, s->assert.cond);
+			return;
+		case ST_RETURN:
+			walk_kid(w, s->ret.value);
+			return;
+		default:
+			return;
+		}
 	}
 }
 
@@ -512,16 +520,10 @@ Stmt *mut_stmt_children(Mutator *m, Stmt *s)
 	return mut_stmt_at(m, s, 0);
 }
 
-/* As mut_expr_at, for statements. */
-static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
+/* s with its children rewritten, for the statements that are not links
+ * of a chain (mut_stmt_at walks those). */
+static Stmt *mut_leaf(Mutator *m, Stmt *s)
 {
-	if (!s)
-		return NULL;
-	if (hook && m->stmt) {
-		Stmt *r = m->stmt(m, s);
-		if (r)
-			return r;
-	}
 	Stmt *n;
 	switch (s->kind) {
 	case ST_BIND: {
@@ -563,16 +565,6 @@ static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
 		n->decl.buf = b, n->decl.data = d;
 		return n;
 	}
-	case ST_ATTR: {
-		Obj *node = mut_obj(m, s->attr.node);
-		Expr *v = mut_kid(m, s->attr.value);
-		Stmt *body = mut_stmt_at(m, s->attr.body, 1);
-		if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
-			return s;
-		n = st_dup(m->a, s);
-		n->attr.node = node, n->attr.value = v, n->attr.body = body;
-		return n;
-	}
 	case ST_FOR: {
 		Expr *mn = mut_kid(m, s->loop.min), *ext = mut_kid(m, s->loop.extent);
 		Expr *step = mut_kid(m, s->loop.step);
@@ -605,28 +597,6 @@ static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
 		n->ifs.cond = c, n->ifs.then = t, n->ifs.els = f;
 		return n;
 	}
-	case ST_SEQ: {
-		/* From the first change on, the items are collected on the
-		 * mutator's scratch stack (nested sequences push above them and
-		 * pop before returning); st_seq copies and flattens them (an item
-		 * rewritten to an empty sequence vanishes). */
-		int k = s->seq.n, base = -1;
-		for (int i = 0; i < k; i++) {
-			Stmt *y = mut_stmt_at(m, s->seq.items[i], 1);
-			if (base < 0 && y != s->seq.items[i]) {
-				base = m->stk.n;
-				for (int j = 0; j < i; j++)
-					vec_push(&m->stk, s->seq.items[j]);
-			}
-			if (base >= 0)
-				vec_push(&m->stk, y);
-		}
-		if (base < 0)
-			return s;
-		n = st_seq(m->a, (Stmt **)m->stk.v + base, k);
-		m->stk.n = base;
-		return n;
-	}
 	case ST_EVAL: {
 		Expr *v = mut_kid(m, s->eval.value);
 		if (v == s->eval.value)
@@ -656,10 +626,96 @@ static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
 	}
 }
 
+/* As mut_expr_at, for statements.  An attr's body and a sequence's last
+ * item are rewritten by the loop, not by a call: the links of such a chain
+ * (frames that print flat; MakePackedAPI nests one attr per buffer
+ * parameter) wait on m->chain, three entries each, and are rebuilt
+ * innermost first once the chain ends.  Hooks run in the same order as
+ * with a recursion, and the recursion depth is the nesting of the text.
+ *
+ * A sequence collects its items on m->stk from the first change on
+ * (sequences inside them push above and pop before returning); st_seq
+ * copies and flattens them (an item rewritten to an empty sequence
+ * vanishes). */
+static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
+{
+	int base0 = m->chain.n;
+	Stmt *r;
+	for (;;) {
+		if (!s) {
+			r = NULL;
+			break;
+		}
+		if (hook && m->stmt && (r = m->stmt(m, s)) != NULL)
+			break;
+		hook = 1;
+		if (s->kind == ST_ATTR) {
+			Obj *node = mut_obj(m, s->attr.node);
+			Expr *v = mut_kid(m, s->attr.value);
+			vec_push(&m->chain, s);
+			vec_push(&m->chain, node);
+			vec_push(&m->chain, v);
+			s = s->attr.body;
+		} else if (s->kind == ST_SEQ && s->seq.n > 0) {
+			int k = s->seq.n;
+			intptr_t base = -1;
+			for (int i = 0; i < k - 1; i++) {
+				Stmt *y = mut_stmt_at(m, s->seq.items[i], 1);
+				if (base < 0 && y != s->seq.items[i]) {
+					base = m->stk.n;
+					for (int j = 0; j < i; j++)
+						vec_push(&m->stk, s->seq.items[j]);
+				}
+				if (base >= 0)
+					vec_push(&m->stk, y);
+			}
+			vec_push(&m->chain, s);
+			vec_push(&m->chain, (void *)base);
+			vec_push(&m->chain, NULL);
+			s = s->seq.items[k - 1];
+		} else {
+			r = s->kind == ST_SEQ ? s : mut_leaf(m, s);
+			break;
+		}
+	}
+	while (m->chain.n > base0) {
+		m->chain.n -= 3;
+		Stmt *c = m->chain.v[m->chain.n];
+		if (c->kind == ST_ATTR) {
+			Obj *node = m->chain.v[m->chain.n + 1];
+			Expr *v = m->chain.v[m->chain.n + 2];
+			if (node == c->attr.node && v == c->attr.value && r == c->attr.body) {
+				r = c;
+				continue;
+			}
+			Stmt *n = st_dup(m->a, c);
+			n->attr.node = node, n->attr.value = v, n->attr.body = r;
+			r = n;
+			continue;
+		}
+		int k = c->seq.n;
+		intptr_t base = (intptr_t)m->chain.v[m->chain.n + 1];
+		if (base < 0 && r != c->seq.items[k - 1]) {
+			base = m->stk.n;
+			for (int j = 0; j < k - 1; j++)
+				vec_push(&m->stk, c->seq.items[j]);
+		}
+		if (base < 0) {
+			r = c;
+			continue;
+		}
+		vec_push(&m->stk, r);
+		r = st_seq(m->a, (Stmt **)m->stk.v + base, k);
+		m->stk.n = (int)base;
+	}
+	return r;
+}
+
 void mut_done(Mutator *m)
 {
 	pmap_free(&m->bufmemo);
 	vec_free(&m->stk);
+	vec_free(&m->chain);
 }
 
 /* ---------------------------------------------------------- substitution */

@@ -914,7 +914,17 @@ static Stmt *li_stmt(Mutator *m, Stmt *s)
 			Bnd ext = bound(li, s->attr.value);
 			set_bound(li, s->attr.node->iv.var, (Bnd){0, inf_add(ext.hi, -1)});
 		}
+		/* An attr over constants and vars makes no aliases of its own:
+		 * the Mutator rewrites it and follows its body with a loop
+		 * (chains of flat frames cost no stack). */
+		if ((!s->attr.value || s->attr.value->kind <= EX_VAR) &&
+		    (!s->attr.node || s->attr.node->kind != OB_EXPR || !s->attr.node->expr ||
+		     s->attr.node->expr->kind <= EX_VAR))
+			return NULL;
 		break;
+	case ST_SEQ:
+		/* every item puts its own aliases in front of itself */
+		return NULL;
 	case ST_IF: {
 		/* the then-branch sees the condition's bounds, restored after;
 		 * aliases of the condition go in front of the enclosing statement */

@@ -26,6 +26,10 @@
  * scope like a For body (TVM frees its allocations once, after the loop,
  * outside the scope of their buffers).
  *
+ * Depth: attrs and sequences' last items are lowered by a loop over an
+ * explicit stack (lower_chain), so MakePackedAPI's one attr per buffer
+ * parameter costs no stack.
+ *
  * Cost: a function without parallel loops is lowered in one run that
  * takes the stack sizes as it goes (TVM runs a precheck first; see
  * realize_alloca), and the constant stores into a stack slot are built
@@ -156,10 +160,14 @@ typedef struct L {
 	Vec items;         /* the same for the items of sequences */
 	Vec *frees;        /* pending frees of the current free scope */
 	int failed;
+	/* The links of the attr/sequence chains being lowered (lower_chain),
+	 * shared by the nested calls, each owning the part above its base. */
+	struct LFrame *fr;
+	int nfr, capfr;
 } L;
 
 static Stmt *lower_stmt(L *l, Stmt *s);
-static int lower_items(L *l, Stmt *s);
+static int lower_item(L *l, Stmt *s);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -474,36 +482,6 @@ static Stmt *with_free_scope(L *l, Stmt *s, Stmt *(*body)(L *, Stmt *))
 
 static Stmt *realize_alloca(L *l, Stmt *body);
 
-/* Any other attr is a free scope of its own, as in TVM: the frees of the
- * allocations made in its body go at the end of the body, inside the attr
- * (after it, the buffers would be used outside the scope that defines
- * them). */
-static Stmt *lower_attr_default(L *l, Stmt *s)
-{
-	Obj *node = mut_obj(&l->em, s->attr.node);
-	Expr *v = mut_expr(&l->em, s->attr.value);
-	Stmt *body = with_free_scope(l, s->attr.body, lower_stmt);
-	if (node == s->attr.node && v == s->attr.value && body == s->attr.body)
-		return s;
-	Stmt *n = st_dup(l->a, s);
-	n->attr.node = node, n->attr.value = v, n->attr.body = body;
-	return n;
-}
-
-static Stmt *lower_attr(L *l, Stmt *s)
-{
-	int is_id = s->attr.key == K.device_id, is_type = s->attr.key == K.device_type;
-	if (!is_id && !is_type)
-		return lower_attr_default(l, s);
-	/* The device of the body; the attr itself is dropped. */
-	Expr **slot = is_id ? &l->dev_id : &l->dev_type;
-	Expr *saved = *slot;
-	*slot = s->attr.value;
-	Stmt *r = with_free_scope(l, s->attr.body, lower_stmt);
-	*slot = saved;
-	return r;
-}
-
 /* AllocBuffer on the host: left to the codegen when it fits the CPU stack,
  * else a workspace allocation with a null check and a free at the end of
  * the enclosing scope. */
@@ -590,8 +568,6 @@ static Stmt *lower_kind(L *l, Stmt *s)
 	switch (s->kind) {
 	case ST_ALLOC:
 		return lower_alloc(l, s);
-	case ST_ATTR:
-		return lower_attr(l, s);
 	case ST_FOR:
 		return lower_for(l, s);
 	case ST_IF:
@@ -608,12 +584,8 @@ static Stmt *lower_kind(L *l, Stmt *s)
 		n->wloop.cond = c, n->wloop.body = body;
 		return n;
 	}
-	case ST_SEQ: {
-		int base = l->items.n;
-		Stmt *r = lower_items(l, s) ? st_seq(l->a, (Stmt **)l->items.v + base, l->items.n - base) : s;
-		l->items.n = base;
-		return r;
-	}
+	case ST_SEQ: /* empty (lower_chain takes the others) */
+		return s;
 	default:
 		/* Flat statements: only expressions (and buffer fields) inside. */
 		return mut_stmt(&l->em, s);
@@ -632,30 +604,155 @@ static void check_lowered(L *l, Stmt *s, int nscopes)
 		fail(l, s->loc, "Expect no tvm_stack_make_array outside of CallNodes");
 }
 
-/* lower_kind and the checks: the preparation is left on l->prep above
- * its base. */
-static Stmt *lower_checked(L *l, Stmt *s)
+/* A link of a chain being lowered, waiting for the part below it. */
+typedef struct LFrame {
+	int kind;              /* LF_* */
+	Stmt *s;
+	int base, nscopes;     /* STMT, ITEM: l->prep's base, the scope count; SEQ: l->items's base */
+	int changed;           /* SEQ: whether the items before the last changed */
+	Obj *node;             /* ATTR: the rewritten node and value */
+	Expr *v;
+	Expr **slot, *saved;   /* ATTR of the device: the current value it sets */
+	Vec *frees, *outer;    /* ATTR: its free scope, the enclosing one */
+} LFrame;
+
+enum {
+	LF_STMT, /* lower_stmt(s): the preparation goes before the result */
+	LF_ITEM, /* lower_item(s): the preparation and the result go onto l->items */
+	LF_ATTR, /* the attr, rebuilt around its lowered body */
+	LF_SEQ,  /* the sequence, rebuilt from l->items */
+};
+
+static LFrame *push_frame(L *l, int kind, Stmt *s)
 {
-	int nscopes = l->nscopes;
-	Stmt *r = lower_kind(l, s);
-	check_lowered(l, s, nscopes);
+	if (l->nfr == l->capfr) {
+		l->capfr = l->capfr ? 2 * l->capfr : 16;
+		l->fr = xrealloc(l->fr, (size_t)l->capfr * sizeof *l->fr);
+	}
+	LFrame *f = &l->fr[l->nfr++];
+	memset(f, 0, sizeof *f);
+	f->kind = kind;
+	f->s = s;
+	return f;
+}
+
+/* lower_stmt(l, s) (item = 0), or lower_item(l, s) (item = 1: returns 0
+ * and sets *changed).  Every statement collects the preparation its calls
+ * need and gets it placed right before it.  An attr's body and a
+ * sequence's last item are lowered by the loop, not by a call: chains of
+ * flat frames (MakePackedAPI nests one attr per buffer parameter) wait on
+ * l->fr and are rebuilt innermost first, in the order a recursion would
+ * take, so the recursion depth is the nesting of the text.
+ *
+ * Attrs: the device_id and device_type attrs give the device of their
+ * body and are dropped; any other attr is a free scope of its own, as in
+ * TVM: the frees of the allocations made in its body go at the end of the
+ * body, inside the attr (after it, the buffers would be used outside the
+ * scope that defines them). */
+static Stmt *lower_chain(L *l, Stmt *s, int item, int *changed)
+{
+	int fbase = l->nfr, ch = 0;
+	Stmt *r;
+	for (;;) {
+		if (!s || l->failed) {
+			if (item)
+				vec_push(&l->items, s);
+			r = s;
+			break;
+		}
+		LFrame *f = push_frame(l, item ? LF_ITEM : LF_STMT, s);
+		f->base = l->prep.n;
+		f->nscopes = l->nscopes;
+		if (s->kind == ST_ATTR) {
+			int is_id = s->attr.key == K.device_id, is_type = s->attr.key == K.device_type;
+			Obj *node = NULL;
+			Expr *v = NULL, **slot = NULL, *saved = NULL;
+			if (is_id || is_type) {
+				slot = is_id ? &l->dev_id : &l->dev_type;
+				saved = *slot;
+				*slot = s->attr.value;
+			} else {
+				node = mut_obj(&l->em, s->attr.node);
+				v = mut_expr(&l->em, s->attr.value);
+			}
+			f = push_frame(l, LF_ATTR, s);
+			f->node = node, f->v = v, f->slot = slot, f->saved = saved;
+			f->frees = xcalloc(1, sizeof *f->frees);
+			f->outer = l->frees;
+			l->frees = f->frees;
+			s = s->attr.body;
+			item = 0;
+		} else if (s->kind == ST_SEQ && s->seq.n > 0) {
+			int base = l->items.n, c = 0;
+			for (int i = 0; i < s->seq.n - 1; i++)
+				c |= lower_item(l, s->seq.items[i]);
+			f = push_frame(l, LF_SEQ, s);
+			f->base = base;
+			f->changed = c;
+			s = s->seq.items[s->seq.n - 1];
+			item = 1;
+		} else {
+			r = lower_kind(l, s);
+			break;
+		}
+	}
+	while (l->nfr > fbase) {
+		LFrame f = l->fr[--l->nfr];
+		switch (f.kind) {
+		case LF_ATTR: {
+			l->frees = f.outer;
+			Vec *fv = f.frees;
+			if (fv->n && r) {
+				Stmt **seq = xmalloc((size_t)(fv->n + 1) * sizeof *seq);
+				seq[0] = r;
+				for (int i = 0; i < fv->n; i++)
+					seq[i + 1] = fv->v[fv->n - 1 - i];
+				r = st_seq(l->a, seq, fv->n + 1);
+				free(seq);
+			}
+			vec_free(fv);
+			free(fv);
+			if (f.slot) {
+				*f.slot = f.saved;
+			} else if (f.node != f.s->attr.node || f.v != f.s->attr.value || r != f.s->attr.body) {
+				Stmt *n = st_dup(l->a, f.s);
+				n->attr.node = f.node, n->attr.value = f.v, n->attr.body = r;
+				r = n;
+			} else {
+				r = f.s;
+			}
+			break;
+		}
+		case LF_SEQ:
+			r = f.changed | ch ? st_seq(l->a, (Stmt **)l->items.v + f.base, l->items.n - f.base) : f.s;
+			l->items.n = f.base;
+			break;
+		case LF_STMT:
+			check_lowered(l, f.s, f.nscopes);
+			if (l->prep.n > f.base) {
+				vec_push(&l->prep, r);
+				r = st_seq(l->a, (Stmt **)l->prep.v + f.base, l->prep.n - f.base);
+			}
+			l->prep.n = f.base;
+			break;
+		case LF_ITEM:
+			check_lowered(l, f.s, f.nscopes);
+			ch = r != f.s || l->prep.n > f.base;
+			for (int i = f.base; i < l->prep.n; i++)
+				vec_push(&l->items, l->prep.v[i]);
+			vec_push(&l->items, r);
+			l->prep.n = f.base;
+			break;
+		}
+	}
+	if (changed)
+		*changed = ch;
 	return r;
 }
 
-/* Every statement collects the preparation its calls need and gets it
- * placed right before it. */
 static Stmt *lower_stmt(L *l, Stmt *s)
 {
-	if (!s || l->failed)
-		return s;
-	int base = l->prep.n;
-	Stmt *r = lower_checked(l, s);
-	if (l->prep.n > base) {
-		vec_push(&l->prep, r);
-		r = st_seq(l->a, (Stmt **)l->prep.v + base, l->prep.n - base);
-	}
-	l->prep.n = base;
-	return r;
+	return lower_chain(l, s, 0, NULL);
 }
 
 /* lower_stmt for an item of a sequence: the preparation and the lowered
@@ -664,17 +761,8 @@ static Stmt *lower_stmt(L *l, Stmt *s)
  * sequence in between).  Returns 1 when that is not s alone. */
 static int lower_item(L *l, Stmt *s)
 {
-	if (!s || l->failed) {
-		vec_push(&l->items, s);
-		return 0;
-	}
-	int base = l->prep.n;
-	Stmt *r = lower_checked(l, s);
-	int changed = r != s || l->prep.n > base;
-	for (int i = base; i < l->prep.n; i++)
-		vec_push(&l->items, l->prep.v[i]);
-	vec_push(&l->items, r);
-	l->prep.n = base;
+	int changed;
+	lower_chain(l, s, 1, &changed);
 	return changed;
 }
 
@@ -748,6 +836,8 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 		pre.frees = &pfrees;
 		pre.prep = (Vec){0};
 		pre.items = (Vec){0};
+		pre.fr = NULL;
+		pre.nfr = pre.capfr = 0;
 		push_scope(&pre)->stack_shape = shape_stack(a, 0);
 		lower_stmt(&pre, body);
 		max = pre.scopes[0].max;
@@ -758,6 +848,7 @@ static Stmt *realize_alloca(L *l, Stmt *body)
 		vec_free(&pfrees);
 		vec_free(&pre.prep);
 		vec_free(&pre.items);
+		free(pre.fr);
 		if (l->failed)
 			return body;
 	}
@@ -862,6 +953,8 @@ static Stmt *lower_func(L *l, Arena *a, Func *f, int single)
 	Vec prepv = l->prep, items = l->items;
 	Scope *scopes = l->scopes;
 	int capscopes = l->capscopes;
+	struct LFrame *fr = l->fr;
+	int capfr = l->capfr;
 	*l = (L){0};
 	l->a = a;
 	l->em.a = a;
@@ -871,6 +964,7 @@ static Stmt *lower_func(L *l, Arena *a, Func *f, int single)
 	l->prep = prepv, l->prep.n = 0;
 	l->items = items, l->items.n = 0;
 	l->scopes = scopes, l->capscopes = capscopes;
+	l->fr = fr, l->capfr = capfr;
 	Obj *t = func_target(f);
 	if (t)
 		l->dev_type = i32(a, target_device_type(t));
@@ -907,5 +1001,6 @@ int pass_lower_tvm_builtin(Module **mp, PassCtx *cx)
 	vec_free(&l.prep);
 	vec_free(&l.items);
 	free(l.scopes);
+	free(l.fr);
 	return failed;
 }
