@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Module *m = tir_parse("fuzz.tx", text, size);
 	if (m) {
 		Buf out = {0};
-		tir_print(&out, m);
+		tir_print(&out, m, NULL);
 		diag_reset();
 		Module *m2 = tir_parse("fuzz-printed.tx", out.s ? out.s : "", out.n);
 		if (!m2)

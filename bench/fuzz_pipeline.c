@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		refused();
 	} else {
 		Buf out = {0};
-		tir_print(&out, m);
+		tir_print(&out, m, NULL);
 		diag_reset();
 		Module *m2 = tir_parse("fuzz-lowered.tx", out.s ? out.s : "", out.n);
 		if (!m2 || diag_errors())

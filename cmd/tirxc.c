@@ -727,12 +727,37 @@ static void write_output(const char *path, const char *text, size_t len)
 	free(t);
 }
 
+/* What tirxc prints, tirxc reads: passes may nest a module deeper than its
+ * input (an input near the reader's limit, or a legalized expression), so an
+ * output deeper than a quarter of that limit is read back first, and one
+ * that would not read is refused at the function that holds the nesting.
+ * Shallower output always reads (each printed level is at most one level of
+ * the reader's trees), so the common case costs nothing. */
+static void check_reads_back(const Func *f, int deepest)
+{
+	if (deepest <= TIR_MAX_NEST / 4 || !f)
+		return;
+	int mark = diag_hold();
+	Module *back = tir_parse("<output>", D.out.s ? D.out.s : "", D.out.n);
+	int refused = diag_unhold(mark) > 0 || !back;
+	if (back)
+		mod_free(back);
+	if (refused) {
+		diag_error(f->loc, "in function '%s': the output nests %d levels deep, more than tirxc "
+		           "reads back (%d); the passes add levels to deeply nested input",
+		           f->name, deepest, TIR_MAX_NEST);
+		leave(EXIT_INPUT);
+	}
+}
+
 /* --emit=tir: print the module and write it. */
 static void emit(const Module *m)
 {
 	double t = pm_now();
 	phase = "print";
-	tir_print(&D.out, m);
+	const Func *deepest_fn = NULL;
+	int deepest = tir_print(&D.out, m, &deepest_fn);
+	check_reads_back(deepest_fn, deepest);
 	pm_time(D.cx, "print", pm_now() - t);
 	t = pm_now();
 	phase = "write";

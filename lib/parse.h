@@ -94,7 +94,7 @@ static inline int streq(const char *a, const char *b)
 }
 
 /* The deepest nesting of brackets or blocks the lexer and parser accept. */
-enum { MAX_NEST = 1000 };
+enum { MAX_NEST = TIR_MAX_NEST };
 
 
 /* ------------------------------------------------------------------ parser

@@ -283,7 +283,7 @@ static const Buf *printed(PassCtx *cx, const Module *m)
 		cx->text.n = 0;
 		if (cx->text.s)
 			cx->text.s[0] = 0;
-		tir_print(&cx->text, m);
+		tir_print(&cx->text, m, NULL);
 		cx->text_ver = cx->done;
 	}
 	return &cx->text;

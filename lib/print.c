@@ -136,6 +136,7 @@ static void map_clear(Map *m)
 typedef struct P {
 	Buf *b;
 	int ind;            /* indentation level, 4 spaces each */
+	int edepth, deepest; /* expression nesting now; deepest nesting written */
 	int stir;           /* the function is s_tir=True: layouts are implicit */
 	const char *modpre; /* prefix of module function calls: "Module." or "" */
 	Map obj;            /* Var/Buffer -> Ent */
@@ -221,6 +222,8 @@ static void put_u64(P *p, uint64_t u)
 
 static void indent(P *p)
 {
+	if (p->ind > p->deepest)
+		p->deepest = p->ind;
 	static const char sp[] = "                                                                ";
 	size_t n = (size_t)p->ind * 4;
 	while (n > 0) {
@@ -768,7 +771,18 @@ static void pr_call(P *p, const Expr *e)
 }
 
 /* Prints e, in parentheses when it binds looser than ctx requires. */
+static void pr_expr1(P *p, const Expr *e, int ctx);
+
+/* Counts the nesting it writes, for tir_print's answer. */
 static void pr_expr(P *p, const Expr *e, int ctx)
+{
+	if (++p->edepth + p->ind > p->deepest)
+		p->deepest = p->edepth + p->ind;
+	pr_expr1(p, e, ctx);
+	p->edepth--;
+}
+
+static void pr_expr1(P *p, const Expr *e, int ctx)
 {
 	if (!e) {
 		PUTL(p, "None");
@@ -2315,7 +2329,7 @@ static void p_free(P *p)
 	free(p->decls);
 }
 
-void tir_print(Buf *out, const Module *m)
+int tir_print(Buf *out, const Module *m, const Func **deepest_fn)
 {
 	P p;
 	p_init(&p, out);
@@ -2358,10 +2372,14 @@ void tir_print(Buf *out, const Module *m)
 	for (int i = 0; i < m->nfuncs; i++) {
 		if (i)
 			PUTL(&p, "\n"); /* one blank line between functions */
+		int before = p.deepest;
 		pr_func(&p, fs[i]);
+		if (deepest_fn && (p.deepest > before || !i))
+			*deepest_fn = fs[i];
 	}
 	free(fs);
 	p_free(&p);
+	return p.deepest;
 }
 
 void tir_print_expr(Buf *out, const Expr *e)

@@ -675,7 +675,12 @@ Module *tir_parse(const char *filename, const char *text, size_t len);
 /* --------------------------------------------------------------- print.c */
 /* Prints the module as TVMScript-TIRx, in TVM's canonical form (see
  * docs/language.md for our deliberate deviations). */
-void tir_print(Buf *out, const Module *m);
+enum { TIR_MAX_NEST = 1000 }; /* the reader's limit on nesting, of any kind */
+/* Returns the deepest nesting it wrote: indentation levels plus expression
+ * levels (the reader's limit is 1000; the driver reads a deep output back
+ * before it writes it), and in *deepest_fn (unless NULL) the function that
+ * holds it. */
+int tir_print(Buf *out, const Module *m, const Func **deepest_fn);
 void tir_print_expr(Buf *out, const Expr *e); /* for diagnostics */
 void tir_print_stmt(Buf *out, const Stmt *s); /* for diagnostics */
 

@@ -158,7 +158,7 @@ static const char *pm(void)
 	out.n = 0;
 	if (out.s)
 		out.s[0] = 0;
-	tir_print(&out, M);
+	tir_print(&out, M, NULL);
 	return out.s ? out.s : "";
 }
 
