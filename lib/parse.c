@@ -285,6 +285,19 @@ static Buffer *buffer_from(P *p, Node *call, Sym name, int bk, Sym scope0, Expr 
 	if ((x = kwarg(call, "offset_factor"))) {
 		int64_t v = ev_int(p, x, "an offset factor");
 		b->offset_factor = v <= 0 ? 1 : (int)(v > (1 << 30) ? (1 << 30) : v);
+		/* TVM: an offset factor without an elem_offset makes the offset
+		 * a new var, `<name>_elem_offset` (read in the body as
+		 * B.elem_offset).  Only a parameter binds it. */
+		Node *eo = kwarg(call, "elem_offset");
+		if (v != 0 && (!eo || eo->kind == N_NONE)) {
+			if (bk != BK_PARAM && bk != BK_MATCH)
+				perr(p, x->loc, "offset_factor= without elem_offset= declares a symbolic "
+				     "elem_offset, which only a parameter buffer can bind");
+			Buf nm = {0};
+			buf_printf(&nm, "%s_elem_offset", name ? name : "buffer");
+			b->elem_offset = ex_var(p->A, var_new(p->A, symn(nm.s, nm.n), ty_prim(DT_I32)));
+			buf_free(&nm);
+		}
 	}
 	if ((x = kwarg(call, "axis_separators")) && !(x->kind == N_LIST && x->n == 0) && x->kind != N_NONE)
 		perr(p, x->loc, "axis_separators are not supported");
@@ -1642,9 +1655,9 @@ static void func_params(P *p, Func *f)
 		Sym name = pn[2 * i]->s;
 		Node *ann = pn[2 * i + 1];
 		if (ann->kind == N_CALL && node_is_T(p, ann->x, "Buffer")) {
-			p->in_shape = 1;
+			/* only quoted names declare vars (shape_of); a bare name must
+			 * already be defined, as in TVM */
 			Buffer *b = buffer_from(p, ann, name, BK_PARAM, NULL, NULL);
-			p->in_shape = 0;
 			f->params[i].buf = b;
 			bind_push(p, name, NB_BUF, NULL, b);
 			continue;
@@ -1784,9 +1797,10 @@ static int header_line(P *p)
 		if (r->kind != N_CALL || r->x->kind != N_NAME || !streq(r->x->s, "TypeVar") || r->n != 1 ||
 		    r->a[0]->kind != N_STR)
 			perr(p, r->loc, "only `N = TypeVar(\"N\")` is allowed before the function");
+		/* bound first, so a mismatch is reported once, not again at every use */
+		bind_push(p, name, NB_TYPEVAR, var_new(p->A, name, ty_prim(DT_I64)), NULL);
 		if (r->a[0]->s != name)
 			perr(p, r->a[0]->loc, "TypeVar \"%s\" is bound to the name '%s'; the names must match", r->a[0]->s, name);
-		bind_push(p, name, NB_TYPEVAR, var_new(p->A, name, ty_prim(DT_I64)), NULL);
 		expect_newline(p);
 		return 1;
 	}

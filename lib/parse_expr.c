@@ -1268,6 +1268,18 @@ Expr *ev_expr(P *p, Node *n)
 		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && streq(n->x->x->s, "metadata") &&
 		    !lookup(p, n->x->x->s))
 			return metadata_ref(p, n);
+		if (n->x->kind == N_ATTR && streq(n->x->s, "strides") && n->x->x->kind == N_NAME) {
+			/* B.strides[i], TVM's spelling of a stride var bound by a
+			 * parameter buffer */
+			Bind *bd = lookup(p, n->x->x->s);
+			if (bd && (bd->kind == NB_BUF || bd->kind == NB_SCALAR)) {
+				Buffer *sb = bd->buf;
+				if (n->n != 1 || !ast_const_int(n->a[0], &v) || v < 0 || v >= sb->nstrides)
+					perr(p, n->loc, "'%s.strides' takes one constant index below %d", n->x->x->s,
+					     sb->nstrides);
+				return sb->strides[v];
+			}
+		}
 		int scalar = 0;
 		Buffer *b = name_buf(p, n->x, &scalar);
 		if (!b || scalar) {

@@ -147,6 +147,7 @@ typedef struct P {
 	/* declarations to print before top-level statements, sorted by top */
 	struct Decl { const void *key; int32_t top, order; } *decls;
 	int ndecls, capdecls, nextdecl;
+	int sig;     /* pr_buffer_kwargs: the buffer is a parameter */
 	int unbound; /* visit_vars result: a var not bound yet */
 	int typevar; /* visit_vars result: a var printed as a TypeVar */
 	const Func *fn; /* the function whose TypeVars are collected */
@@ -1056,6 +1057,9 @@ static void pr_tuple(P *p, Expr *const *a, int n)
 	putc_(p, ')');
 }
 
+static void pr_sig_dim(P *p, const Expr *e);
+static int is_bound(P *p, const Var *v);
+
 /* What follows a buffer's shape: `, dtype, data=, strides=, elem_offset=,
  * scope=, align=, offset_factor=, layout=, annotations=`, defaults left out. */
 static void pr_buffer_kwargs(P *p, const Buffer *b, const Expr *data, int want_dtype, int want_scope,
@@ -1070,13 +1074,54 @@ static void pr_buffer_kwargs(P *p, const Buffer *b, const Expr *data, int want_d
 		PUTL(p, ", data=");
 		pr_expr(p, data, 0);
 	}
+	int sig = p->sig;
+	p->sig = 0;
 	if (b->nstrides > 0) {
 		PUTL(p, ", strides=");
-		pr_tuple(p, b->strides, b->nstrides);
+		if (sig) {
+			putc_(p, '(');
+			for (int i = 0; i < b->nstrides; i++) {
+				if (i)
+					PUTL(p, ", ");
+				const Expr *st = b->strides[i];
+				int fresh = st->kind == EX_VAR && !is_bound(p, st->var);
+				pr_sig_dim(p, st);
+				if (fresh) {
+					/* TVM binds a quoted stride var to no name: uses
+					 * read B.strides[i] */
+					Buf nm = {0};
+					buf_printf(&nm, "%s.strides[%d]", buf_name(p, b), i);
+					((Ent *)map_get(&p->obj, st->var, NULL))->name = symn(nm.s, nm.n);
+					buf_free(&nm);
+				}
+			}
+			if (b->nstrides == 1)
+				putc_(p, ',');
+			putc_(p, ')');
+		} else {
+			pr_tuple(p, b->strides, b->nstrides);
+		}
 	}
-	if (!expr_is_zero(b->elem_offset)) {
+	/* A parameter's elem_offset that is a var nothing bound yet is left
+	 * out with its offset_factor written, TVM's way of declaring it; uses
+	 * print as B.elem_offset.  An offset factor with a zero offset writes
+	 * elem_offset=0, or the reader would make that var. */
+	int implicit_off = sig && b->elem_offset && b->elem_offset->kind == EX_VAR &&
+			   dt_eq(b->elem_offset->dt, DT_I32) && !is_bound(p, b->elem_offset->var);
+	if (implicit_off) {
+		Buf nm = {0};
+		buf_printf(&nm, "%s.elem_offset", buf_name(p, b));
+		Ent *e = map_get(&p->obj, b->elem_offset->var, NULL);
+		e->name = symn(nm.s, nm.n);
+		e->flags |= F_BOUND;
+		vec_push(&p->scope, (void *)b->elem_offset->var);
+		buf_free(&nm);
+	} else if (!expr_is_zero(b->elem_offset) || b->offset_factor != 1) {
 		PUTL(p, ", elem_offset=");
-		pr_expr(p, b->elem_offset, 0);
+		if (b->elem_offset)
+			pr_expr(p, b->elem_offset, 0);
+		else
+			putc_(p, '0');
 	}
 	if (want_scope && b->scope && b->scope != sym("global")) {
 		PUTL(p, ", scope=");
@@ -1086,7 +1131,7 @@ static void pr_buffer_kwargs(P *p, const Buffer *b, const Expr *data, int want_d
 		PUTL(p, ", align=");
 		put_i64(p, b->align);
 	}
-	if (b->offset_factor != 1) {
+	if (b->offset_factor != 1 || implicit_off) {
 		PUTL(p, ", offset_factor=");
 		put_i64(p, b->offset_factor);
 	}
@@ -2027,6 +2072,12 @@ static void set_bound(P *p, const Var *v)
 	((Ent *)map_get(&p->obj, v, NULL))->flags |= F_BOUND;
 }
 
+static int is_bound(P *p, const Var *v)
+{
+	Ent *e = map_find(&p->obj, v);
+	return e && (e->flags & F_BOUND);
+}
+
 /* HEAD's int64 TypeVars (portable mode): the int64 scalar vars that the
  * shapes, strides and elem_offsets of p->fn's buffer parameters mention and
  * that are not scalar parameters.  The text declares them before the module
@@ -2114,29 +2165,37 @@ static int pr_typevars(P *p, Func *const *fs, int n, Buf *out)
  * match-scope syntax, whose first mention defines the var.  So is one that
  * mentions a TypeVar in a compound expression (`(N, "N * T.int64(2)")`),
  * as HEAD does in its portable mode. */
+static void pr_sig_dim(P *p, const Expr *e)
+{
+	p->unbound = p->typevar = 0;
+	visit_vars(p, e, check_bound);
+	if (p->unbound || (p->typevar && e->kind != EX_VAR)) {
+		Buf *save = p->b, tmp = {0};
+		p->b = &tmp;
+		pr_expr(p, e, 0);
+		p->b = save;
+		put_str(p, tmp.s ? tmp.s : "", tmp.n);
+		buf_free(&tmp);
+	} else {
+		pr_expr(p, e, 0);
+	}
+	visit_vars(p, e, set_bound);
+}
+
+/* Strides follow the same rule as dimensions (TVM quotes a new stride
+ * var); a new elem_offset var is left to offset_factor (pr_buffer_kwargs). */
 static void pr_param_buffer(P *p, const Buffer *b)
 {
 	PUTL(p, "T.Buffer((");
 	for (int i = 0; i < b->ndim; i++) {
 		if (i)
 			PUTL(p, ", ");
-		p->unbound = p->typevar = 0;
-		visit_vars(p, b->shape[i], check_bound);
-		if (p->unbound || (p->typevar && b->shape[i]->kind != EX_VAR)) {
-			Buf *save = p->b, tmp = {0};
-			p->b = &tmp;
-			pr_expr(p, b->shape[i], 0);
-			p->b = save;
-			put_str(p, tmp.s ? tmp.s : "", tmp.n);
-			buf_free(&tmp);
-		} else {
-			pr_expr(p, b->shape[i], 0);
-		}
-		visit_vars(p, b->shape[i], set_bound);
+		pr_sig_dim(p, b->shape[i]);
 	}
 	if (b->ndim == 1)
 		putc_(p, ',');
 	putc_(p, ')');
+	p->sig = 1;
 	pr_buffer_kwargs(p, b, NULL, 1, 1, NULL);
 	putc_(p, ')');
 }
