@@ -1784,6 +1784,7 @@ static int header_line(P *p)
 	}
 	if (t->kind == TK_NAME && streq(t->s, "metadata") && pk_next(p)->kind == TK_OP &&
 	    pk_next(p)->op == OP_ASSIGN) {
+		p->has_meta = 1;
 		skip_line(p);
 		return 1;
 	}

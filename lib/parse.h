@@ -172,6 +172,7 @@ typedef struct P {
 	int blevel;  /* nesting of statement lists being read */
 	jmp_buf *jb; /* where an error in the current statement goes */
 	int quiet;   /* pre-pass: errors are not reported */
+	int has_meta; /* a `metadata = ...` header line was skipped */
 	Bind *b;
 	int nb, capb;
 	HSlot *ht;

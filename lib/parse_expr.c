@@ -797,9 +797,15 @@ static TIR_NORETURN void undefined(P *p, Node *n)
 	perr(p, n->loc, "name '%s' is not defined", n->s);
 }
 
-/* For slots that want a constant: an unknown name is reported as such. */
+static int is_metadata(P *p, Node *n);
+static TIR_NORETURN void metadata_ref(P *p, Node *n);
+
+/* For slots that want a constant: an unknown name is reported as such, and
+ * so is a metadata reference (TVM's spelling of a string it moved out). */
 static void check_name(P *p, Node *n)
 {
+	if (is_metadata(p, n))
+		metadata_ref(p, n);
 	if (n->kind == N_NAME) {
 		Bind *b = lookup(p, n->s);
 		if (!b)
@@ -1201,23 +1207,22 @@ static Buffer *name_buf(P *p, Node *n, int *scalar)
 
 static Expr *ev_call(P *p, Node *n);
 
-static Expr *metadata_ref(P *p, Node *n)
+/* metadata["key"][i]: TVM's reference into the metadata section of a
+ * printout.  The section is not read (and is absent unless printed with
+ * show_meta=True), so the value is unknown: refused rather than guessed. */
+static int is_metadata(P *p, Node *n)
 {
-	Node *inner = n->x;
-	if (inner->kind != N_SUB || inner->n != 1 || inner->a[0]->kind != N_STR || n->n != 1)
-		perr(p, n->loc, "expected metadata[\"key\"][index]");
-	int64_t i = ev_int(p, n->a[0], "a metadata index");
-	pwarn(p);
-	diag_warning(n->loc, "metadata[...] is kept as an opaque placeholder string");
-	char b[64];
-	snprintf(b, sizeof b, "][%lld]", (long long)i);
-	Buf s = {0};
-	buf_puts(&s, "metadata[");
-	buf_put(&s, inner->a[0]->s, sym_len(inner->a[0]->s));
-	buf_puts(&s, b);
-	Sym r = symn(s.s, s.n);
-	buf_free(&s);
-	return ex_str(p->A, r);
+	return n->kind == N_SUB && n->x->kind == N_SUB && n->x->x->kind == N_NAME &&
+	       streq(n->x->x->s, "metadata") && !lookup(p, n->x->x->s);
+}
+
+static TIR_NORETURN void metadata_ref(P *p, Node *n)
+{
+	if (p->has_meta)
+		perr(p, n->loc, "metadata[...] is not supported: tirxc does not read the metadata "
+		     "section; write the value inline");
+	perr(p, n->loc, "metadata[...] refers to a metadata section that was omitted from this "
+	     "printout; print the module with show_meta=True, or write the value inline");
 }
 
 static Expr *ev_attr(P *p, Node *n)
@@ -1265,9 +1270,8 @@ Expr *ev_expr(P *p, Node *n)
 	case N_ATTR:
 		return ev_attr(p, n);
 	case N_SUB: {
-		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && streq(n->x->x->s, "metadata") &&
-		    !lookup(p, n->x->x->s))
-			return metadata_ref(p, n);
+		if (is_metadata(p, n))
+			metadata_ref(p, n);
 		if (n->x->kind == N_ATTR && streq(n->x->s, "strides") && n->x->x->kind == N_NAME) {
 			/* B.strides[i], TVM's spelling of a stride var bound by a
 			 * parameter buffer */
@@ -1964,12 +1968,7 @@ Obj *ev_obj(P *p, Node *n)
 	case N_SUB:
 		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && streq(n->x->x->s, "metadata") &&
 		    !lookup(p, n->x->x->s) && n->x->n == 1 && n->x->a[0]->kind == N_STR && n->n == 1) {
-			o = obj_new(p->A, OB_METADATA);
-			o->meta.key = n->x->a[0]->s;
-			o->meta.index = ev_int(p, n->a[0], "a metadata index");
-			pwarn(p);
-			diag_warning(n->loc, "metadata[...] is kept as an opaque placeholder");
-			return o;
+			metadata_ref(p, n);
 		}
 		break;
 	default:
