@@ -696,7 +696,7 @@ static void pr_load(P *p, const Expr *e)
 		return;
 	}
 	putc_(p, '[');
-	pr_indices(p, e->load.idx, e->load.nidx, 1);
+	pr_indices(p, e->load.idx, e->load.nidx, 0);
 	putc_(p, ']');
 }
 

@@ -266,15 +266,15 @@ UNIT_TEST(print_vector_exprs)
 	bc->bcast.value = ex_float(A, DT_F32, 0.0);
 	EXPECT_EXPR(bc, "T.Broadcast(T.float32(0.0), 4)");
 	Buffer *B = buf1("B", DT_F32, i32(64));
-	EXPECT_EXPR(load(B, r), "B[i:i + 4]");
+	EXPECT_EXPR(load(B, r), "B[T.Ramp(i, 1, 4)]");
 	Expr *r2 = ex_new(A, EX_RAMP, dt_make(DT_INT, 32, 4));
 	r2->ramp.base = V(i);
 	r2->ramp.stride = i32(2);
-	EXPECT_EXPR(load(B, r2), "B[i:i + 8:2]");
+	EXPECT_EXPR(load(B, r2), "B[T.Ramp(i, 2, 4)]");
 	Expr *r3 = ex_new(A, EX_RAMP, dt_make(DT_INT, 32, 4));
 	r3->ramp.base = i32(8);
 	r3->ramp.stride = i32(1);
-	EXPECT_EXPR(load(B, r3), "B[8:12]");
+	EXPECT_EXPR(load(B, r3), "B[T.Ramp(8, 1, 4)]");
 	Expr *r4 = ex_new(A, EX_RAMP, dt_make(DT_INT, 32, 4));
 	r4->ramp.base = V(i);
 	r4->ramp.stride = V(s);
