@@ -1337,20 +1337,11 @@ static int expr_uses(const Expr *e, const Var *const *vars, int n)
 	}
 }
 
+/* Loop annotations.  TVM 0.27 prints {"pragma_unroll": n} as `unroll=n` and
+ * {"disable_unroll": True} as `unroll=False`, but its parser rejects that
+ * keyword: the dict form reads back in both. */
 static void pr_loop_annotations(P *p, const Obj *ann)
 {
-	if (ann->dict.n == 1 && ann->dict.keys[0]->kind == OB_STR) {
-		Sym k = ann->dict.keys[0]->s;
-		if (k == sym("disable_unroll")) {
-			PUTL(p, "unroll=False");
-			return;
-		}
-		if (k == sym("pragma_unroll")) {
-			PUTL(p, "unroll=");
-			pr_obj(p, ann->dict.vals[0]);
-			return;
-		}
-	}
 	PUTL(p, "annotations=");
 	pr_obj(p, ann);
 }

@@ -491,7 +491,7 @@ UNIT_TEST(print_loops)
 		      "            A[l] = 1\n"
 		      "    for u in range(2, 2 + n):\n"
 		      "        A[u] = 2\n"
-		      "    for w in T.unroll(8, unroll=4):\n"
+		      "    for w in T.unroll(8, annotations={\"pragma_unroll\": 4}):\n"
 		      "        A[w] = 3\n"
 		      "    for z in range(0, 16, 2):\n"
 		      "        A[z] = 4\n"
