@@ -1703,6 +1703,24 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 			return c;
 		return ex_call(p->A, need_op(p, loc, "likely"), ty_prim(c->dt), ar_dup(p->A, &c, sizeof c), 1);
 	}
+	if (streq(path, "IntImm")) {
+		/* T.IntImm("int4", -3): the form tirxc prints for integer constants
+		 * whose T.<dtype>(v) TVM 0.27 cannot read back */
+		check_args(p, n, 2, 2, NULL);
+		DType it = ev_dtype(p, n->a[0]);
+		Node *v = n->a[1];
+		int lit = v->kind == N_INT || v->kind == N_BOOL ||
+			  (v->kind == N_UNARY && v->op == OP_MINUS && v->x->kind == N_INT && !v->x->op);
+		if (!(dt_is_int(it) || it.code == DT_BOOL) || it.lanes != 1)
+			perr(p, n->a[0]->loc, "T.IntImm needs a scalar integer type");
+		if (!lit)
+			perr(p, v->loc, "T.IntImm needs an integer literal");
+		Node one = *n;
+		one.a = n->a + 1;
+		one.kw = NULL;
+		one.n = 1;
+		return typed_lit(p, &one, it);
+	}
 	if (streq(path, "Ramp")) {
 		check_args(p, n, 3, 3, NULL);
 		Expr *b = ev_expr(p, n->a[0]), *s = ev_expr(p, n->a[1]);

@@ -621,9 +621,19 @@ static void pr_int(P *p, const Expr *e)
 		put_i64(p, e->i);
 		return;
 	}
-	PUTL(p, "T.");
-	put_dtype(p, t);
-	putc_(p, '(');
+	/* TVM 0.27's T has no int1/int4/uint1 constructors, and T.uint64 cannot
+	 * take a value above INT64_MAX: those print as T.IntImm("dtype", v),
+	 * which TVM reads back */
+	int std = t.lanes == 1 && (t.bits == 8 || t.bits == 16 || t.bits == 32 || t.bits == 64);
+	if (t.code != DT_BOOL && (!std || (t.code == DT_UINT && t.bits == 64 && e->i < 0))) {
+		PUTL(p, "T.IntImm(\"");
+		put_dtype(p, t);
+		PUTL(p, "\", ");
+	} else {
+		PUTL(p, "T.");
+		put_dtype(p, t);
+		putc_(p, '(');
+	}
 	if (t.code == DT_BOOL)
 		put(p, e->i ? "True" : "False");
 	else if (t.code == DT_UINT)

@@ -193,7 +193,7 @@ UNIT_TEST(print_literals)
 	EXPECT_EXPR(ex_int(A, DT_I64, 3), "T.int64(3)");
 	EXPECT_EXPR(ex_int(A, DT_BOOL1, 1), "T.bool(True)");
 	EXPECT_EXPR(ex_int(A, DT_U8, 2), "T.uint8(2)");
-	EXPECT_EXPR(ex_int(A, dt_make(DT_UINT, 64, 1), -1), "T.uint64(18446744073709551615)");
+	EXPECT_EXPR(ex_int(A, dt_make(DT_UINT, 64, 1), -1), "T.IntImm(\"uint64\", 18446744073709551615)");
 	EXPECT_EXPR(ex_int(A, dt_make(DT_UINT, 32, 1), 4294967295LL), "T.uint32(4294967295)");
 	EXPECT_EXPR(ex_float(A, DT_F32, 1.0), "T.float32(1.0)");
 	EXPECT_EXPR(ex_float(A, DT_F32, -3.0), "T.float32(-3.0)");
