@@ -924,8 +924,15 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 	}
 	if (streq(path, "decl_buffer") || streq(path, "Buffer")) {
 		buf = buffer_from(p, rhs, name, BK_DECL, NULL, &data);
-		if (!data)
-			perr(p, rhs->loc, "T.Buffer as a statement needs data=");
+		if (!data && streq(path, "decl_buffer"))
+			perr(p, rhs->loc, "T.decl_buffer needs data= here");
+		if (!data) {
+			/* `A = T.Buffer((n,), "float32")` declares nothing: TVM prints it
+			 * for a buffer the body uses without a declaration (such as the
+			 * node of a storage_alignment attr); the name stands for it */
+			bind_push(p, name, NB_BUF, NULL, buf);
+			return 1;
+		}
 		stk_push(p, mk_decl(p, loc, buf, data));
 		bind_push(p, name, NB_BUF, NULL, buf);
 		return 1;
