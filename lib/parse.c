@@ -1412,7 +1412,9 @@ static Stmt *parse_stmts(P *p)
 			continue;
 		}
 		stmt(p, &fr);
-		if (p->fn)
+		/* T.func_attr must come first, but declarations that make no
+		 * statement (`n = T.int32()`) may precede it, as TVM prints them */
+		if (p->fn && (p->nstk != smark || fr.s))
 			p->fn->attrs = p->fn->attrs ? p->fn->attrs : obj_new(p->A, OB_DICT);
 		p->jb = outer;
 		if (fr.s) {
