@@ -221,7 +221,11 @@ static int layout_arg(P *p, Node *call)
 		return p->stir ? LAYOUT_NONE : LAYOUT_DEFAULT;
 	if (l->kind == N_NONE)
 		return LAYOUT_NONE;
-	perr(p, l->loc, "layouts are not supported (only layout=None)");
+	/* A TileLayout changes how TVM's FlattenBuffer (and LowerTIRxCleanup)
+	 * map indices to memory; tirxc has no layout algebra to carry it, so
+	 * it is refused rather than dropped. */
+	perr(p, l->loc, "buffer layouts other than the default are not supported (only layout=None "
+	     "or no layout): a T.TileLayout changes how indices map to memory");
 }
 
 /* A buffer from the arguments of T.Buffer / T.alloc_buffer / T.decl_buffer /
