@@ -194,6 +194,8 @@ static Expr **shape_of(P *p, Node *n, int *ndim)
 	for (int i = 0; i < k; i++) {
 		Node *e = items[i];
 		if (e->kind == N_STR) {
+			if (!p->in_sig)
+				perr(p, e->loc, "a quoted shape or stride is only allowed in a parameter's T.Buffer");
 			Tok t = {0};
 			t.kind = TK_STR;
 			t.line = e->loc.line;
@@ -1670,7 +1672,9 @@ static void func_params(P *p, Func *f)
 		if (ann->kind == N_CALL && node_is_T(p, ann->x, "Buffer")) {
 			/* only quoted names declare vars (shape_of); a bare name must
 			 * already be defined, as in TVM */
+			p->in_sig = 1;
 			Buffer *b = buffer_from(p, ann, name, BK_PARAM, NULL, NULL);
+			p->in_sig = 0;
 			f->params[i].buf = b;
 			bind_push(p, name, NB_BUF, NULL, b);
 			continue;
@@ -1860,6 +1864,7 @@ static void module_body(P *p)
 			p->depth = 0;
 			p->sdepth = 0;
 			p->in_shape = 0;
+			p->in_sig = 0;
 			p->blevel = 0;
 			sync(p);
 			continue;

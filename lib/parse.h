@@ -184,6 +184,7 @@ typedef struct P {
 	int stir;
 	Var **shape_auto; /* quoted-shape context: names become new vars */
 	int in_shape;
+	int in_sig;       /* reading a parameter's T.Buffer: quoted shapes allowed */
 	Sym *pnames;      /* scalar params of the signature (for quoted shapes) */
 	DType *ptypes;
 	int npnames;
