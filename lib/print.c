@@ -1495,8 +1495,10 @@ static void pr_scalar_alloc(P *p, const Stmt *s, const Expr *init)
 	line_end(p);
 }
 
-/* One statement; last says whether it ends its block (attrs print bare
- * then, their body following at the same indentation). */
+/* One statement; last says whether it is the whole body of its parent (a
+ * block of one statement).  Attrs and launches print bare then, their body
+ * following at the same indentation, and `with` otherwise: TVM 0.27's
+ * concise scoping, which never applies inside a block of several. */
 static void pr_stmt(P *p, const Stmt *s, int last)
 {
 	switch (s->kind) {
@@ -1628,7 +1630,7 @@ static void pr_stmt(P *p, const Stmt *s, int last)
 				pr_scalar_alloc(p, it, s->seq.items[++i]->store.value);
 				continue;
 			}
-			pr_stmt(p, it, last && i == s->seq.n - 1);
+			pr_stmt(p, it, last && s->seq.n == 1);
 		}
 		break;
 	case ST_EVAL:
@@ -1717,7 +1719,7 @@ static void pr_top(P *p, const Stmt *s, int last)
 				pr_scalar_alloc(p, it, s->seq.items[++i]->store.value);
 				continue;
 			}
-			pr_top(p, it, last && i == s->seq.n - 1);
+			pr_top(p, it, last && s->seq.n == 1);
 		}
 		return;
 	}
