@@ -148,6 +148,8 @@ typedef struct P {
 	struct Decl { const void *key; int32_t top, order; } *decls;
 	int ndecls, capdecls, nextdecl;
 	int sig;     /* pr_buffer_kwargs: the buffer is a parameter */
+	int in_dims; /* pr_sig_dim is printing a shape dimension */
+	Vec quoted;  /* vars a quoted shape dimension declared, in order */
 	int unbound; /* visit_vars result: a var not bound yet */
 	int typevar; /* visit_vars result: a var printed as a TypeVar */
 	const Func *fn; /* the function whose TypeVars are collected */
@@ -2168,10 +2170,23 @@ static int pr_typevars(P *p, Func *const *fs, int n, Buf *out)
  * match-scope syntax, whose first mention defines the var.  So is one that
  * mentions a TypeVar in a compound expression (`(N, "N * T.int64(2)")`),
  * as HEAD does in its portable mode. */
+static void note_quoted(P *p, const Var *v)
+{
+	Ent *e = map_find(&p->obj, v);
+	if (!e || !(e->flags & F_BOUND)) {
+		for (int i = 0; i < p->quoted.n; i++)
+			if (p->quoted.v[i] == v)
+				return;
+		vec_push(&p->quoted, (void *)v);
+	}
+}
+
 static void pr_sig_dim(P *p, const Expr *e)
 {
 	p->unbound = p->typevar = 0;
 	visit_vars(p, e, check_bound);
+	if (p->unbound && p->in_dims)
+		visit_vars(p, e, note_quoted);
 	if (p->unbound || (p->typevar && e->kind != EX_VAR)) {
 		Buf *save = p->b, tmp = {0};
 		p->b = &tmp;
@@ -2193,7 +2208,9 @@ static void pr_param_buffer(P *p, const Buffer *b)
 	for (int i = 0; i < b->ndim; i++) {
 		if (i)
 			PUTL(p, ", ");
+		p->in_dims = 1;
 		pr_sig_dim(p, b->shape[i]);
+		p->in_dims = 0;
 	}
 	if (b->ndim == 1)
 		putc_(p, ',');
@@ -2291,6 +2308,24 @@ static void pr_func(P *p, const Func *f)
 	PUTL(p, ":\n");
 	p->ind++;
 
+	/* TVM 0.27 re-declares the vars a quoted shape dimension introduced
+	 * (not scalar parameters), before T.func_attr; the reader binds them
+	 * to the same vars */
+	for (int i = 0; i < p->quoted.n; i++) {
+		const Var *v = p->quoted.v[i];
+		int param = 0;
+		for (int k = 0; k < f->nparams; k++)
+			param |= f->params[k].var == v;
+		if (param)
+			continue;
+		indent(p);
+		put_name(p, var_name(p, v));
+		PUTL(p, " = ");
+		put_type(p, v->ty);
+		PUTL(p, "()\n");
+	}
+	p->quoted.n = 0;
+
 	/* T.func_attr, keys sorted, minus what the decorator and name say */
 	if (attrs) {
 		const char *skip[3] = {"s_tir", "tirx.persistent_kernel", NULL};
@@ -2337,6 +2372,7 @@ static void p_free(P *p)
 	free(p->names.e);
 	vec_free(&p->scope);
 	vec_free(&p->tvars);
+	vec_free(&p->quoted);
 	free(p->decls);
 }
 
