@@ -550,8 +550,13 @@ enum {
 	PR_AND = 4,
 	PR_NOT = 5,
 	PR_CMP = 6,
+	PR_BOR = 7,
+	PR_BXOR = 8,
+	PR_BAND = 9,
+	PR_SHIFT = 10,
 	PR_ADD = 11,
 	PR_MUL = 12,
+	PR_UNARY = 13,
 	PR_ATOM = 15
 };
 
@@ -591,6 +596,42 @@ static const char *infix_op(const Expr *e, int *prec)
 		return NULL;
 	*prec = pr;
 	return op;
+}
+
+/* The operator of a bitwise or shift call that prints infix, as TVM 0.27
+ * prints it (`a & b`, `a << 2`, `~a`), else NULL: only where re-reading the
+ * operator builds the same call (the reader matches operand types and folds
+ * constants; a call has neither). */
+static const char *bit_infix(const Expr *e, int *prec)
+{
+	static const struct { const char *name, *op; int pr; } ops[] = {
+		{"tirx.bitwise_and", "&", PR_BAND}, {"tirx.bitwise_or", "|", PR_BOR},
+		{"tirx.bitwise_xor", "^", PR_BXOR}, {"tirx.shift_left", "<<", PR_SHIFT},
+		{"tirx.shift_right", ">>", PR_SHIFT}, {"tirx.bitwise_not", "~", PR_UNARY},
+	};
+	const Op *op = e->call.op;
+	if (!op || !op->name)
+		return NULL;
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (strcmp(op->name, ops[i].name) != 0)
+			continue;
+		int unary = ops[i].pr == PR_UNARY;
+		if (e->call.nargs != (unary ? 1 : 2))
+			return NULL;
+		const Expr *a = e->call.args[0], *b = unary ? NULL : e->call.args[1];
+		if (!a || (!unary && !b) || !dt_eq(e->dt, a->dt) || (b && !dt_eq(a->dt, b->dt)))
+			return NULL;
+		if (!dt_is_int(a->dt) && a->dt.code != DT_BOOL)
+			return NULL;
+		int ca = a->kind == EX_INT, cb = !b || b->kind == EX_INT;
+		if (ca && cb)
+			return NULL; /* the reader folds two constants */
+		if (b && b->kind == EX_INT && b->i == 0 && ops[i].pr == PR_SHIFT)
+			return NULL; /* x << 0 reads as x */
+		*prec = ops[i].pr;
+		return ops[i].op;
+	}
+	return NULL;
 }
 
 /* `not x` unless x is a constant, which the parser would fold. */
@@ -866,6 +907,23 @@ static void pr_expr(P *p, const Expr *e, int ctx)
 		pr_load(p, e);
 		return;
 	case EX_CALL:
+		if ((op = bit_infix(e, &pr))) {
+			if (pr < ctx)
+				putc_(p, '(');
+			if (pr == PR_UNARY) {
+				putc_(p, '~');
+				pr_expr(p, e->call.args[0], PR_UNARY);
+			} else {
+				pr_expr(p, e->call.args[0], pr);
+				putc_(p, ' ');
+				put(p, op);
+				putc_(p, ' ');
+				pr_expr(p, e->call.args[1], pr + 1);
+			}
+			if (pr < ctx)
+				putc_(p, ')');
+			return;
+		}
 		pr_call(p, e);
 		return;
 	default:
