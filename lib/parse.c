@@ -194,6 +194,8 @@ static Expr **shape_of(P *p, Node *n, int *ndim)
 	for (int i = 0; i < k; i++) {
 		Node *e = items[i];
 		if (e->kind == N_STR) {
+			if (!p->in_sig)
+				perr(p, e->loc, "a quoted shape or stride is only allowed in a parameter's T.Buffer");
 			Tok t = {0};
 			t.kind = TK_STR;
 			t.line = e->loc.line;
@@ -221,7 +223,11 @@ static int layout_arg(P *p, Node *call)
 		return p->stir ? LAYOUT_NONE : LAYOUT_DEFAULT;
 	if (l->kind == N_NONE)
 		return LAYOUT_NONE;
-	perr(p, l->loc, "layouts are not supported (only layout=None)");
+	/* A TileLayout changes how TVM's FlattenBuffer (and LowerTIRxCleanup)
+	 * map indices to memory; tirxc has no layout algebra to carry it, so
+	 * it is refused rather than dropped. */
+	perr(p, l->loc, "buffer layouts other than the default are not supported (only layout=None "
+	     "or no layout): a T.TileLayout changes how indices map to memory");
 }
 
 /* A buffer from the arguments of T.Buffer / T.alloc_buffer / T.decl_buffer /
@@ -285,6 +291,19 @@ static Buffer *buffer_from(P *p, Node *call, Sym name, int bk, Sym scope0, Expr 
 	if ((x = kwarg(call, "offset_factor"))) {
 		int64_t v = ev_int(p, x, "an offset factor");
 		b->offset_factor = v <= 0 ? 1 : (int)(v > (1 << 30) ? (1 << 30) : v);
+		/* TVM: an offset factor without an elem_offset makes the offset
+		 * a new var, `<name>_elem_offset` (read in the body as
+		 * B.elem_offset).  Only a parameter binds it. */
+		Node *eo = kwarg(call, "elem_offset");
+		if (v != 0 && (!eo || eo->kind == N_NONE)) {
+			if (bk != BK_PARAM && bk != BK_MATCH)
+				perr(p, x->loc, "offset_factor= without elem_offset= declares a symbolic "
+				     "elem_offset, which only a parameter buffer can bind");
+			Buf nm = {0};
+			buf_printf(&nm, "%s_elem_offset", name ? name : "buffer");
+			b->elem_offset = ex_var(p->A, var_new(p->A, symn(nm.s, nm.n), ty_prim(DT_I32)));
+			buf_free(&nm);
+		}
 	}
 	if ((x = kwarg(call, "axis_separators")) && !(x->kind == N_LIST && x->n == 0) && x->kind != N_NONE)
 		perr(p, x->loc, "axis_separators are not supported");
@@ -911,8 +930,15 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 	}
 	if (streq(path, "decl_buffer") || streq(path, "Buffer")) {
 		buf = buffer_from(p, rhs, name, BK_DECL, NULL, &data);
-		if (!data)
-			perr(p, rhs->loc, "T.Buffer as a statement needs data=");
+		if (!data && streq(path, "decl_buffer"))
+			perr(p, rhs->loc, "T.decl_buffer needs data= here");
+		if (!data) {
+			/* `A = T.Buffer((n,), "float32")` declares nothing: TVM prints it
+			 * for a buffer the body uses without a declaration (such as the
+			 * node of a storage_alignment attr); the name stands for it */
+			bind_push(p, name, NB_BUF, NULL, buf);
+			return 1;
+		}
 		stk_push(p, mk_decl(p, loc, buf, data));
 		bind_push(p, name, NB_BUF, NULL, buf);
 		return 1;
@@ -1392,7 +1418,9 @@ static Stmt *parse_stmts(P *p)
 			continue;
 		}
 		stmt(p, &fr);
-		if (p->fn)
+		/* T.func_attr must come first, but declarations that make no
+		 * statement (`n = T.int32()`) may precede it, as TVM prints them */
+		if (p->fn && (p->nstk != smark || fr.s))
 			p->fn->attrs = p->fn->attrs ? p->fn->attrs : obj_new(p->A, OB_DICT);
 		p->jb = outer;
 		if (fr.s) {
@@ -1643,9 +1671,11 @@ static void func_params(P *p, Func *f)
 		Sym name = pn[2 * i]->s;
 		Node *ann = pn[2 * i + 1];
 		if (ann->kind == N_CALL && node_is_T(p, ann->x, "Buffer")) {
-			p->in_shape = 1;
+			/* only quoted names declare vars (shape_of); a bare name must
+			 * already be defined, as in TVM */
+			p->in_sig = 1;
 			Buffer *b = buffer_from(p, ann, name, BK_PARAM, NULL, NULL);
-			p->in_shape = 0;
+			p->in_sig = 0;
 			f->params[i].buf = b;
 			bind_push(p, name, NB_BUF, NULL, b);
 			continue;
@@ -1772,6 +1802,7 @@ static int header_line(P *p)
 	}
 	if (t->kind == TK_NAME && streq(t->s, "metadata") && pk_next(p)->kind == TK_OP &&
 	    pk_next(p)->op == OP_ASSIGN) {
+		p->has_meta = 1;
 		skip_line(p);
 		return 1;
 	}
@@ -1785,9 +1816,10 @@ static int header_line(P *p)
 		if (r->kind != N_CALL || r->x->kind != N_NAME || !streq(r->x->s, "TypeVar") || r->n != 1 ||
 		    r->a[0]->kind != N_STR)
 			perr(p, r->loc, "only `N = TypeVar(\"N\")` is allowed before the function");
+		/* bound first, so a mismatch is reported once, not again at every use */
+		bind_push(p, name, NB_TYPEVAR, var_new(p->A, name, ty_prim(DT_I64)), NULL);
 		if (r->a[0]->s != name)
 			perr(p, r->a[0]->loc, "TypeVar \"%s\" is bound to the name '%s'; the names must match", r->a[0]->s, name);
-		bind_push(p, name, NB_TYPEVAR, var_new(p->A, name, ty_prim(DT_I64)), NULL);
 		expect_newline(p);
 		return 1;
 	}
@@ -1833,6 +1865,7 @@ static void module_body(P *p)
 			p->depth = 0;
 			p->sdepth = 0;
 			p->in_shape = 0;
+			p->in_sig = 0;
 			p->blevel = 0;
 			sync(p);
 			continue;

@@ -172,6 +172,7 @@ typedef struct P {
 	int blevel;  /* nesting of statement lists being read */
 	jmp_buf *jb; /* where an error in the current statement goes */
 	int quiet;   /* pre-pass: errors are not reported */
+	int has_meta; /* a `metadata = ...` header line was skipped */
 	Bind *b;
 	int nb, capb;
 	HSlot *ht;
@@ -183,6 +184,7 @@ typedef struct P {
 	int stir;
 	Var **shape_auto; /* quoted-shape context: names become new vars */
 	int in_shape;
+	int in_sig;       /* reading a parameter's T.Buffer: quoted shapes allowed */
 	Sym *pnames;      /* scalar params of the signature (for quoted shapes) */
 	DType *ptypes;
 	int npnames;

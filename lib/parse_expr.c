@@ -797,9 +797,15 @@ static TIR_NORETURN void undefined(P *p, Node *n)
 	perr(p, n->loc, "name '%s' is not defined", n->s);
 }
 
-/* For slots that want a constant: an unknown name is reported as such. */
+static int is_metadata(P *p, Node *n);
+static TIR_NORETURN void metadata_ref(P *p, Node *n);
+
+/* For slots that want a constant: an unknown name is reported as such, and
+ * so is a metadata reference (TVM's spelling of a string it moved out). */
 static void check_name(P *p, Node *n)
 {
+	if (is_metadata(p, n))
+		metadata_ref(p, n);
 	if (n->kind == N_NAME) {
 		Bind *b = lookup(p, n->s);
 		if (!b)
@@ -1200,23 +1206,22 @@ static Buffer *name_buf(P *p, Node *n, int *scalar)
 
 static Expr *ev_call(P *p, Node *n);
 
-static Expr *metadata_ref(P *p, Node *n)
+/* metadata["key"][i]: TVM's reference into the metadata section of a
+ * printout.  The section is not read (and is absent unless printed with
+ * show_meta=True), so the value is unknown: refused rather than guessed. */
+static int is_metadata(P *p, Node *n)
 {
-	Node *inner = n->x;
-	if (inner->kind != N_SUB || inner->n != 1 || inner->a[0]->kind != N_STR || n->n != 1)
-		perr(p, n->loc, "expected metadata[\"key\"][index]");
-	int64_t i = ev_int(p, n->a[0], "a metadata index");
-	pwarn(p);
-	diag_warning(n->loc, "metadata[...] is kept as an opaque placeholder string");
-	char b[64];
-	snprintf(b, sizeof b, "][%lld]", (long long)i);
-	Buf s = {0};
-	buf_puts(&s, "metadata[");
-	buf_put(&s, inner->a[0]->s, sym_len(inner->a[0]->s));
-	buf_puts(&s, b);
-	Sym r = symn(s.s, s.n);
-	buf_free(&s);
-	return ex_str(p->A, r);
+	return n->kind == N_SUB && n->x->kind == N_SUB && n->x->x->kind == N_NAME &&
+	       streq(n->x->x->s, "metadata") && !lookup(p, n->x->x->s);
+}
+
+static TIR_NORETURN void metadata_ref(P *p, Node *n)
+{
+	if (p->has_meta)
+		perr(p, n->loc, "metadata[...] is not supported: tirxc does not read the metadata "
+		     "section; write the value inline");
+	perr(p, n->loc, "metadata[...] refers to a metadata section that was omitted from this "
+	     "printout; print the module with show_meta=True, or write the value inline");
 }
 
 static Expr *ev_attr(P *p, Node *n)
@@ -1264,9 +1269,20 @@ Expr *ev_expr(P *p, Node *n)
 	case N_ATTR:
 		return ev_attr(p, n);
 	case N_SUB: {
-		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && streq(n->x->x->s, "metadata") &&
-		    !lookup(p, n->x->x->s))
-			return metadata_ref(p, n);
+		if (is_metadata(p, n))
+			metadata_ref(p, n);
+		if (n->x->kind == N_ATTR && streq(n->x->s, "strides") && n->x->x->kind == N_NAME) {
+			/* B.strides[i], TVM's spelling of a stride var bound by a
+			 * parameter buffer */
+			Bind *bd = lookup(p, n->x->x->s);
+			if (bd && (bd->kind == NB_BUF || bd->kind == NB_SCALAR)) {
+				Buffer *sb = bd->buf;
+				if (n->n != 1 || !ast_const_int(n->a[0], &v) || v < 0 || v >= sb->nstrides)
+					perr(p, n->loc, "'%s.strides' takes one constant index below %d", n->x->x->s,
+					     sb->nstrides);
+				return sb->strides[v];
+			}
+		}
 		int scalar = 0;
 		Buffer *b = name_buf(p, n->x, &scalar);
 		if (!b || scalar) {
@@ -1725,6 +1741,24 @@ static Expr *ev_T_call(P *p, Node *n, const char *path)
 			return c;
 		return ex_call(p->A, need_op(p, loc, "likely"), ty_prim(c->dt), ar_dup(p->A, &c, sizeof c), 1);
 	}
+	if (streq(path, "IntImm")) {
+		/* T.IntImm("int4", -3): the form tirxc prints for integer constants
+		 * whose T.<dtype>(v) TVM 0.27 cannot read back */
+		check_args(p, n, 2, 2, NULL);
+		DType it = ev_dtype(p, n->a[0]);
+		Node *v = n->a[1];
+		int lit = v->kind == N_INT || v->kind == N_BOOL ||
+			  (v->kind == N_UNARY && v->op == OP_MINUS && v->x->kind == N_INT && !v->x->op);
+		if (!(dt_is_int(it) || it.code == DT_BOOL) || it.lanes != 1)
+			perr(p, n->a[0]->loc, "T.IntImm needs a scalar integer type");
+		if (!lit)
+			perr(p, v->loc, "T.IntImm needs an integer literal");
+		Node one = *n;
+		one.a = n->a + 1;
+		one.kw = NULL;
+		one.n = 1;
+		return typed_lit(p, &one, it);
+	}
 	if (streq(path, "Ramp")) {
 		check_args(p, n, 3, 3, NULL);
 		Expr *b = ev_expr(p, n->a[0]), *s = ev_expr(p, n->a[1]);
@@ -1996,12 +2030,7 @@ Obj *ev_obj(P *p, Node *n)
 	case N_SUB:
 		if (n->x->kind == N_SUB && n->x->x->kind == N_NAME && streq(n->x->x->s, "metadata") &&
 		    !lookup(p, n->x->x->s) && n->x->n == 1 && n->x->a[0]->kind == N_STR && n->n == 1) {
-			o = obj_new(p->A, OB_METADATA);
-			o->meta.key = n->x->a[0]->s;
-			o->meta.index = ev_int(p, n->a[0], "a metadata index");
-			pwarn(p);
-			diag_warning(n->loc, "metadata[...] is kept as an opaque placeholder");
-			return o;
+			metadata_ref(p, n);
 		}
 		break;
 	default:

@@ -148,6 +148,9 @@ typedef struct P {
 	/* declarations to print before top-level statements, sorted by top */
 	struct Decl { const void *key; int32_t top, order; } *decls;
 	int ndecls, capdecls, nextdecl;
+	int sig;     /* pr_buffer_kwargs: the buffer is a parameter */
+	int in_dims; /* pr_sig_dim is printing a shape dimension */
+	Vec quoted;  /* vars a quoted shape dimension declared, in order */
 	int unbound; /* visit_vars result: a var not bound yet */
 	int typevar; /* visit_vars result: a var printed as a TypeVar */
 	const Func *fn; /* the function whose TypeVars are collected */
@@ -550,8 +553,13 @@ enum {
 	PR_AND = 4,
 	PR_NOT = 5,
 	PR_CMP = 6,
+	PR_BOR = 7,
+	PR_BXOR = 8,
+	PR_BAND = 9,
+	PR_SHIFT = 10,
 	PR_ADD = 11,
 	PR_MUL = 12,
+	PR_UNARY = 13,
 	PR_ATOM = 15
 };
 
@@ -593,6 +601,42 @@ static const char *infix_op(const Expr *e, int *prec)
 	return op;
 }
 
+/* The operator of a bitwise or shift call that prints infix, as TVM 0.27
+ * prints it (`a & b`, `a << 2`, `~a`), else NULL: only where re-reading the
+ * operator builds the same call (the reader matches operand types and folds
+ * constants; a call has neither). */
+static const char *bit_infix(const Expr *e, int *prec)
+{
+	static const struct { const char *name, *op; int pr; } ops[] = {
+		{"tirx.bitwise_and", "&", PR_BAND}, {"tirx.bitwise_or", "|", PR_BOR},
+		{"tirx.bitwise_xor", "^", PR_BXOR}, {"tirx.shift_left", "<<", PR_SHIFT},
+		{"tirx.shift_right", ">>", PR_SHIFT}, {"tirx.bitwise_not", "~", PR_UNARY},
+	};
+	const Op *op = e->call.op;
+	if (!op || !op->name)
+		return NULL;
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (strcmp(op->name, ops[i].name) != 0)
+			continue;
+		int unary = ops[i].pr == PR_UNARY;
+		if (e->call.nargs != (unary ? 1 : 2))
+			return NULL;
+		const Expr *a = e->call.args[0], *b = unary ? NULL : e->call.args[1];
+		if (!a || (!unary && !b) || !dt_eq(e->dt, a->dt) || (b && !dt_eq(a->dt, b->dt)))
+			return NULL;
+		if (!dt_is_int(a->dt) && a->dt.code != DT_BOOL)
+			return NULL;
+		int ca = a->kind == EX_INT, cb = !b || b->kind == EX_INT;
+		if (ca && cb)
+			return NULL; /* the reader folds two constants */
+		if (b && b->kind == EX_INT && b->i == 0 && ops[i].pr == PR_SHIFT)
+			return NULL; /* x << 0 reads as x */
+		*prec = ops[i].pr;
+		return ops[i].op;
+	}
+	return NULL;
+}
+
 /* `not x` unless x is a constant, which the parser would fold. */
 static int not_is_infix(const Expr *e)
 {
@@ -623,9 +667,19 @@ static void pr_int(P *p, const Expr *e)
 		put_i64(p, e->i);
 		return;
 	}
-	PUTL(p, "T.");
-	put_dtype(p, t);
-	putc_(p, '(');
+	/* TVM 0.27's T has no int1/int4/uint1 constructors, and T.uint64 cannot
+	 * take a value above INT64_MAX: those print as T.IntImm("dtype", v),
+	 * which TVM reads back */
+	int std = t.lanes == 1 && (t.bits == 8 || t.bits == 16 || t.bits == 32 || t.bits == 64);
+	if (t.code != DT_BOOL && (!std || (t.code == DT_UINT && t.bits == 64 && e->i < 0))) {
+		PUTL(p, "T.IntImm(\"");
+		put_dtype(p, t);
+		PUTL(p, "\", ");
+	} else {
+		PUTL(p, "T.");
+		put_dtype(p, t);
+		putc_(p, '(');
+	}
 	if (t.code == DT_BOOL)
 		put(p, e->i ? "True" : "False");
 	else if (t.code == DT_UINT)
@@ -698,7 +752,7 @@ static void pr_load(P *p, const Expr *e)
 		return;
 	}
 	putc_(p, '[');
-	pr_indices(p, e->load.idx, e->load.nidx, 1);
+	pr_indices(p, e->load.idx, e->load.nidx, 0);
 	putc_(p, ']');
 }
 
@@ -880,6 +934,23 @@ static void pr_expr1(P *p, const Expr *e, int ctx)
 		pr_load(p, e);
 		return;
 	case EX_CALL:
+		if ((op = bit_infix(e, &pr))) {
+			if (pr < ctx)
+				putc_(p, '(');
+			if (pr == PR_UNARY) {
+				putc_(p, '~');
+				pr_expr(p, e->call.args[0], PR_UNARY);
+			} else {
+				pr_expr(p, e->call.args[0], pr);
+				putc_(p, ' ');
+				put(p, op);
+				putc_(p, ' ');
+				pr_expr(p, e->call.args[1], pr + 1);
+			}
+			if (pr < ctx)
+				putc_(p, ')');
+			return;
+		}
 		pr_call(p, e);
 		return;
 	default:
@@ -1083,6 +1154,9 @@ static void pr_tuple(P *p, Expr *const *a, int n)
 	putc_(p, ')');
 }
 
+static void pr_sig_dim(P *p, const Expr *e);
+static int is_bound(P *p, const Var *v);
+
 /* What follows a buffer's shape: `, dtype, data=, strides=, elem_offset=,
  * scope=, align=, offset_factor=, layout=, annotations=`, defaults left out. */
 static void pr_buffer_kwargs(P *p, const Buffer *b, const Expr *data, int want_dtype, int want_scope,
@@ -1097,13 +1171,54 @@ static void pr_buffer_kwargs(P *p, const Buffer *b, const Expr *data, int want_d
 		PUTL(p, ", data=");
 		pr_expr(p, data, 0);
 	}
+	int sig = p->sig;
+	p->sig = 0;
 	if (b->nstrides > 0) {
 		PUTL(p, ", strides=");
-		pr_tuple(p, b->strides, b->nstrides);
+		if (sig) {
+			putc_(p, '(');
+			for (int i = 0; i < b->nstrides; i++) {
+				if (i)
+					PUTL(p, ", ");
+				const Expr *st = b->strides[i];
+				int fresh = st->kind == EX_VAR && !is_bound(p, st->var);
+				pr_sig_dim(p, st);
+				if (fresh) {
+					/* TVM binds a quoted stride var to no name: uses
+					 * read B.strides[i] */
+					Buf nm = {0};
+					buf_printf(&nm, "%s.strides[%d]", buf_name(p, b), i);
+					((Ent *)map_get(&p->obj, st->var, NULL))->name = symn(nm.s, nm.n);
+					buf_free(&nm);
+				}
+			}
+			if (b->nstrides == 1)
+				putc_(p, ',');
+			putc_(p, ')');
+		} else {
+			pr_tuple(p, b->strides, b->nstrides);
+		}
 	}
-	if (!expr_is_zero(b->elem_offset)) {
+	/* A parameter's elem_offset that is a var nothing bound yet is left
+	 * out with its offset_factor written, TVM's way of declaring it; uses
+	 * print as B.elem_offset.  An offset factor with a zero offset writes
+	 * elem_offset=0, or the reader would make that var. */
+	int implicit_off = sig && b->elem_offset && b->elem_offset->kind == EX_VAR &&
+			   dt_eq(b->elem_offset->dt, DT_I32) && !is_bound(p, b->elem_offset->var);
+	if (implicit_off) {
+		Buf nm = {0};
+		buf_printf(&nm, "%s.elem_offset", buf_name(p, b));
+		Ent *e = map_get(&p->obj, b->elem_offset->var, NULL);
+		e->name = symn(nm.s, nm.n);
+		e->flags |= F_BOUND;
+		vec_push(&p->scope, (void *)b->elem_offset->var);
+		buf_free(&nm);
+	} else if (!expr_is_zero(b->elem_offset) || b->offset_factor != 1) {
 		PUTL(p, ", elem_offset=");
-		pr_expr(p, b->elem_offset, 0);
+		if (b->elem_offset)
+			pr_expr(p, b->elem_offset, 0);
+		else
+			putc_(p, '0');
 	}
 	if (want_scope && b->scope && b->scope != sym("global")) {
 		PUTL(p, ", scope=");
@@ -1113,7 +1228,7 @@ static void pr_buffer_kwargs(P *p, const Buffer *b, const Expr *data, int want_d
 		PUTL(p, ", align=");
 		put_i64(p, b->align);
 	}
-	if (b->offset_factor != 1) {
+	if (b->offset_factor != 1 || implicit_off) {
 		PUTL(p, ", offset_factor=");
 		put_i64(p, b->offset_factor);
 	}
@@ -1319,20 +1434,11 @@ static int expr_uses(const Expr *e, const Var *const *vars, int n)
 	}
 }
 
+/* Loop annotations.  TVM 0.27 prints {"pragma_unroll": n} as `unroll=n` and
+ * {"disable_unroll": True} as `unroll=False`, but its parser rejects that
+ * keyword: the dict form reads back in both. */
 static void pr_loop_annotations(P *p, const Obj *ann)
 {
-	if (ann->dict.n == 1 && ann->dict.keys[0]->kind == OB_STR) {
-		Sym k = ann->dict.keys[0]->s;
-		if (k == sym("disable_unroll")) {
-			PUTL(p, "unroll=False");
-			return;
-		}
-		if (k == sym("pragma_unroll")) {
-			PUTL(p, "unroll=");
-			pr_obj(p, ann->dict.vals[0]);
-			return;
-		}
-	}
 	PUTL(p, "annotations=");
 	pr_obj(p, ann);
 }
@@ -1478,10 +1584,12 @@ static void pr_scalar_alloc(P *p, const Stmt *s, const Expr *init)
 
 static int block_empty(const Stmt *s);
 
-/* One statement; last says whether it ends its block (attrs print bare
- * then, their body following at the same indentation).  A bare attr's body
- * and a sequence's last item are printed by jumping back to the top, not
- * by a call: chains of flat frames cost no stack. */
+/* One statement; last says whether it ends its block (attrs and launches
+ * print bare then, their body following at the same indentation: flat
+ * chains keep the text as shallow as the IR's real nesting; TVM 0.27 reads
+ * this form, though it prints `with` inside a block of several).  A bare
+ * attr's body and a sequence's last item are printed by jumping back to the
+ * top, not by a call: chains of flat frames cost no stack. */
 static void pr_stmt(P *p, const Stmt *s, int last)
 {
 again:
@@ -2078,6 +2186,12 @@ static void set_bound(P *p, const Var *v)
 	((Ent *)map_get(&p->obj, v, NULL))->flags |= F_BOUND;
 }
 
+static int is_bound(P *p, const Var *v)
+{
+	Ent *e = map_find(&p->obj, v);
+	return e && (e->flags & F_BOUND);
+}
+
 /* HEAD's int64 TypeVars (portable mode): the int64 scalar vars that the
  * shapes, strides and elem_offsets of p->fn's buffer parameters mention and
  * that are not scalar parameters.  The text declares them before the module
@@ -2165,29 +2279,52 @@ static int pr_typevars(P *p, Func *const *fs, int n, Buf *out)
  * match-scope syntax, whose first mention defines the var.  So is one that
  * mentions a TypeVar in a compound expression (`(N, "N * T.int64(2)")`),
  * as HEAD does in its portable mode. */
+static void note_quoted(P *p, const Var *v)
+{
+	Ent *e = map_find(&p->obj, v);
+	if (!e || !(e->flags & F_BOUND)) {
+		for (int i = 0; i < p->quoted.n; i++)
+			if (p->quoted.v[i] == v)
+				return;
+		vec_push(&p->quoted, (void *)v);
+	}
+}
+
+static void pr_sig_dim(P *p, const Expr *e)
+{
+	p->unbound = p->typevar = 0;
+	visit_vars(p, e, check_bound);
+	if (p->unbound && p->in_dims)
+		visit_vars(p, e, note_quoted);
+	if (p->unbound || (p->typevar && e->kind != EX_VAR)) {
+		Buf *save = p->b, tmp = {0};
+		p->b = &tmp;
+		pr_expr(p, e, 0);
+		p->b = save;
+		put_str(p, tmp.s ? tmp.s : "", tmp.n);
+		buf_free(&tmp);
+	} else {
+		pr_expr(p, e, 0);
+	}
+	visit_vars(p, e, set_bound);
+}
+
+/* Strides follow the same rule as dimensions (TVM quotes a new stride
+ * var); a new elem_offset var is left to offset_factor (pr_buffer_kwargs). */
 static void pr_param_buffer(P *p, const Buffer *b)
 {
 	PUTL(p, "T.Buffer((");
 	for (int i = 0; i < b->ndim; i++) {
 		if (i)
 			PUTL(p, ", ");
-		p->unbound = p->typevar = 0;
-		visit_vars(p, b->shape[i], check_bound);
-		if (p->unbound || (p->typevar && b->shape[i]->kind != EX_VAR)) {
-			Buf *save = p->b, tmp = {0};
-			p->b = &tmp;
-			pr_expr(p, b->shape[i], 0);
-			p->b = save;
-			put_str(p, tmp.s ? tmp.s : "", tmp.n);
-			buf_free(&tmp);
-		} else {
-			pr_expr(p, b->shape[i], 0);
-		}
-		visit_vars(p, b->shape[i], set_bound);
+		p->in_dims = 1;
+		pr_sig_dim(p, b->shape[i]);
+		p->in_dims = 0;
 	}
 	if (b->ndim == 1)
 		putc_(p, ',');
 	putc_(p, ')');
+	p->sig = 1;
 	pr_buffer_kwargs(p, b, NULL, 1, 1, NULL);
 	putc_(p, ')');
 }
@@ -2280,6 +2417,24 @@ static void pr_func(P *p, const Func *f)
 	PUTL(p, ":\n");
 	p->ind++;
 
+	/* TVM 0.27 re-declares the vars a quoted shape dimension introduced
+	 * (not scalar parameters), before T.func_attr; the reader binds them
+	 * to the same vars */
+	for (int i = 0; i < p->quoted.n; i++) {
+		const Var *v = p->quoted.v[i];
+		int param = 0;
+		for (int k = 0; k < f->nparams; k++)
+			param |= f->params[k].var == v;
+		if (param)
+			continue;
+		indent(p);
+		put_name(p, var_name(p, v));
+		PUTL(p, " = ");
+		put_type(p, v->ty);
+		PUTL(p, "()\n");
+	}
+	p->quoted.n = 0;
+
 	/* T.func_attr, keys sorted, minus what the decorator and name say */
 	if (attrs) {
 		const char *skip[3] = {"s_tir", "tirx.persistent_kernel", NULL};
@@ -2326,6 +2481,7 @@ static void p_free(P *p)
 	free(p->names.e);
 	vec_free(&p->scope);
 	vec_free(&p->tvars);
+	vec_free(&p->quoted);
 	free(p->decls);
 }
 

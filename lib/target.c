@@ -85,13 +85,16 @@ static int has_key(const Obj *d, const char *key)
 	return 0;
 }
 
+/* The CUDA tags, expanded as TVM 0.27 exports them: the tag's attributes
+ * are added and "tag" itself stays "" (l2 0: no l2_cache_size_bytes). */
 static const struct {
 	const char *tag, *arch;
+	int64_t l2;
 } tags[] = {
-	{"nvidia/nvidia-a100", "sm_80"},
-	{"nvidia/nvidia-h100", "sm_90"},
-	{"nvidia/geforce-rtx-4090", "sm_89"},
-	{"nvidia/nvidia-t4", "sm_75"},
+	{"nvidia/nvidia-a100", "sm_80", 41943040},
+	{"nvidia/nvidia-h100", "sm_90a", 52428800},
+	{"nvidia/geforce-rtx-4090", "sm_89", 75497472},
+	{"nvidia/nvidia-t4", "sm_75", 0},
 };
 
 /* An error message that quotes the offending text, kept in the arena (the
@@ -188,7 +191,11 @@ Obj *target_parse(Arena *a, const char *spec, const char **err)
 		if (!strcmp(w, tags[i].tag)) {
 			d = kind_defaults(a, "cuda");
 			d = obj_dict_set(a, d, "arch", obj_str(a, sym(tags[i].arch)));
-			d = obj_dict_set(a, d, "tag", obj_str(a, sym(w)));
+			if (tags[i].l2)
+				d = obj_dict_set(a, d, "l2_cache_size_bytes", obj_int(a, tags[i].l2));
+			d = obj_dict_set(a, d, "max_shared_memory_per_block", obj_int(a, 49152));
+			d = obj_dict_set(a, d, "max_threads_per_block", obj_int(a, 1024));
+			d = obj_dict_set(a, d, "registers_per_block", obj_int(a, 65536));
 		}
 	}
 	if (!d)

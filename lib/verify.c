@@ -470,7 +470,12 @@ static void stmt(V *v, const Stmt *s)
 			} else if (n && n->kind == OB_EXPR) {
 				expr(v, n->expr);
 			} else if (n && n->kind == OB_BUFFER) {
-				use_buf(v, n->buf, NULL, s);
+				/* an attr may name a buffer nothing declares (TVM prints
+				 * it as `A = T.Buffer(...)` + `with T.attr(A,
+				 * "storage_alignment", 64)`): only one used out of its
+				 * scope is wrong */
+				if ((state(&v->bufs, n->buf) & STATE) == DEAD)
+					use_buf(v, n->buf, NULL, s);
 			} else if (n && n->kind == OB_ITERVAR && n->iv.var) {
 				use_var(v, n->iv.var, NULL);
 			}

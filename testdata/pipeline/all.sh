@@ -45,6 +45,7 @@ print/names.tx
 tx/legacy_input_spellings.tx
 tx/target_dict_completion.tx
 tx/target_forms.tx
+print/target_tags.tx
 	a CUDA function (by its own target, or by --target=cuda for a module
 	that binds GPU threads) loads or stores a buffer argument outside any
 	thread launch, i.e. host code on device memory: VerifyMemory refuses

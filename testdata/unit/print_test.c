@@ -193,7 +193,7 @@ UNIT_TEST(print_literals)
 	EXPECT_EXPR(ex_int(A, DT_I64, 3), "T.int64(3)");
 	EXPECT_EXPR(ex_int(A, DT_BOOL1, 1), "T.bool(True)");
 	EXPECT_EXPR(ex_int(A, DT_U8, 2), "T.uint8(2)");
-	EXPECT_EXPR(ex_int(A, dt_make(DT_UINT, 64, 1), -1), "T.uint64(18446744073709551615)");
+	EXPECT_EXPR(ex_int(A, dt_make(DT_UINT, 64, 1), -1), "T.IntImm(\"uint64\", 18446744073709551615)");
 	EXPECT_EXPR(ex_int(A, dt_make(DT_UINT, 32, 1), 4294967295LL), "T.uint32(4294967295)");
 	EXPECT_EXPR(ex_float(A, DT_F32, 1.0), "T.float32(1.0)");
 	EXPECT_EXPR(ex_float(A, DT_F32, -3.0), "T.float32(-3.0)");
@@ -266,15 +266,15 @@ UNIT_TEST(print_vector_exprs)
 	bc->bcast.value = ex_float(A, DT_F32, 0.0);
 	EXPECT_EXPR(bc, "T.Broadcast(T.float32(0.0), 4)");
 	Buffer *B = buf1("B", DT_F32, i32(64));
-	EXPECT_EXPR(load(B, r), "B[i:i + 4]");
+	EXPECT_EXPR(load(B, r), "B[T.Ramp(i, 1, 4)]");
 	Expr *r2 = ex_new(A, EX_RAMP, dt_make(DT_INT, 32, 4));
 	r2->ramp.base = V(i);
 	r2->ramp.stride = i32(2);
-	EXPECT_EXPR(load(B, r2), "B[i:i + 8:2]");
+	EXPECT_EXPR(load(B, r2), "B[T.Ramp(i, 2, 4)]");
 	Expr *r3 = ex_new(A, EX_RAMP, dt_make(DT_INT, 32, 4));
 	r3->ramp.base = i32(8);
 	r3->ramp.stride = i32(1);
-	EXPECT_EXPR(load(B, r3), "B[8:12]");
+	EXPECT_EXPR(load(B, r3), "B[T.Ramp(8, 1, 4)]");
 	Expr *r4 = ex_new(A, EX_RAMP, dt_make(DT_INT, 32, 4));
 	r4->ramp.base = V(i);
 	r4->ramp.stride = V(s);
@@ -491,7 +491,7 @@ UNIT_TEST(print_loops)
 		      "            A[l] = 1\n"
 		      "    for u in range(2, 2 + n):\n"
 		      "        A[u] = 2\n"
-		      "    for w in T.unroll(8, unroll=4):\n"
+		      "    for w in T.unroll(8, annotations={\"pragma_unroll\": 4}):\n"
 		      "        A[w] = 3\n"
 		      "    for z in range(0, 16, 2):\n"
 		      "        A[z] = 4\n"
