@@ -911,9 +911,12 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 	}
 	if (streq(path, "decl_buffer") || streq(path, "Buffer")) {
 		buf = buffer_from(p, rhs, name, BK_DECL, NULL, &data);
-		if (!data)
+		if (!data && streq(path, "decl_buffer"))
 			perr(p, rhs->loc, "T.Buffer as a statement needs data=");
-		stk_push(p, mk_decl(p, loc, buf, data));
+		/* without data=, T.Buffer declares a buffer that no statement
+		 * defines (the printer's form of a free buffer) */
+		if (data)
+			stk_push(p, mk_decl(p, loc, buf, data));
 		bind_push(p, name, NB_BUF, NULL, buf);
 		return 1;
 	}
