@@ -743,9 +743,9 @@ static void check_reads_back(const Func *f, int deepest)
 	if (back)
 		mod_free(back);
 	if (refused) {
-		diag_error(f->loc, "in function '%s': the output nests %d levels deep, more than tirxc "
-		           "reads back (%d); the passes add levels to deeply nested input",
-		           f->name, deepest, TIR_MAX_NEST);
+		diag_error(f->loc, "in function '%s': the output would nest deeper than tirxc reads "
+		           "back (%d levels); the passes add levels to deeply nested input",
+		           f->name, TIR_MAX_NEST);
 		leave(EXIT_INPUT);
 	}
 }

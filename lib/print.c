@@ -10,7 +10,9 @@
  * declare that no statement defines: free vars (`n = T.int32()`), thread vars
  * launched more than once or used outside their launch (`T.env_thread`), and
  * buffers used without a declaration (`X = T.Buffer(...)`).  Those are
- * declared just before the first top-level statement that uses them.  The
+ * declared just before the first top-level statement that uses them, except
+ * a buffer first met as the node of an attr (MakePackedAPI's
+ * storage_alignment), declared right before that attr, as TVM does.  The
  * print walk then writes the text, giving every Var and Buffer a name that is
  * unique among the names visible where it is defined; a name is released when
  * its scope (a loop, if, while or with body) closes, so siblings may reuse it.
@@ -38,6 +40,10 @@ enum {
 	F_SCALAR = 1 << 6,   /* a buffer printed with the local scalar sugar */
 	F_BOUND = 1 << 7,    /* signature: bound by an earlier parameter */
 	F_TYPEVAR = 1 << 8,  /* signature: an int64 shape var printed as a TypeVar */
+	F_ATTRBUF = 1 << 9,  /* a buffer declared nowhere, first met as an attr's
+				node: its `X = T.Buffer(...)` goes right before
+				that attr (its shape may use vars bound there);
+				F_USED: used again after that attr */
 };
 
 typedef struct Ent {
@@ -418,6 +424,15 @@ static void scope_close(P *p, int mark)
 				be->next = k;
 		}
 	}
+}
+
+/* Makes a name available again while its object stays named: for an
+ * object printed for the last time (its scope still ends as usual). */
+static void release_name(P *p, Sym name)
+{
+	NEnt *ne = name ? map_find(&p->names, name) : NULL;
+	if (ne)
+		ne->taken = 0;
 }
 
 static Sym def_var(P *p, const Var *v)
@@ -1653,6 +1668,28 @@ again:
 	}
 	case ST_ATTR: {
 		const Var *def = launch_def(p, s);
+		const Obj *n = s->attr.node;
+		Sym attrbuf = NULL;
+		if (n && n->kind == OB_BUFFER && n->buf) {
+			Ent *e = map_find(&p->obj, n->buf);
+			if (e && (e->flags & F_ATTRBUF) && !e->name) {
+				indent(p);
+				put_name(p, def_buf(p, n->buf));
+				PUTL(p, " = ");
+				pr_buffer_call(p, "T.Buffer", n->buf, NULL, 0, 1, NULL);
+				line_end(p);
+				/* named for this attr alone: the name is free again
+				 * after it, so the DeclBuffer that MakePackedAPI puts
+				 * in its body prints as `A`, as in TVM */
+				if (!(e->flags & F_USED))
+					attrbuf = e->name;
+				/* TVM prints an attr that ends a sequence as `with`
+				 * (bare only as the whole body of its parent), which
+				 * MakePackedAPI's storage_alignment attrs always do:
+				 * and only inside `with` may its text redefine A */
+				last = 0;
+			}
+		}
 		indent(p);
 		if (last) {
 			/* bare: the body is the rest of the block */
@@ -1661,6 +1698,7 @@ again:
 				PUTL(p, " = ");
 			}
 			const Stmt *body = pr_attr_head(p, s, def);
+			release_name(p, attrbuf);
 			line_end(p);
 			if (!block_empty(body)) {
 				s = body; /* pr_block(p, body), as a loop */
@@ -1671,6 +1709,7 @@ again:
 			int mark = p->scope.n;
 			PUTL(p, "with ");
 			const Stmt *body = pr_attr_head(p, s, def);
+			release_name(p, attrbuf);
 			if (def) {
 				PUTL(p, " as ");
 				put_name(p, def_var(p, def));
@@ -2025,7 +2064,13 @@ again:
 			e->flags |= F_LAUNCH | F_INLAUNCH;
 			vec_push(&launched, iv->iv.var);
 		} else {
-			sc_obj(p, s->attr.node);
+			const Obj *n = s->attr.node;
+			if (n && n->kind == OB_BUFFER && n->buf && !map_find(&p->obj, n->buf)) {
+				sc_buffer_fields(p, n->buf);
+				touch(p, n->buf)->flags |= F_ATTRBUF | F_DEF | F_BUF;
+			} else {
+				sc_obj(p, n);
+			}
 			sc_expr(p, s->attr.value);
 		}
 		s = s->attr.body;

@@ -41,7 +41,11 @@ static const char *const device_kinds[] = {"cuda", "rocm", "metal", "vulkan", "o
 					   "nvptx"};
 enum { NDEVICE = sizeof device_kinds / sizeof device_kinds[0] };
 
-enum { UNDEF = 0, LIVE = 1, DEAD = 2, STATE = 3, REPORTED = 4, THREADVAR = 8 };
+/* FREEBUF marks a buffer first met as the node of an attr without a
+ * declaration (a free buffer: TVM's MakePackedAPI names the argument's
+ * buffer in its storage_alignment attr before the DeclBuffer); it stays
+ * free, so a later declaration of it is an error. */
+enum { UNDEF = 0, LIVE = 1, DEAD = 2, STATE = 3, REPORTED = 4, THREADVAR = 8, FREEBUF = 16 };
 
 typedef struct V {
 	const Module *m;
@@ -126,7 +130,12 @@ static void def_var(V *v, Var *x, const Stmt *s)
 
 static void def_buf(V *v, Buffer *b, const Stmt *s)
 {
-	if ((state(&v->bufs, b) & STATE) != UNDEF) {
+	int st = state(&v->bufs, b);
+	if (st & FREEBUF) {
+		fail(v, NULL, s, "buffer '%s' declared after an attr names it", b->name);
+		return;
+	}
+	if ((st & STATE) != UNDEF) {
 		fail(v, NULL, s, "buffer '%s' declared more than once", b->name);
 		return;
 	}
@@ -470,11 +479,16 @@ static void stmt(V *v, const Stmt *s)
 			} else if (n && n->kind == OB_EXPR) {
 				expr(v, n->expr);
 			} else if (n && n->kind == OB_BUFFER) {
-				/* an attr may name a buffer nothing declares (TVM prints
-				 * it as `A = T.Buffer(...)` + `with T.attr(A,
-				 * "storage_alignment", 64)`): only one used out of its
-				 * scope is wrong */
-				if ((state(&v->bufs, n->buf) & STATE) == DEAD)
+				/* An attr may name a buffer that nothing declares (TVM
+				 * prints it as `A = T.Buffer(...)` + `with T.attr(A,
+				 * "storage_alignment", 64)`): only the buffer's identity
+				 * matters there, so its fields (which may use free vars)
+				 * are not checked, as in TVM; declaring it later, or a
+				 * buffer used out of its scope, is wrong. */
+				int st = state(&v->bufs, n->buf);
+				if ((st & STATE) == UNDEF && !(st & REPORTED))
+					set_state(&v->bufs, n->buf, FREEBUF);
+				else if (!(st & FREEBUF))
 					use_buf(v, n->buf, NULL, s);
 			} else if (n && n->kind == OB_ITERVAR && n->iv.var) {
 				use_var(v, n->iv.var, NULL);

@@ -346,8 +346,11 @@ class Checker:
         if d is None:
             return self.note(row, rel, "equal")
         # What TVM's text cannot carry (the type of a call TVM prints the
-        # same way, ...) does not count: TVM's result as TVM reads it back.
-        again = self.tv.parse(tv.script())
+        # same way, a sequence nested in a sequence, ...) does not count:
+        # TVM's result as TVM reads it back.  With its metadata section:
+        # TVM prints a string repeated in messages (MakePackedAPI's) as
+        # metadata["ir.StringImm"][i], which it reads back only with it.
+        again = self.tv.parse(tv.script(show_meta=True))
         if not isinstance(again, Exception):
             d1 = self.tv.equal(again, ours)
             if d1 is None:

@@ -14,10 +14,15 @@
  *              code 6 with 8 bits (pu_dl_bits), not the IR's 1 bit.
  * Runs after:  LowerDeviceKernelLaunch (so that kernels are skipped).
  *
- * Differences from TVM, both forced by our verifier's scoping rules: the
- * storage_alignment attr of a tensor follows the tensor's DeclBuffer
- * instead of sitting in the argument-decoding prologue (it names the buffer,
- * which must be declared first), and a nested sequence is flattened.
+ * The storage_alignment attr of a tensor argument sits where TVM puts it:
+ * right after that argument's bindings, wrapping the rest (later arguments,
+ * the device attrs, the checks, the DeclBuffers).  TVM names the argument's
+ * own buffer there, before its DeclBuffer; our scoping rules want a buffer
+ * declared before use, so the node is what TVM's printed text reads back
+ * as: a copy of the buffer that nothing declares (printed `A = T.Buffer(..)`
+ * before the attr), with a free stand-in for each shape var that a later
+ * argument binds (see free_buffer).  A nested sequence is flattened (our
+ * IR has no nested sequences; TVM's text does not carry them either).
  *
  * Cost: one read-only scan per function finds calls of packed functions
  * and returns; the call and return rewrites run only where it finds some.
@@ -403,6 +408,7 @@ typedef struct Binder {
 	int cap_params;
 	Vec init, asserts, decls, nest;
 	PtrMap defs;  /* Var -> 1 + index into defv */
+	PtrMap later; /* var bound after a storage_alignment attr names it -> its free stand-in */
 	PtrMap body_defs; /* scratch of may_have_free_vars */
 	Def *defv;
 	int ndefs, cap_defs;
@@ -846,6 +852,69 @@ static void regular_strides(Binder *b, int i, Buffer *buf, Var *shape, Var *stri
 	}
 }
 
+/* Collects the vars of a buffer's fields that no binding so far defines. */
+typedef struct Later {
+	Binder *b;
+	PtrMap *vmap; /* such var -> its stand-in (EX_VAR) */
+} Later;
+
+static int later_expr(Walker *w, Expr *e)
+{
+	Later *l = w->data;
+	Binder *b = l->b;
+	Var *v = e->var;
+	if (def_get(b, v) || pmap_get(l->vmap, v))
+		return 1;
+	Expr *x = pmap_get(&b->later, v);
+	if (!x) {
+		x = ex_var(b->a, var_new(b->a, v->name, v->ty));
+		pmap_put(&b->later, v, x);
+	}
+	pmap_put(l->vmap, v, x);
+	return 1;
+}
+
+/* The node of a tensor argument's storage_alignment attr.  TVM names the
+ * parameter's own buffer there, ahead of the DeclBuffer that defines it
+ * and of the bindings of vars its shape may use (a shape var bound by a
+ * later argument); its printed form (`A = T.Buffer(...)` before the attr,
+ * `n = T.int32()` for such a var) reads back as a buffer that nothing
+ * declares, with a free var for each var not yet bound.  That reading is
+ * what we build, since our scoping rules have a buffer declared before
+ * any use and a var bound before any use: a copy of the buffer whose
+ * not-yet-bound vars are free stand-ins, one per var for the function. */
+static Buffer *free_buffer(Binder *b, Buffer *buf)
+{
+	Arena *a = b->a;
+	PtrMap vmap = {0};
+	Later l = {b, &vmap};
+	Walker w = {.expr = later_expr, .data = &l, .kinds = EXK(EX_VAR)};
+	for (int k = 0; k < buf->ndim; k++)
+		walk_expr(&w, buf->shape[k]);
+	for (int k = 0; k < buf->nstrides; k++)
+		walk_expr(&w, buf->strides[k]);
+	walk_expr(&w, buf->elem_offset);
+	Buffer *nb = buf_new(a, buf->name, buf->dt, buf->shape, buf->ndim);
+	uint32_t id = nb->id;
+	*nb = *buf;
+	nb->id = id;
+	if (vmap.n) {
+		Expr **shape = ar_alloc(a, (size_t)(buf->ndim ? buf->ndim : 1) * sizeof *shape);
+		for (int k = 0; k < buf->ndim; k++)
+			shape[k] = subst_expr(a, buf->shape[k], &vmap, NULL);
+		nb->shape = shape;
+		if (buf->nstrides) {
+			Expr **st = ar_alloc(a, (size_t)buf->nstrides * sizeof *st);
+			for (int k = 0; k < buf->nstrides; k++)
+				st[k] = subst_expr(a, buf->strides[k], &vmap, NULL);
+			nb->strides = st;
+		}
+		nb->elem_offset = subst_expr(a, buf->elem_offset, &vmap, NULL);
+	}
+	pmap_free(&vmap);
+	return nb;
+}
+
 /* DecodeParamDLTensor: checks the DLTensor behind handle h against the
  * buffer and binds its vars; returns the typed data pointer. */
 static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
@@ -926,6 +995,14 @@ static Expr *decode_tensor(Binder *b, int i, Buffer *buf, Var *h)
 	Expr *ok = op2(a, EX_OR, empty, op_not(a, isnullptr(a, data)));
 	Sym parts[] = {bn, K.null_data, idx, K.when_calling, b->sig, K.expected_non_null};
 	vec_push(&b->asserts, mk_assert(b, ok, K.value_error, parts, 6));
+
+	/* The data-pointer alignment is not checked (TVM's binder checks it
+	 * only when asked, which MakePackedAPI never does), so the alignment
+	 * mark goes to init_nest: it wraps everything after this argument's
+	 * bindings, later arguments included. */
+	Obj *node = obj_new(a, OB_BUFFER);
+	node->buf = free_buffer(b, buf);
+	vec_push(&b->init, mk_attr(a, node, K.storage_alignment, i32(a, buf->align)));
 	return data;
 }
 
@@ -953,9 +1030,6 @@ static void decode_all(Binder *b)
 		decl->decl.buf = buf;
 		decl->decl.data = data;
 		vec_push(&b->decls, decl);
-		Obj *node = obj_new(a, OB_BUFFER);
-		node->buf = buf;
-		vec_push(&b->decls, mk_attr(a, node, K.storage_alignment, i32(a, buf->align)));
 	}
 	render_pending(b);
 }
@@ -1284,6 +1358,15 @@ static int may_have_free_vars(Binder *b, Stmt *old_body, Var *result)
 	return u.found;
 }
 
+/* Whether v is the free stand-in of a var in some attr node (free_buffer). */
+static int is_stand_in(Binder *b, Var *v)
+{
+	for (int i = 0; i < b->later.cap; i++)
+		if (b->later.keys[i] && ((Expr *)b->later.vals[i])->var == v)
+			return 1;
+	return 0;
+}
+
 /* f's attrs with calling_conv, target and global_symbol set (replaced in
  * place or appended, in that order), as three obj_dict_set calls leave
  * them, in one copy. */
@@ -1341,6 +1424,7 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 	b->init.n = b->asserts.n = b->decls.n = b->nest.n = 0;
 	b->ndefs = b->npending = 0;
 	pmap_clear(&b->defs);
+	pmap_clear(&b->later);
 	if (f->nparams > b->cap_params) {
 		b->cap_params = f->nparams;
 		b->names = xrealloc(b->names, (size_t)f->nparams * sizeof *b->names);
@@ -1409,7 +1493,9 @@ static int lower_func(Module *m, int fi, Sym name, Binder *bp, int has_return)
 			free_vars(body, &vars, NULL);
 			for (int i = 0; i < vars.n; i++) {
 				Var *v = vars.v[i];
-				if (v != self && v != b->args && v != b->num_args && v != result)
+				/* the stand-ins in the attr nodes are free on purpose */
+				if (v != self && v != b->args && v != b->num_args && v != result &&
+				    !is_stand_in(b, v))
 					buf_printf(&o, "%s%s", o.n ? ", " : "", v->name);
 			}
 			if (o.n) {
@@ -1502,6 +1588,7 @@ int pass_make_packed_api(Module **mp, PassCtx *cx)
 	vec_free(&b.decls);
 	vec_free(&b.nest);
 	pmap_free(&b.defs);
+	pmap_free(&b.later);
 	pmap_free(&b.body_defs);
 	free(b.defv);
 	free(b.pending);
