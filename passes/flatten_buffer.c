@@ -157,20 +157,19 @@ static Expr *distribute(FB *fb, Expr *e)
 	return e;
 }
 
-/* The 1-d index of idx (already rewritten) into fold's geometry. */
+/* The 1-d index of idx (already rewritten) into fold's geometry, built as
+ * TVM's ElemOffset builds it: from an int32 zero, with TVM's operators, so
+ * that the index takes the widest type among the indices and the shape (or
+ * strides): an int64-shaped buffer gets int64 indices. */
 static Expr *fold_index(FB *fb, Buffer *fold, Expr **idx, int n)
 {
-	Expr *off = NULL;
-	if (n == 0)
-		off = ex_int(fb->a, DT_I32, 0);
-	else if (fold->nstrides > 0) {
-		for (int i = 0; i < n && i < fold->nstrides; i++) {
-			Expr *t = arith(fb, EX_MUL, idx[i], fold->strides[i]);
-			off = off ? arith(fb, EX_ADD, off, t) : t;
-		}
-	} else {
-		off = idx[0];
-		for (int i = 1; i < n; i++)
+	Expr *off = ex_int(fb->a, DT_I32, 0);
+	for (int i = 0; i < n; i++) {
+		if (fold->nstrides > 0)
+			off = i < fold->nstrides
+			              ? arith(fb, EX_ADD, off, arith(fb, EX_MUL, idx[i], fold->strides[i]))
+			              : off;
+		else
 			off = arith(fb, EX_ADD, arith(fb, EX_MUL, off, fold->shape[i]), idx[i]);
 	}
 	int64_t v;
@@ -191,17 +190,10 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 		ni[i] = mut_expr(fb->m, idx[i]);
 		*changed |= ni[i] != idx[i];
 	}
-	Expr *off;
-	if (n == 1 && !fl->fold->nstrides && !fl->fold->elem_offset)
-		off = ni[0];
-	else {
-		off = fold_index(fb, fl->fold, ni, n);
-		*changed = 1;
-	}
+	Expr *off = fold_index(fb, fl->fold, ni, n);
 	if (ni != small)
 		free(ni);
-	/* (n == 0 has set *changed above) */
-	*changed |= fl->flat != orig || (n && off != idx[0]);
+	*changed |= n != 1 || fl->flat != orig || off != idx[0];
 	/* an unchanged access keeps its node: nothing to allocate */
 	return *changed ? ar_dup(fb->a, &off, sizeof off) : idx;
 }
