@@ -13,6 +13,8 @@
  *              becomes the tvm_stack_make_array TVM's parser builds for
  *              it, with the declared shape, strides and elem_offset and
  *              the flat view's data: the callee gets the N-d tensor.
+ *              `T.attr(A, "storage_alignment", n)` keeps naming a buffer
+ *              parameter (TVM leaves attr nodes alone) and is no use of it.
  * Runs after:  nothing; run it before the passes that expect 1-d accesses
  *              (ThreadSync, VectorizeLoop, the split, codegen).
  *
@@ -21,7 +23,11 @@
  * elem_offset.  TVM then simplifies the result with the iter-map simplifier;
  * we only distribute constant factors over sums (`(i*4 + j)*16 + k` becomes
  * `i*64 + j*16 + k`), which gives the same text for the affine indices that
- * multi-dimensional accesses normally have. */
+ * multi-dimensional accesses normally have.
+ *
+ * Deviation from TVM: the storage_alignment attr of a buffer defined in the
+ * body names its flat form; TVM keeps the N-d buffer, which then has no
+ * definition (docs/compatibility.md). */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -297,6 +303,20 @@ static Stmt *fb_stmt(Mutator *m, Stmt *s)
 		Stmt *n = st_new(fb->a, ST_DECL, s->loc);
 		n->decl.buf = nb;
 		n->decl.data = nd;
+		return n;
+	}
+	if (s->kind == ST_ATTR && s->attr.node && s->attr.node->kind == OB_BUFFER &&
+	    pmap_get(&fb->params, s->attr.node->buf)) {
+		/* `T.attr(A, "storage_alignment", n)` on a parameter keeps naming
+		 * the parameter, as in TVM (its attr node is not rewritten); nor
+		 * does it count as a use that needs the flat alias. */
+		Expr *v = mut_expr(m, s->attr.value);
+		Stmt *body = mut_stmt(m, s->attr.body);
+		if (v == s->attr.value && body == s->attr.body)
+			return s;
+		Stmt *n = st_dup(fb->a, s);
+		n->attr.value = v;
+		n->attr.body = body;
 		return n;
 	}
 	if (s->kind == ST_ALLOC) {
