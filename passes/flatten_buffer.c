@@ -13,6 +13,8 @@
  *              becomes the tvm_stack_make_array TVM's parser builds for
  *              it, with the declared shape, strides and elem_offset and
  *              the flat view's data: the callee gets the N-d tensor.
+ *              `T.attr(A, "storage_alignment", n)` keeps naming a buffer
+ *              parameter (TVM leaves attr nodes alone) and is no use of it.
  * Runs after:  nothing; run it before the passes that expect 1-d accesses
  *              (ThreadSync, VectorizeLoop, the split, codegen).
  *
@@ -21,7 +23,14 @@
  * elem_offset.  TVM then simplifies the result with the iter-map simplifier;
  * we only distribute constant factors over sums (`(i*4 + j)*16 + k` becomes
  * `i*64 + j*16 + k`), which gives the same text for the affine indices that
- * multi-dimensional accesses normally have. */
+ * multi-dimensional accesses normally have.
+ *
+ * The flat shape goes through TVM's canonical simplifier in TVM; we fold
+ * the forms flat shapes have (shape_simplify) and leave others as built.
+ *
+ * Deviation from TVM: the storage_alignment attr of a buffer defined in the
+ * body names its flat form; TVM keeps the N-d buffer, which then has no
+ * definition (docs/compatibility.md). */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -57,6 +66,118 @@ static int expr_eq(const Expr *x, const Expr *y)
 	return x && y && x->kind == EX_VAR && y->kind == EX_VAR && x->var == y->var;
 }
 
+/* Structural equality of the arithmetic the shape rules look at. */
+static int same_expr(const Expr *x, const Expr *y)
+{
+	if (expr_eq(x, y))
+		return 1;
+	if (!x || !y || x->kind != y->kind || !dt_eq(x->dt, y->dt))
+		return 0;
+	switch (x->kind) {
+	case EX_ADD: case EX_SUB: case EX_MUL: case EX_MIN: case EX_MAX:
+		return same_expr(x->bin.a, y->bin.a) && same_expr(x->bin.b, y->bin.b);
+	case EX_CAST:
+		return same_expr(x->bin.a, y->bin.a);
+	default:
+		return 0;
+	}
+}
+
+/* Appends the factors of a product tree, left to right. */
+static void factors(Expr *e, Vec *out)
+{
+	if (e->kind == EX_MUL && e->dt.lanes == 1) {
+		factors(e->bin.a, out);
+		factors(e->bin.b, out);
+	} else {
+		vec_push(out, e);
+	}
+}
+
+/* Appends the terms of a sum tree, left to right. */
+static void terms(Expr *e, Vec *out)
+{
+	if (e->kind == EX_ADD && e->dt.lanes == 1) {
+		terms(e->bin.a, out);
+		terms(e->bin.b, out);
+	} else {
+		vec_push(out, e);
+	}
+}
+
+/* The flat shape as TVM's canonical simplifier writes the forms that flat
+ * shapes have: a product of symbols is one left-to-right product with the
+ * constant factors folded last (`N * M * (M * 2)` is `N * M * M * 2`); a
+ * constant factor distributes over a sum; the constants of a sum fold
+ * into one, written last (`128 + x + 1` is `x + 129`); and
+ * max(max(a, b), b) is max(a, b).  Other forms are left as they are (the
+ * value is the same; only the text may differ from TVM's). */
+static Expr *shape_simplify(FB *fb, Expr *e)
+{
+	int64_t c;
+	if (!e || e->dt.lanes != 1 || !dt_is_int(e->dt))
+		return e;
+	switch (e->kind) {
+	case EX_ADD: {
+		Expr *x = arith(fb, EX_ADD, shape_simplify(fb, e->bin.a), shape_simplify(fb, e->bin.b));
+		if (x->kind != EX_ADD)
+			return x;
+		Vec ts = {0};
+		terms(x, &ts);
+		Expr *sum = NULL, *base = NULL;
+		for (int i = 0; i < ts.n; i++) {
+			Expr *t = ts.v[i];
+			if (ex_is_const_int(t, NULL))
+				base = base ? arith(fb, EX_ADD, base, t) : t;
+			else
+				sum = sum ? arith(fb, EX_ADD, sum, t) : t;
+		}
+		vec_free(&ts);
+		if (!sum)
+			return base;
+		return base ? arith(fb, EX_ADD, sum, base) : sum;
+	}
+	case EX_MUL: {
+		Expr *x = shape_simplify(fb, e->bin.a), *y = shape_simplify(fb, e->bin.b);
+		if (ex_is_const_int(x, NULL)) {
+			Expr *t = x;
+			x = y, y = t;
+		}
+		if (ex_is_const_int(y, &c)) {
+			if (x->kind == EX_ADD)
+				return shape_simplify(fb, arith(fb, EX_ADD, arith(fb, EX_MUL, x->bin.a, y),
+				                                arith(fb, EX_MUL, x->bin.b, y)));
+			if (x->kind == EX_MUL && ex_is_const_int(x->bin.b, NULL))
+				return arith(fb, EX_MUL, x->bin.a, arith(fb, EX_MUL, x->bin.b, y));
+			return arith(fb, EX_MUL, x, y);
+		}
+		Vec fs = {0};
+		factors(x, &fs);
+		factors(y, &fs);
+		Expr *prod = NULL, *k = NULL;
+		for (int i = 0; i < fs.n; i++) {
+			Expr *t = fs.v[i];
+			if (ex_is_const_int(t, NULL))
+				k = k ? arith(fb, EX_MUL, k, t) : t;
+			else
+				prod = prod ? arith(fb, EX_MUL, prod, t) : t;
+		}
+		vec_free(&fs);
+		return k ? arith(fb, EX_MUL, prod, k) : prod;
+	}
+	case EX_MAX: {
+		Expr *x = shape_simplify(fb, e->bin.a), *y = shape_simplify(fb, e->bin.b);
+		if (x->kind == EX_MAX && (same_expr(x->bin.b, y) || same_expr(x->bin.a, y)))
+			return x;
+		if (y->kind == EX_MAX && (same_expr(y->bin.a, x) || same_expr(y->bin.b, x)))
+			return y;
+		return x == e->bin.a && y == e->bin.b ? e : arith(fb, EX_MAX, x, y);
+	}
+	default:
+		return e;
+	}
+}
+
 /* Flattened storage of b's (rewritten) geometry: [prod(shape)] compact, or
  * shape[0] * strides[0] when strided. */
 static Buffer *flat_of(FB *fb, Buffer *fold)
@@ -65,12 +186,13 @@ static Buffer *flat_of(FB *fb, Buffer *fold)
 	if (fold->ndim == 0) {
 		size = ex_int(fb->a, DT_I32, 1);
 	} else if (fold->nstrides > 0) {
-		size = arith(fb, EX_MUL, fold->shape[0], fold->strides[0]);
+		size = arith(fb, EX_MUL, fold->strides[0], fold->shape[0]);
 	} else {
-		size = fold->shape[0];
-		for (int i = 1; i < fold->ndim; i++)
+		size = ex_int(fb->a, DT_I32, 1); /* as TVM: promotes to the shape's type */
+		for (int i = 0; i < fold->ndim; i++)
 			size = arith(fb, EX_MUL, size, fold->shape[i]);
 	}
+	size = shape_simplify(fb, size);
 	Buffer *nb = ar_alloc(fb->a, sizeof *nb);
 	*nb = *fold;
 	nb->shape = ar_dup(fb->a, &size, sizeof size);
@@ -157,20 +279,19 @@ static Expr *distribute(FB *fb, Expr *e)
 	return e;
 }
 
-/* The 1-d index of idx (already rewritten) into fold's geometry. */
+/* The 1-d index of idx (already rewritten) into fold's geometry, built as
+ * TVM's ElemOffset builds it: from an int32 zero, with TVM's operators, so
+ * that the index takes the widest type among the indices and the shape (or
+ * strides): an int64-shaped buffer gets int64 indices. */
 static Expr *fold_index(FB *fb, Buffer *fold, Expr **idx, int n)
 {
-	Expr *off = NULL;
-	if (n == 0)
-		off = ex_int(fb->a, DT_I32, 0);
-	else if (fold->nstrides > 0) {
-		for (int i = 0; i < n && i < fold->nstrides; i++) {
-			Expr *t = arith(fb, EX_MUL, idx[i], fold->strides[i]);
-			off = off ? arith(fb, EX_ADD, off, t) : t;
-		}
-	} else {
-		off = idx[0];
-		for (int i = 1; i < n; i++)
+	Expr *off = ex_int(fb->a, DT_I32, 0);
+	for (int i = 0; i < n; i++) {
+		if (fold->nstrides > 0)
+			off = i < fold->nstrides
+			              ? arith(fb, EX_ADD, off, arith(fb, EX_MUL, idx[i], fold->strides[i]))
+			              : off;
+		else
 			off = arith(fb, EX_ADD, arith(fb, EX_MUL, off, fold->shape[i]), idx[i]);
 	}
 	int64_t v;
@@ -191,17 +312,10 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 		ni[i] = mut_expr(fb->m, idx[i]);
 		*changed |= ni[i] != idx[i];
 	}
-	Expr *off;
-	if (n == 1 && !fl->fold->nstrides && !fl->fold->elem_offset)
-		off = ni[0];
-	else {
-		off = fold_index(fb, fl->fold, ni, n);
-		*changed = 1;
-	}
+	Expr *off = fold_index(fb, fl->fold, ni, n);
 	if (ni != small)
 		free(ni);
-	/* (n == 0 has set *changed above) */
-	*changed |= fl->flat != orig || (n && off != idx[0]);
+	*changed |= n != 1 || fl->flat != orig || off != idx[0];
 	/* an unchanged access keeps its node: nothing to allocate */
 	return *changed ? ar_dup(fb->a, &off, sizeof off) : idx;
 }
@@ -305,6 +419,20 @@ static Stmt *fb_stmt(Mutator *m, Stmt *s)
 		Stmt *n = st_new(fb->a, ST_DECL, s->loc);
 		n->decl.buf = nb;
 		n->decl.data = nd;
+		return n;
+	}
+	if (s->kind == ST_ATTR && s->attr.node && s->attr.node->kind == OB_BUFFER &&
+	    pmap_get(&fb->params, s->attr.node->buf)) {
+		/* `T.attr(A, "storage_alignment", n)` on a parameter keeps naming
+		 * the parameter, as in TVM (its attr node is not rewritten); nor
+		 * does it count as a use that needs the flat alias. */
+		Expr *v = mut_expr(m, s->attr.value);
+		Stmt *body = mut_stmt(m, s->attr.body);
+		if (v == s->attr.value && body == s->attr.body)
+			return s;
+		Stmt *n = st_dup(fb->a, s);
+		n->attr.value = v;
+		n->attr.body = body;
 		return n;
 	}
 	if (s->kind == ST_ALLOC) {

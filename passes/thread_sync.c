@@ -91,10 +91,12 @@ static Sym S_shared, S_shared_dyn, S_global, S_warp, S_thread_extent, S_double_b
 	S_hand_threaded, S_wait_queue, S_wait_inflight;
 static const Op *OP_address_of, *OP_access_ptr, *OP_storage_sync, *OP_thread_invariant;
 
-/* p, an array of *cap elements of size bytes, with room for need. */
+/* p, an array of *cap elements of size bytes, with room for need.  Never
+ * NULL, even for need == 0: callers take `p + k` of the result, and
+ * arithmetic on a null pointer is undefined even when k is 0. */
 static void *grow(void *p, int *cap, int need, size_t size)
 {
-	if (need <= *cap)
+	if (p && need <= *cap)
 		return p;
 	int c = *cap ? *cap : 16;
 	while (c < need)
