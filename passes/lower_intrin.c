@@ -819,7 +819,7 @@ static int is_int_zero(const Expr *e)
 static int reuses_arg(const Expr *e)
 {
 	static const char *const ops[] = {"tanh", "tan", "atanh", NULL};
-	return !strncmp(e->call.op->name, "tirx.", 5) && in_list(short_name(e), ops);
+	return e->call.op && !strncmp(e->call.op->name, "tirx.", 5) && in_list(short_name(e), ops);
 }
 
 /* tanh/tan/atanh on LLVM, linear in the operand: the operand is lowered
