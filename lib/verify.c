@@ -18,6 +18,7 @@
  * region left inline (a target attr) is the form before the split, and is
  * refused only in a function that already has the packed calling
  * convention (MakePackedAPI ran on it: the split did not). */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,11 +746,31 @@ static int out_skip(Walker *w, Expr *e)
 	return 0; /* statements only */
 }
 
+/* Whether s can be a function's name in the text: the reader takes only
+ * identifiers there, while passes name kernels after global symbols, which
+ * may be any string. */
+static int is_identifier(const char *s)
+{
+	if (!s || !(*s == '_' || isalpha((unsigned char)*s)))
+		return 0;
+	for (; *s; s++)
+		if (!(*s == '_' || isalnum((unsigned char)*s)))
+			return 0;
+	return 1;
+}
+
 int tir_verify_output(const Module *m, const char *after)
 {
 	Out o = {.after = after, .thread_extent = sym("thread_extent"), .target = sym("target")};
 	for (int i = 0; i < m->nfuncs; i++) {
 		const Func *f = m->funcs[i];
+		if (!is_identifier(f->name)) {
+			diag_error(f->loc, "the passes named a function '%s' (after its global_symbol), "
+			           "which is not an identifier: the output would not read back (IR after "
+			           "pass %s)", f->name, after ? after : "?");
+			o.nerr++;
+			continue;
+		}
 		Obj *t = func_target(f);
 		if (!t || !target_is_cpu(t))
 			continue;

@@ -19,11 +19,18 @@
  * cannot, the generic lowering is still exact, only longer.  Its output
  * is linear in its input: an operand the sign correction uses more than
  * once is copied only when small and free of Lets, else bound once in a
- * Let (see pu_copyable); each correction binds fresh rmod/rdiv vars.
+ * Let (see pu_copyable); each correction binds fresh rmod/rdiv vars.  The
+ * LLVM rules of tanh, tan and atanh, which use their operand 3 or 2 times,
+ * get it lowered first and shared the same way (lower_reusing); every
+ * other rule uses each operand once.
  *
  * Deviations: LLVM intrinsics are named by string ("llvm.exp") instead of
  * TVM's numeric intrinsic id, which depends on the LLVM build; the Let
- * for a large floor-division operand, where TVM copies it. */
+ * for a large operand of floor division or of the tanh/tan/atanh rules,
+ * where TVM copies it.  A launch's IterVar range is lowered with its
+ * value (TVM lowers only the attr value and keeps the IterVar's range as
+ * it was; the text format prints only the value, so the two read back
+ * the same). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -807,6 +814,34 @@ static int is_int_zero(const Expr *e)
 	return ex_is_const_int(e, &v) && v == 0;
 }
 
+/* Whether e's LLVM rule uses its operand more than once: tanh (three
+ * times), tan and atanh (twice). */
+static int reuses_arg(const Expr *e)
+{
+	static const char *const ops[] = {"tanh", "tan", "atanh", NULL};
+	return e->call.op && !strncmp(e->call.op->name, "tirx.", 5) && in_list(short_name(e), ops);
+}
+
+/* tanh/tan/atanh on LLVM, linear in the operand: the operand is lowered
+ * once, then the rule sees it copied when small (as TVM) or as a fresh var
+ * bound to it by a Let around the result (TVM copies it; a nest of such
+ * calls would grow by a factor of 2-3 per level).  Only the rule's own new
+ * nodes are lowered after it, so the operand is not lowered again. */
+static Expr *lower_reusing(LI *li, Expr *e)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s_x", short_name(e));
+	Expr *x0 = lx(li, e->call.args[0]);
+	Var *v;
+	Expr *x = share(li, x0, name, &v);
+	Expr *c = ex_call(li->a, e->call.op, e->call.rty, &x, 1);
+	Expr *r = rule_llvm(li, c);
+	if (!r) /* not reached: the three rules always apply */
+		return x0 == e->call.args[0] ? e : ex_call(li->a, e->call.op, e->call.rty, &x0, 1);
+	r = lx(li, r);
+	return v ? let(li, v, x0, r) : r;
+}
+
 /* The Mutator's expr hook, on the kinds of LI_KINDS: the node lowered, or
  * NULL to have the Mutator rewrite its children.  Results of a rule are
  * lowered again (a rule may produce nodes other rules lower). */
@@ -818,6 +853,8 @@ static Expr *li_expr(Mutator *m, Expr *e)
 	Expr *x, *y, *r = NULL;
 	switch (e->kind) {
 	case EX_CALL:
+		if (li->kind == T_LLVM && e->call.nargs == 1 && reuses_arg(e))
+			return lower_reusing(li, e);
 		/* an op call the rules change is replaced, and the result lowered */
 		r = e->call.op == li->access_ptr ? lower_access_ptr(li, e) : lower_call(li, e);
 		return r ? lx(li, r) : NULL;

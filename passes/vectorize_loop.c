@@ -15,7 +15,15 @@
  * Runs after:  FlattenBuffer.
  *
  * This is TVM's Vectorizer for fixed-width targets; the scalable-vector
- * (VLA/RVV) paths and buffer-level predication are not implemented. */
+ * (VLA/RVV) paths and buffer-level predication are not implemented.
+ * A T.Ramp over a lane-dependent base becomes TVM's Shuffle of per-lane
+ * ramps (vec_ramp).
+ *
+ * Deviations: operands whose lanes cannot be matched (a vector that is
+ * not a broadcast, widened to other lanes) make the statement serial,
+ * where TVM stops with an internal error; a ramp whose base is a ramp is
+ * fused into one ramp only when that addresses the same elements (TVM
+ * also fuses when the lanes differ, which addresses other elements). */
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -36,17 +44,47 @@ static Expr *arith(VZ *z, int kind, Expr *x, Expr *y)
 	return pu_arith(z->a, "VectorizeLoop", kind, x, y);
 }
 
+/* e with `lanes` lanes.  A vector of other lanes that is not a broadcast
+ * cannot be widened (TVM stops there with an internal error): the
+ * statement is scalarized instead (need_scalar), and the placeholder
+ * returned, a broadcast of zero, only keeps the types of the discarded
+ * vector form consistent. */
 static Expr *bcast_to(VZ *z, Expr *e, int lanes)
 {
 	if (e->dt.lanes == lanes)
 		return e;
 	if (e->kind == EX_BROADCAST && lanes % e->dt.lanes == 0)
 		e = e->bcast.value;
-	if (e->dt.lanes != 1)
-		die("VectorizeLoop: cannot broadcast %d lanes to %d", e->dt.lanes, lanes);
+	if (e->dt.lanes != 1) {
+		z->need_scalar = 1;
+		DType el = dt_element(e->dt);
+		e = dt_is_float(el) ? ex_float(z->a, el, 0) : ex_int(z->a, el, 0);
+	}
 	Expr *b = ex_new(z->a, EX_BROADCAST, dt_with_lanes(e->dt, lanes));
 	b->bcast.value = e;
 	return b;
+}
+
+static Expr *mk_shuffle(VZ *z, Expr **vecs, int nvecs, int nidx, int first)
+{
+	Expr *e = ex_new(z->a, EX_SHUFFLE, dt_with_lanes(vecs[0]->dt, nidx));
+	e->shuf.vecs = vecs;
+	e->shuf.nvecs = nvecs;
+	e->shuf.nidx = nidx;
+	e->shuf.idx = ar_alloc(z->a, (size_t)nidx * sizeof *e->shuf.idx);
+	for (int i = 0; i < nidx; i++)
+		e->shuf.idx[i] = ex_int(z->a, DT_I32, first + i);
+	return e;
+}
+
+/* Lane k of vector v, as TVM's Shuffle::ExtractElement. */
+static Expr *extract(VZ *z, Expr *v, int k)
+{
+	Expr **vs = ar_alloc(z->a, sizeof *vs);
+	vs[0] = v;
+	Expr *e = mk_shuffle(z, vs, 1, 1, k);
+	e->dt = dt_element(v->dt);
+	return e;
 }
 
 static Expr *mk_ramp(VZ *z, Expr *base, Expr *stride, int lanes)
@@ -58,6 +96,7 @@ static Expr *mk_ramp(VZ *z, Expr *base, Expr *stride, int lanes)
 }
 
 static Expr *vec(VZ *z, Expr *e);
+static Expr *vec_ramp(VZ *z, Expr *e);
 
 static int max_lanes(int a, int b)
 {
@@ -149,6 +188,41 @@ static Expr *vec_call(VZ *z, Expr *e)
 	return ex_call(z->a, op, ty_prim(dt_with_lanes(e->dt, lanes)), args, n);
 }
 
+/* T.Ramp(base, stride, n) whose base or stride depends on the loop var:
+ * lane j of the loop gives the n-lane ramp from base_j by stride_j, and
+ * the vector is those ramps one after another, a Shuffle that
+ * concatenates them (TVM's form).  When the base is a ramp with as many
+ * lanes as n and a constant stride n times the ramp's, the concatenation
+ * is one ramp, as TVM writes it.  (TVM fuses whenever the base's stride
+ * is the stride times the base's lanes, whatever n: with n different from
+ * the lanes that addresses the wrong elements, so here those cases keep
+ * the concatenation.) */
+static Expr *vec_ramp(VZ *z, Expr *e)
+{
+	Expr *b = vec(z, e->ramp.base), *s = vec(z, e->ramp.stride);
+	if (b == e->ramp.base && s == e->ramp.stride)
+		return e;
+	int n = e->dt.lanes;
+	int64_t sb, st;
+	if (b->kind == EX_RAMP && s->dt.lanes == 1 && b->dt.lanes == n &&
+	    ex_is_const_int(b->ramp.stride, &sb) && ex_is_const_int(s, &st) && sb == st * n &&
+	    (int64_t)n * n <= 65535)
+		return mk_ramp(z, b->ramp.base, s, n * n);
+	int lanes = max_lanes(b->dt.lanes, s->dt.lanes);
+	if (lanes == 1)
+		return mk_ramp(z, b, s, n);
+	if ((int64_t)lanes * n > 65535) {
+		z->need_scalar = 1;
+		return e;
+	}
+	b = bcast_to(z, b, lanes);
+	s = bcast_to(z, s, lanes);
+	Expr **parts = ar_alloc(z->a, (size_t)lanes * sizeof *parts);
+	for (int j = 0; j < lanes; j++)
+		parts[j] = mk_ramp(z, extract(z, b, j), extract(z, s, j), n);
+	return mk_shuffle(z, parts, lanes, lanes * n, 0);
+}
+
 static Expr *vec(VZ *z, Expr *e)
 {
 	if (!e)
@@ -183,7 +257,9 @@ static Expr *vec(VZ *z, Expr *e)
 		n->sel.c = bcast_to(z, c, lanes), n->sel.t = bcast_to(z, t, lanes), n->sel.f = bcast_to(z, f, lanes);
 		return n;
 	}
-	case EX_RAMP: case EX_BROADCAST: case EX_SHUFFLE: {
+	case EX_RAMP:
+		return vec_ramp(z, e);
+	case EX_BROADCAST: case EX_SHUFFLE: {
 		/* vectors inside a vectorized loop: only when independent of it */
 		Vec vars = {0};
 		Stmt tmp = {.kind = ST_EVAL};
