@@ -345,7 +345,9 @@ typedef struct Frame {
 static Stmt *mk_store(P *p, Loc loc, Buffer *b, Expr **idx, int nidx, int lanes, Expr *v)
 {
 	DType want = dt_with_lanes(b->dt, b->dt.lanes * lanes);
-	if (dt_is_void(v->dt) || (v->dt.code == DT_HANDLE && b->dt.code != DT_HANDLE))
+	/* a number becomes no pointer, nor a pointer a number, by a store:
+	 * that conversion would make a constant nothing prints back */
+	if (dt_is_void(v->dt) || ((v->dt.code == DT_HANDLE) != (b->dt.code == DT_HANDLE)))
 		perr(p, loc, "cannot store this value into buffer '%s'", b->name);
 	if (!dt_eq(v->dt, want)) {
 		if (v->dt.lanes != 1 && v->dt.lanes != want.lanes)
