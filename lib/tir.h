@@ -599,12 +599,19 @@ struct Walker {
 	 * other nodes are walked through without a call, so a scan for a few
 	 * kinds (calls, loads) pays little for the rest. */
 	uint64_t kinds;
+	/* Kept current by the walk (read it with walk_loc): the location of
+	 * the innermost statement being walked that has one (a statement a
+	 * pass made has none and reports at the enclosing one), or the
+	 * function's for its parameters; NULL outside any.  Expressions carry
+	 * no location, so a hook reports a property of one here. */
+	const Loc *at;
 };
 #define EXK(kind) ((uint64_t)1 << (kind))
 void walk_stmt(Walker *w, Stmt *s);
 void walk_expr(Walker *w, Expr *e);
 void walk_obj(Walker *w, Obj *o);
 void walk_func(Walker *w, Func *f); /* params (buffers included), then body */
+Loc walk_loc(const Walker *w);      /* *w->at, or NOLOC */
 
 /* Copy-on-write rewriting: a node whose children are unchanged is returned
  * as is.  `expr`/`stmt` run before the children: a non-NULL result replaces
@@ -629,6 +636,10 @@ struct Mutator {
 	PtrMap bufmemo; /* internal: old buffer -> rewritten buffer */
 	Vec stk;        /* internal: scratch stack of rewritten sequence items */
 	Vec chain;      /* internal: links of the attr/sequence chain being rewritten */
+	/* As Walker.at: kept current by mut_stmt (a caller that rewrites a
+	 * statement's expressions itself, with mut_expr, may point it at that
+	 * statement's loc first); read it with mut_loc. */
+	const Loc *at;
 };
 Expr *mut_expr(Mutator *m, Expr *e);
 Stmt *mut_stmt(Mutator *m, Stmt *s);
@@ -640,6 +651,7 @@ Stmt *mut_stmt_children(Mutator *m, Stmt *s);
 Obj *mut_obj(Mutator *m, Obj *o);
 Buffer *mut_buffer(Mutator *m, Buffer *b);
 Var *mut_var(Mutator *m, Var *v);
+Loc mut_loc(const Mutator *m); /* *m->at, or NOLOC */
 void mut_done(Mutator *m); /* frees the memo */
 
 /* Replaces vars by expressions (vmap: Var* -> Expr*) and buffers by buffers

@@ -146,14 +146,36 @@ void walk_obj(Walker *w, Obj *o)
 	}
 }
 
+/* A statement's location, for Walker.at and Mutator.at: a statement a
+ * pass made (no location) keeps the enclosing one. */
+static inline const Loc *loc_of(const Stmt *s, const Loc *outer)
+{
+	return s->loc.file >= 0 ? &s->loc : outer;
+}
+
+Loc walk_loc(const Walker *w)
+{
+	return w->at ? *w->at : NOLOC;
+}
+
+Loc mut_loc(const Mutator *m)
+{
+	return m->at ? *m->at : NOLOC;
+}
+
 /* Pre-order.  The last child of a statement (a body, a sequence's last
  * item, an else branch) is walked by the loop, not by a call: chains of
  * frames that print flat (a bare T.attr wraps the rest of its block, so
  * MakePackedAPI nests one per buffer parameter) cost no stack, and the
- * recursion depth is the nesting of the text. */
-void walk_stmt(Walker *w, Stmt *s)
+ * recursion depth is the nesting of the text.  w->at follows the link
+ * being walked (a link's own expressions come before the links below it)
+ * and is restored by walk_stmt. */
+static void walk_links(Walker *w, Stmt *s)
 {
-	while (s && (!w->stmt || w->stmt(w, s))) {
+	while (s) {
+		w->at = loc_of(s, w->at);
+		if (w->stmt && !w->stmt(w, s))
+			return;
 		switch (s->kind) {
 		case ST_BIND:
 			walk_kid(w, s->bind.value);
@@ -217,8 +239,18 @@ void walk_stmt(Walker *w, Stmt *s)
 	}
 }
 
+void walk_stmt(Walker *w, Stmt *s)
+{
+	const Loc *outer = w->at;
+	walk_links(w, s);
+	w->at = outer;
+}
+
 void walk_func(Walker *w, Func *f)
 {
+	const Loc *outer = w->at;
+	if (f->loc.file >= 0)
+		w->at = &f->loc;
 	for (int i = 0; i < f->nparams; i++) {
 		if (f->params[i].buf)
 			walk_buffer_def(w, f->params[i].buf);
@@ -226,6 +258,7 @@ void walk_func(Walker *w, Func *f)
 			walk_def(w, f->params[i].var);
 	}
 	walk_stmt(w, f->body);
+	w->at = outer;
 }
 
 /* ---------------------------------------------------------------- mutate */
@@ -632,6 +665,8 @@ static Stmt *mut_leaf(Mutator *m, Stmt *s)
  * parameter) wait on m->chain, three entries each, and are rebuilt
  * innermost first once the chain ends.  Hooks run in the same order as
  * with a recursion, and the recursion depth is the nesting of the text.
+ * m->at follows the link being rewritten (its hook and expressions run
+ * before the links below it) and is restored on return.
  *
  * A sequence collects its items on m->stk from the first change on
  * (sequences inside them push above and pop before returning); st_seq
@@ -640,12 +675,14 @@ static Stmt *mut_leaf(Mutator *m, Stmt *s)
 static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
 {
 	int base0 = m->chain.n;
+	const Loc *outer = m->at;
 	Stmt *r;
 	for (;;) {
 		if (!s) {
 			r = NULL;
 			break;
 		}
+		m->at = loc_of(s, m->at);
 		if (hook && m->stmt && (r = m->stmt(m, s)) != NULL)
 			break;
 		hook = 1;
@@ -708,6 +745,7 @@ static Stmt *mut_stmt_at(Mutator *m, Stmt *s, int hook)
 		r = st_seq(m->a, (Stmt **)m->stk.v + base, k);
 		m->stk.n = (int)base;
 	}
+	m->at = outer;
 	return r;
 }
 

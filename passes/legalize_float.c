@@ -506,8 +506,8 @@ static Expr *retyped_load(Mutator *m, Expr *e, int *failed)
 	if (b == e->load.buf && idx == e->load.idx && pred == e->load.pred)
 		return e;
 	if (b != e->load.buf && e->load.pred && !(*failed)++)
-		diag_error(NOLOC, "Predicated buffer load is not currently supported in "
-		                  "data type legalizer pass.");
+		diag_error(mut_loc(m), "Predicated buffer load is not currently supported in "
+		                       "data type legalizer pass.");
 	Expr *n = ex_dup(m->a, e);
 	n->dt = dt_with_lanes(b->dt, e->dt.lanes);
 	n->load.buf = b, n->load.idx = idx, n->load.pred = pred;

@@ -338,9 +338,9 @@ static Expr *make_array(L *l, Expr *e)
 		bo = pu_arith(a, "LowerTVMBuiltin", EX_MUL, off, ex_int(a, off->dt, dt_bytes(t)));
 	prep(l, struct_set(a, arr, idx, F_BYTE_OFFSET, arith_cast(a, dt_make(DT_UINT, 64, 1), bo)));
 	if (!l->dev_type)
-		fail(l, NOLOC, "Unknown device type in current IR");
+		fail(l, mut_loc(&l->em), "Unknown device type in current IR");
 	else if (!l->dev_id)
-		fail(l, NOLOC, "Unknown device id in current IR");
+		fail(l, mut_loc(&l->em), "Unknown device id in current IR");
 	else {
 		prep(l, struct_set(a, arr, idx, F_DEVICE_ID, arith_cast(a, DT_I32, l->dev_id)));
 		prep(l, struct_set(a, arr, idx, F_DEVICE_TYPE, arith_cast(a, DT_I32, l->dev_type)));
@@ -367,7 +367,7 @@ static void set_arg(L *l, Expr *arg, Expr *stack, int64_t slot)
 		if (dt_is_void(arg->dt) || arg->dt.lanes != 1 ||
 		    !(arg->dt.code == DT_BOOL || dt_is_int(arg->dt) || arg->dt.code == DT_FLOAT)) {
 			if (!l->failed)
-				diag_error(NOLOC, "Packed call argument must have a primitive or pointer type, "
+				diag_error(mut_loc(&l->em), "Packed call argument must have a primitive or pointer type, "
 				           "but got %s", dt_str(arg->dt, d));
 			l->failed = 1;
 			return;
@@ -391,7 +391,7 @@ static Expr *call_packed(L *l, Expr *e, const Op *lowered, int traced)
 {
 	Arena *a = l->a;
 	if (e->call.nargs < 1 || e->call.args[0]->kind != EX_STR) {
-		fail(l, NOLOC, "a packed call needs the function name as its first argument");
+		fail(l, mut_loc(&l->em), "a packed call needs the function name as its first argument");
 		return e;
 	}
 	Scope *sc = scope(l);
@@ -652,6 +652,7 @@ static LFrame *push_frame(L *l, int kind, Stmt *s)
 static Stmt *lower_chain(L *l, Stmt *s, int item, int *changed)
 {
 	int fbase = l->nfr, ch = 0;
+	const Loc *outer = l->em.at;
 	Stmt *r;
 	for (;;) {
 		if (!s || l->failed) {
@@ -660,6 +661,10 @@ static Stmt *lower_chain(L *l, Stmt *s, int item, int *changed)
 			r = s;
 			break;
 		}
+		/* the expressions of s are lowered here or in lower_kind with
+		 * mut_expr: the hooks report at s */
+		if (s->loc.file >= 0)
+			l->em.at = &s->loc;
 		LFrame *f = push_frame(l, item ? LF_ITEM : LF_STMT, s);
 		f->base = l->prep.n;
 		f->nscopes = l->nscopes;
@@ -747,6 +752,7 @@ static Stmt *lower_chain(L *l, Stmt *s, int item, int *changed)
 	}
 	if (changed)
 		*changed = ch;
+	l->em.at = outer;
 	return r;
 }
 

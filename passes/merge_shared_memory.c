@@ -1011,6 +1011,7 @@ static void compute_offsets(Merger *M, Kernel *k)
 	}
 	Arena *a = M->a;
 	Expr *merged = int32(a, 0);
+	Loc last = NOLOC; /* the last allocation placed: where a sum's type error shows */
 	for (int i = 0; i < all.n && !M->failed; i++) {
 		Block *b = all.v[i];
 		Expr *max_inner = int32(a, 0);
@@ -1020,6 +1021,7 @@ static void compute_offsets(Merger *M, Kernel *k)
 				Buffer *buf = b->layers[j].v[t];
 				Stmt *at = pmap_get(&k->alloc_stmt, buf);
 				Loc loc = at ? at->loc : NOLOC;
+				last = loc;
 				if (buf->ndim != 1) {
 					Buf sh = {0};
 					print_shape(&sh, buf);
@@ -1052,9 +1054,9 @@ static void compute_offsets(Merger *M, Kernel *k)
 				pmap_put(&k->offset, buf, op2(M, EX_ADD, merged, inner, loc));
 				inner = op2(M, EX_ADD, inner, nbytes, loc);
 			}
-			max_inner = op2(M, EX_MAX, max_inner, inner, NOLOC);
+			max_inner = op2(M, EX_MAX, max_inner, inner, last);
 		}
-		merged = op2(M, EX_ADD, merged, max_inner, NOLOC);
+		merged = op2(M, EX_ADD, merged, max_inner, last);
 	}
 	k->size = merged;
 }
@@ -1224,6 +1226,7 @@ static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 	if (!M->k)
 		return NULL;
 	Arena *a = mu->a;
+	Loc at = mut_loc(mu); /* expressions have no location: the statement's */
 	switch (e->kind) {
 	case EX_LOAD: {
 		Buffer *b = e->load.buf;
@@ -1232,7 +1235,7 @@ static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 			return NULL;
 		Expr **idx = mut_list(mu, e->load.idx, e->load.nidx);
 		Expr *pred = mut_expr(mu, e->load.pred);
-		idx = flat_index(M, in, b, idx, e->load.idx, e->load.nidx, NOLOC);
+		idx = flat_index(M, in, b, idx, e->load.idx, e->load.nidx, at);
 		Buffer *nb = updated_in(M, in, b);
 		Expr *ld = in->load;
 		int one = e->load.nidx == 1;
@@ -1253,7 +1256,7 @@ static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 		Info *in = merged_here(M, e->buf);
 		if (!in)
 			return NULL;
-		Expr *off = own_offset(M, in, e->buf, NOLOC);
+		Expr *off = own_offset(M, in, e->buf, at);
 		Buffer *nb = updated_in(M, in, e->buf);
 		int64_t v;
 		if (ex_is_const_int(off, &v) && v == 0) {
@@ -1263,7 +1266,7 @@ static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 		}
 		if (e->kind == EX_BUFREF) {
 			if (!M->failed)
-				diag_error(NOLOC, "MergeSharedMemoryAllocations: buffer '%s' is passed as a "
+				diag_error(at, "MergeSharedMemoryAllocations: buffer '%s' is passed as a "
 				                  "value and cannot be moved into the merged allocation",
 				           e->buf->name);
 			M->failed = 1;
@@ -1290,8 +1293,8 @@ static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 		Expr **args = mut_args_but(mu, e, 1);
 		args[1] = data_of(a, updated(M, b));
 		Buffer *alloc = info_of(M->k, b)->alloc;
-		args[2] = op2(M, EX_ADD, elem_offset_of(M, alloc, b, e->call.args[0]->dt, NOLOC), args[2],
-		              NOLOC);
+		args[2] = op2(M, EX_ADD, elem_offset_of(M, alloc, b, e->call.args[0]->dt, at), args[2],
+		              at);
 		Expr *c = ex_call(a, e->call.op, e->call.rty, args, n);
 		c->dt = e->dt;
 		return c;
@@ -1305,7 +1308,7 @@ static NOINLINE Expr *rw_access(Mutator *mu, Expr *e)
 		Buffer *b = e->call.args[0]->buf;
 		Expr **args = mut_args_but(mu, e, 0);
 		args[0] = data_of(a, updated(M, b));
-		args[1] = op2(M, EX_ADD, own_offset(M, info_of(M->k, b), b, NOLOC), args[1], NOLOC);
+		args[1] = op2(M, EX_ADD, own_offset(M, info_of(M->k, b), b, at), args[1], at);
 		Expr *c = ex_call(a, e->call.op, e->call.rty, args, n);
 		c->dt = e->dt;
 		return c;

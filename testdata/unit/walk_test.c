@@ -157,3 +157,120 @@ UNIT_TEST(walk_mutate_reducer)
 	CHECK(r->red.rhs[0] == y && r2->red.rhs != r->red.rhs);
 	mod_free(m);
 }
+
+/* Walker.at / Mutator.at: every integer constant seen, with the line its
+ * hook reads from walk_loc / mut_loc (-1: none). */
+static const char *located =
+	"# from tvm.script import tirx as T\n"
+	"\n"
+	"@T.prim_func(s_tir=True)\n"
+	"def main(A: T.Buffer((16,), \"int32\")):\n" /* line 4 */
+	"    T.attr(\"x\", \"a\", 1)\n"                /* 5 */
+	"    T.attr(\"x\", \"b\", 2)\n"                /* 6 */
+	"    if A[3] > 4:\n"                           /* 7 */
+	"        A[5] = 6\n"                           /* 8 */
+	"    A[7] = 8\n";                              /* 9 */
+
+typedef struct AtLog {
+	int line[32]; /* by constant value */
+	int ifs;
+} AtLog;
+
+static void at_note(AtLog *g, Expr *e, Loc at)
+{
+	if (e->kind == EX_INT && e->i >= 0 && e->i < 32)
+		g->line[e->i] = at.file >= 0 ? at.line : -1;
+}
+
+static int at_walk_expr(Walker *w, Expr *e)
+{
+	at_note(w->data, e, walk_loc(w));
+	return 1;
+}
+
+/* An if's branch before its condition: the condition must still be
+ * reported at the if, not at the branch just walked. */
+static int at_walk_stmt(Walker *w, Stmt *s)
+{
+	if (s->kind != ST_IF)
+		return 1;
+	((AtLog *)w->data)->ifs++;
+	walk_stmt(w, s->ifs.then);
+	walk_expr(w, s->ifs.cond);
+	return 0;
+}
+
+static Expr *at_mut_expr(Mutator *m, Expr *e)
+{
+	at_note(m->data, e, mut_loc(m));
+	return NULL;
+}
+
+static Stmt *at_mut_stmt(Mutator *m, Stmt *s)
+{
+	if (s->kind != ST_IF)
+		return NULL;
+	((AtLog *)m->data)->ifs++;
+	mut_stmt(m, s->ifs.then);
+	mut_expr(m, s->ifs.cond);
+	return s;
+}
+
+/* shape16: where A's shape is seen (walk_func: the function; the
+ * Mutator rewrites a buffer's fields at its first use, once) */
+static void at_check(const AtLog *g, int shape16)
+{
+	CHECK(g->ifs == 1);
+	CHECK(g->line[16] == shape16);
+	CHECK(g->line[1] == 5 && g->line[2] == 6);
+	CHECK(g->line[3] == 7 && g->line[4] == 7);
+	CHECK(g->line[5] == 8 && g->line[6] == 8);
+	CHECK(g->line[7] == 9 && g->line[8] == 9);
+	CHECK(g->line[9] == 8); /* a statement without a location: the enclosing one's */
+}
+
+UNIT_TEST(walk_loc_follows_statements)
+{
+	Module *m = parse(located);
+	if (!m) {
+		CHECK(0);
+		return;
+	}
+	Func *f = m->funcs[0];
+	Arena *a = m->arena;
+	/* put an unlocated T.evaluate(9) after A[5] = 6 in the if's branch */
+	Stmt *s = f->body;
+	while (s->kind == ST_ATTR)
+		s = s->attr.body;
+	CHECK(s->kind == ST_SEQ && s->seq.n == 2 && s->seq.items[0]->kind == ST_IF);
+	if (s->kind != ST_SEQ || s->seq.n != 2 || s->seq.items[0]->kind != ST_IF) {
+		mod_free(m);
+		return;
+	}
+	Stmt *two[2] = {s->seq.items[0]->ifs.then, st_eval(a, ex_int(a, DT_I32, 9))};
+	Stmt *ifs = st_dup(a, s->seq.items[0]);
+	ifs->ifs.then = st_seq(a, two, 2);
+	Stmt *items[2] = {ifs, s->seq.items[1]};
+	Stmt *seq = st_seq(a, items, 2);
+	Stmt *outer = f->body; /* rebuild the two attrs around the new sequence */
+	Stmt *inner = st_dup(a, outer->attr.body);
+	inner->attr.body = seq;
+	Stmt *body = st_dup(a, outer);
+	body->attr.body = inner;
+	Func *g = ar_dup(a, f, sizeof *f);
+	g->body = body;
+
+	AtLog wl = {{0}, 0};
+	Walker w = {.stmt = at_walk_stmt, .expr = at_walk_expr, .kinds = EXK(EX_INT), .data = &wl};
+	walk_func(&w, g);
+	CHECK(w.at == NULL);
+	at_check(&wl, 4);
+
+	AtLog ml = {{0}, 0};
+	Mutator mu = {.a = a, .expr = at_mut_expr, .stmt = at_mut_stmt, .kinds = EXK(EX_INT), .data = &ml};
+	CHECK(mut_stmt(&mu, body) == body);
+	CHECK(mu.at == NULL);
+	mut_done(&mu);
+	at_check(&ml, 8);
+	mod_free(m);
+}
