@@ -509,9 +509,9 @@ static Expr *rule_llvm(LI *li, Expr *e)
 		return arith(li, EX_MUL, d, mk_const(li, t, 0.5));
 	}
 	if (!strcmp(n, "clz")) {
-		/* is_zero_undef: TVM passes int1 1, which our int1 cannot hold; an
-		 * LLVM i1 either way */
-		Expr *xs[2] = {x, ex_int(li->a, DT_BOOL1, 1)};
+		/* is_zero_undef: an int1 1, as TVM 0.27 passes it (not a bool:
+		 * the two are different types to TVM's structural equality) */
+		Expr *xs[2] = {x, ex_int(li->a, dt_make(DT_INT, 1, 1), 1)};
 		return arith_cast(li->a, e->dt, llvm_intrin(li, li->llvm_intrin, t, "llvm.ctlz", xs, 2));
 	}
 	return NULL;

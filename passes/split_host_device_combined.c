@@ -17,7 +17,8 @@
  * Deviations from TVM 0.27: those of the three passes it runs (see their
  * headers), and one of its own: a virtual thread that reaches the split
  * (no InjectVirtualThread in tirxc) stays defined inside the kernel; TVM
- * 0.27 makes its var a kernel param that the host passes undefined.
+ * 0.27 makes its var a kernel param that the host passes undefined, and a
+ * "vthread.x" launch a launch param (its runtime reads it as gridDim.z).
  *
  * The stages are the three passes' own code (shd_* in lib/tir.h). */
 #include "tir.h"
