@@ -961,9 +961,10 @@ static int define_call(P *p, Loc loc, Node *lhs, Node *rhs, Frame *fr)
 		if (p->sdepth > 1)
 			perr(p, loc, "T.match_buffer is only allowed at the top of the function body");
 		buf = buffer_from(p, rhs, name, BK_MATCH, NULL, NULL);
+		Var *hv = p->fn->params[pi].var;
 		p->fn->params[pi].var = NULL;
 		p->fn->params[pi].buf = buf;
-		bind_push(p, h->s, NB_MATCHED, NULL, buf);
+		bind_push(p, h->s, NB_MATCHED, hv, buf);
 		bind_push(p, name, NB_BUF, NULL, buf);
 		return 1;
 	}

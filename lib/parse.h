@@ -140,7 +140,8 @@ enum {
 	NB_VAR,     /* a Var (scalar or pointer; tag set for env_thread vars) */
 	NB_BUF,     /* a buffer */
 	NB_SCALAR,  /* a (1,) buffer used through the scalar sugar `x` */
-	NB_MATCHED, /* a legacy handle param replaced by buffer `buf` */
+	NB_MATCHED, /* a legacy handle param (`var`, kept for its type) replaced
+	             * by buffer `buf` */
 	NB_POISON,  /* its definition failed: uses stay quiet */
 	NB_TYPEVAR, /* N = TypeVar("N"): module-wide int64 var */
 };

@@ -1180,8 +1180,19 @@ static Expr *ev_name(P *p, Node *n)
 		return ex_var(p->A, b->var);
 	case NB_SCALAR:
 		return scalar_load(p, b->buf);
-	case NB_MATCHED:
-		return bufdata(p, b->buf);
+	case NB_MATCHED: {
+		/* the handle stands for the buffer's data pointer; where the
+		 * handle's declared type differs from the data pointer's (plain
+		 * `T.handle` is a void pointer), the use keeps its type through a
+		 * reinterpret, as TVM's reader substitutes it */
+		Expr *d = bufdata(p, b->buf);
+		TType ht = b->var->ty;
+		if (ty_eq(ht, buf_data_type(b->buf)))
+			return d;
+		Expr **args = ar_alloc(p->A, sizeof *args);
+		args[0] = d;
+		return ex_call(p->A, op_get("tirx.reinterpret"), ht, args, 1);
+	}
 	case NB_POISON:
 		pquiet(p);
 	default:

@@ -14,7 +14,8 @@
  *              it, with the declared shape, strides and elem_offset and
  *              the flat view's data: the callee gets the N-d tensor.
  *              `T.attr(A, "storage_alignment", n)` keeps naming a buffer
- *              parameter (TVM leaves attr nodes alone) and is no use of it.
+ *              parameter, or a buffer nothing defines before it, as it is
+ *              (TVM leaves attr nodes alone) and is no use of it.
  * Runs after:  nothing; run it before the passes that expect 1-d accesses
  *              (ThreadSync, VectorizeLoop, the split, codegen).
  *
@@ -422,10 +423,12 @@ static Stmt *fb_stmt(Mutator *m, Stmt *s)
 		return n;
 	}
 	if (s->kind == ST_ATTR && s->attr.node && s->attr.node->kind == OB_BUFFER &&
-	    pmap_get(&fb->params, s->attr.node->buf)) {
+	    (pmap_get(&fb->params, s->attr.node->buf) || !pmap_get(&fb->info, s->attr.node->buf))) {
 		/* `T.attr(A, "storage_alignment", n)` on a parameter keeps naming
 		 * the parameter, as in TVM (its attr node is not rewritten); nor
-		 * does it count as a use that needs the flat alias. */
+		 * does it count as a use that needs the flat alias.  So does one
+		 * on a buffer nothing defined before it (the detached
+		 * `A = T.Buffer(...)` form): there is no definition to follow. */
 		Expr *v = mut_expr(m, s->attr.value);
 		Stmt *body = mut_stmt(m, s->attr.body);
 		if (v == s->attr.value && body == s->attr.body)
