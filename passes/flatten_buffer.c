@@ -106,6 +106,24 @@ static void terms(Expr *e, Vec *out)
 	}
 }
 
+/* xs[0] op xs[1] op ... with the symbolic operands first, in order, and
+ * the constants folded into one, last; frees xs. */
+static Expr *constants_last(FB *fb, int op, Vec *xs)
+{
+	Expr *sym = NULL, *k = NULL;
+	for (int i = 0; i < xs->n; i++) {
+		Expr *t = xs->v[i];
+		if (ex_is_const_int(t, NULL))
+			k = k ? arith(fb, op, k, t) : t;
+		else
+			sym = sym ? arith(fb, op, sym, t) : t;
+	}
+	vec_free(xs);
+	if (!sym)
+		return k;
+	return k ? arith(fb, op, sym, k) : sym;
+}
+
 /* The flat shape as TVM's canonical simplifier writes the forms that flat
  * shapes have: a product of symbols is one left-to-right product with the
  * constant factors folded last (`N * M * (M * 2)` is `N * M * M * 2`); a
@@ -125,18 +143,7 @@ static Expr *shape_simplify(FB *fb, Expr *e)
 			return x;
 		Vec ts = {0};
 		terms(x, &ts);
-		Expr *sum = NULL, *base = NULL;
-		for (int i = 0; i < ts.n; i++) {
-			Expr *t = ts.v[i];
-			if (ex_is_const_int(t, NULL))
-				base = base ? arith(fb, EX_ADD, base, t) : t;
-			else
-				sum = sum ? arith(fb, EX_ADD, sum, t) : t;
-		}
-		vec_free(&ts);
-		if (!sum)
-			return base;
-		return base ? arith(fb, EX_ADD, sum, base) : sum;
+		return constants_last(fb, EX_ADD, &ts);
 	}
 	case EX_MUL: {
 		Expr *x = shape_simplify(fb, e->bin.a), *y = shape_simplify(fb, e->bin.b);
@@ -155,16 +162,7 @@ static Expr *shape_simplify(FB *fb, Expr *e)
 		Vec fs = {0};
 		factors(x, &fs);
 		factors(y, &fs);
-		Expr *prod = NULL, *k = NULL;
-		for (int i = 0; i < fs.n; i++) {
-			Expr *t = fs.v[i];
-			if (ex_is_const_int(t, NULL))
-				k = k ? arith(fb, EX_MUL, k, t) : t;
-			else
-				prod = prod ? arith(fb, EX_MUL, prod, t) : t;
-		}
-		vec_free(&fs);
-		return k ? arith(fb, EX_MUL, prod, k) : prod;
+		return constants_last(fb, EX_MUL, &fs);
 	}
 	case EX_MAX: {
 		Expr *x = shape_simplify(fb, e->bin.a), *y = shape_simplify(fb, e->bin.b);
