@@ -20,6 +20,7 @@
  * Vars and buffers are identified by pointer.  All state lives in two hash
  * tables and a few vectors that grow geometrically, so printing is linear in
  * the size of the IR and allocates nothing per node. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,7 @@ typedef struct P {
 	Buf *b;
 	int ind;            /* indentation level, 4 spaces each */
 	int edepth, deepest; /* expression nesting now; deepest nesting written */
+	size_t cut;          /* deepest > TIR_MAX_NEST: where the text was cut */
 	int stir;           /* the function is s_tir=True: layouts are implicit */
 	const char *modpre; /* prefix of module function calls: "Module." or "" */
 	Map obj;            /* Var/Buffer -> Ent */
@@ -233,6 +235,15 @@ static void indent(P *p)
 {
 	if (p->ind > p->deepest)
 		p->deepest = p->ind;
+	/* A line indented deeper than the reader takes: the text cannot read
+	 * back, so it is not kept (its size could be quadratic in the input,
+	 * as MakePackedAPI's messages repeat the signature); each further
+	 * line overwrites the last. */
+	if (p->ind > TIR_MAX_NEST) {
+		if (!p->cut)
+			p->cut = p->b->n + 1;
+		p->b->n = p->cut - 1;
+	}
 	static const char sp[] = "                                                                ";
 	size_t n = (size_t)p->ind * 4;
 	while (n > 0) {
@@ -2580,7 +2591,7 @@ int tir_print(Buf *out, const Module *m, const Func **deepest_fn)
 	}
 	free(fs);
 	p_free(&p);
-	return p.deepest;
+	return p.cut ? INT_MAX : p.deepest;
 }
 
 void tir_print_expr(Buf *out, const Expr *e)

@@ -691,7 +691,8 @@ enum { TIR_MAX_NEST = 1000 }; /* the reader's limit on nesting, of any kind */
 /* Returns the deepest nesting it wrote: indentation levels plus expression
  * levels (the reader's limit is 1000; the driver reads a deep output back
  * before it writes it), and in *deepest_fn (unless NULL) the function that
- * holds it. */
+ * holds it.  INT_MAX: indented deeper than the reader takes, so the text
+ * was cut short there and must not be used. */
 int tir_print(Buf *out, const Module *m, const Func **deepest_fn);
 void tir_print_expr(Buf *out, const Expr *e); /* for diagnostics */
 void tir_print_stmt(Buf *out, const Stmt *s); /* for diagnostics */
