@@ -381,6 +381,10 @@ Expr *ptx_call(P *p, Node *call, const Op *op, const char *spell)
 	if (!fam && rop != op)
 		perr(p, call->loc, "T.%s: the arguments are those of %s", spell, rop->name);
 	e = ptx_entry_of(rop);
+	/* the printed form: the entry's modifier slots, then one flags string */
+	if (nstr != e->nslots + 1)
+		perr(p, call->loc, "T.%s: %s takes %d modifier strings and a flags string (%d strings given)",
+		     spell, rop->name, e->nslots, nstr);
 	int pred = 0;
 	uint32_t tagged = 0;
 	const char *f = args[k - 1]->s;
