@@ -1619,6 +1619,8 @@ static int block_empty(const Stmt *s);
 static void pr_stmt(P *p, const Stmt *s, int last)
 {
 again:
+	if (p->cut)
+		return; /* the text is cut short: nothing more of it is kept */
 	switch (s->kind) {
 	case ST_BIND: {
 		const Var *v = s->bind.var;
