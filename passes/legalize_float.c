@@ -783,12 +783,21 @@ static Stmt *cl_stmt(Mutator *m, Stmt *s)
 			 * which TVM's legalizer does not handle either */
 			if (!lz->match(v->dt)) {
 				char b1[32], b2[32];
-				if (!c->failed++)
+				if (c->failed++)
+					return s;
+				if (b != s->store.buf)
 					diag_error(s->loc, "buffer '%s' (%s) shares its data with a buffer this "
 					           "pass computes in %s; buffers of other types over the data "
 					           "of a legalized buffer are not supported",
 					           s->store.buf->name, dt_str(dt_element(s->store.buf->dt), b1),
 					           dt_str(dt_element(b->dt), b2));
+				else
+					diag_error(s->loc, "the value stored into '%s' (%s) reads a buffer of "
+					           "another type over the data of a buffer this pass computes "
+					           "in %s; buffers of other types over the data of a legalized "
+					           "buffer are not supported",
+					           b->name, dt_str(dt_element(b->dt), b1),
+					           dt_str(dt_element(v->dt), b2));
 				return s;
 			}
 			v = cl_convert(c, v, dt_with_lanes(b->dt, v->dt.lanes));
