@@ -531,8 +531,11 @@ static void loop_points(TS *t, Stmt *s, int a0)
 	}
 }
 
+/* A plain attr's body and a sequence's last item are visited by jumping
+ * back to the top, not by a call: chains of flat frames cost no stack. */
 static void visit_stmt(TS *t, Stmt *s)
 {
+again:
 	if (!s)
 		return;
 	int e0 = t->nent, a0 = t->nacc;
@@ -601,8 +604,8 @@ static void visit_stmt(TS *t, Stmt *s)
 		}
 		if (k == S_hand_threaded)
 			return;
-		visit_stmt(t, s->attr.body);
-		return;
+		s = s->attr.body;
+		goto again;
 	}
 	case ST_FOR:
 		visit_stmt(t, s->loop.body);
@@ -635,9 +638,12 @@ static void visit_stmt(TS *t, Stmt *s)
 		return;
 	}
 	case ST_SEQ:
-		for (int i = 0; i < s->seq.n; i++)
+		if (s->seq.n == 0)
+			return;
+		for (int i = 0; i < s->seq.n - 1; i++)
 			visit_stmt(t, s->seq.items[i]);
-		return;
+		s = s->seq.items[s->seq.n - 1];
+		goto again;
 	default:
 		return;
 	}
