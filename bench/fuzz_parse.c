@@ -5,24 +5,14 @@
  * -close_fd_mask=2 to silence the diagnostics. */
 #include <stdlib.h>
 #include <string.h>
-#include "tir.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int init;
-	if (!init) {
-		diag_max_errors = 3;
-		init = 1;
-	}
-	char *text = malloc(size + 1);
-	if (!text)
-		return 0;
-	memcpy(text, data, size);
-	text[size] = 0;
-	diag_reset();
-	Module *m = tir_parse("fuzz.tx", text, size);
+	char *text;
+	Module *m = fuzz_parse_input(data, size, &text);
 	if (m) {
 		Buf out = {0};
 		tir_print(&out, m, NULL);

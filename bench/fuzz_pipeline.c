@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "tir.h"
+#include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,18 +38,8 @@ static void refused(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int init;
-	if (!init) {
-		diag_max_errors = 3;
-		init = 1;
-	}
-	char *text = malloc(size + 1);
-	if (!text)
-		return 0;
-	memcpy(text, data, size);
-	text[size] = 0;
-	diag_reset();
-	Module *m = tir_parse("fuzz.tx", text, size);
+	char *text;
+	Module *m = fuzz_parse_input(data, size, &text);
 	if (!m || diag_errors()) {
 		refused();
 		mod_free(m);
