@@ -19,16 +19,17 @@ CONFIG_DEFS = -DTIRXC_LLVM_VERSION='"$(LLVM_VERSION)"' -DTIRXC_LLVM_CONFIG='"$(L
 OPT      ?= -O2 -g
 SANITIZE ?=
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -pthread -Wall -Wextra -Wshadow -Wno-unused-parameter \
-             $(OPT) $(SANITIZE) -Ilib $(CFLAGS)
+             $(OPT) $(SANITIZE) -Ilib -Ibackends $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SANITIZE) $(LDFLAGS)
 LDLIBS_ALL = -lm $(LDLIBS)
 
 LIB_SRC    = $(sort $(wildcard lib/*.c))
 PASS_SRC   = $(sort $(wildcard passes/*.c))
+BACKEND_SRC = $(sort $(wildcard backends/*/*.c))
 CMD_SRC    = cmd/tirxc.c
 UNIT_SRC   = $(sort $(wildcard testdata/unit/*.c))
 
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o) $(BACKEND_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tir.h"
+#include "backend.h"
 
 enum { EXIT_INPUT = 1, EXIT_USAGE = 2, EXIT_INTERNAL = 70 };
 
@@ -39,7 +40,7 @@ static const struct {
 	const char *name;
 	int done;
 } emits[] = {
-	{"tir", 1}, {"cuda", 0}, {"ptx", 0}, {"cubin", 0}, {"fatbin", 0},
+	{"tir", 1}, {"cuda", 1}, {"ptx", 0}, {"cubin", 0}, {"fatbin", 0},
 	{"obj", 0}, {"llvm", 0}, {"asm", 0}, {"c", 0}, {"header", 0},
 };
 
@@ -413,13 +414,29 @@ static int read_only(const char *path, const struct stat *st)
 	return !(st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) || access(path, W_OK) != 0;
 }
 
+/* The output kind an -o suffix names when --emit does not say (gcc's
+ * convention); anything else, stdout included, is TIR. */
+static const char *emit_from_suffix(const char *out)
+{
+	static const struct {
+		const char *suffix, *kind;
+	} kinds[] = {{".cu", "cuda"}, {".ptx", "ptx"}, {".cubin", "cubin"}, {".fatbin", "fatbin"}};
+	size_t n = out ? strlen(out) : 0;
+	for (int i = 0; i < NELEM(kinds); i++) {
+		size_t k = strlen(kinds[i].suffix);
+		if (n > k && strcmp(out + n - k, kinds[i].suffix) == 0)
+			return kinds[i].kind;
+	}
+	return "tir";
+}
+
 /* Fills D.o; exits for --help, --version, --list-passes and usage errors. */
 static void parse_args(int argc, char **argv)
 {
 	Opts *o = &D.o;
 	Buf err = {0};
 	int done_opts = 0;
-	o->emit = "tir";
+	o->emit = NULL;
 	o->pm.verify_output = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
@@ -486,6 +503,8 @@ static void parse_args(int argc, char **argv)
 		case O_LIST_PASSES: pm_list(stdout); leave(0);
 		}
 	}
+	if (!o->emit)
+		o->emit = emit_from_suffix(o->out);
 	check_emit(&err, o->emit);
 	check_target(&err, "--target", o->target);
 	check_target(&err, "--host", o->host);
@@ -769,6 +788,20 @@ static void emit(const Module *m)
 	pm_time(D.cx, "write", pm_now() - t);
 }
 
+/* --emit=cuda: the CUDA C of the device functions. */
+static void emit_cuda(const Module *m)
+{
+	double t = pm_now();
+	phase = "CUDA code generation";
+	if (cuda_emit_c(m, &D.out))
+		leave(EXIT_INPUT);
+	pm_time(D.cx, "cuda", pm_now() - t);
+	t = pm_now();
+	phase = "write";
+	write_output(D.o.out, D.out.s ? D.out.s : "", D.out.n);
+	pm_time(D.cx, "write", pm_now() - t);
+}
+
 /* --compare: 0 when A, after the chosen passes, equals B. */
 static int compare(void)
 {
@@ -813,7 +846,10 @@ static void *run(void *arg)
 	phase = "the passes";
 	if (pm_run(D.cx, &D.mod[0]))
 		leave(EXIT_INPUT);
-	emit(D.mod[0]);
+	if (!strcmp(D.o.emit, "cuda"))
+		emit_cuda(D.mod[0]);
+	else
+		emit(D.mod[0]);
 
 	pm_finish(D.cx);
 	D.victim = NULL; /* success: the output stays */
