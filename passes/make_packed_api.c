@@ -21,8 +21,11 @@
  * declared before use, so the node is what TVM's printed text reads back
  * as: a copy of the buffer that nothing declares (printed `A = T.Buffer(..)`
  * before the attr), with a free stand-in for each shape var that a later
- * argument binds (see free_buffer).  A nested sequence is flattened (our
- * IR has no nested sequences; TVM's text does not carry them either).
+ * argument binds (see free_buffer).  That stand-in is a deviation: TVM's
+ * node names the var itself, before the Bind that defines it, which its own
+ * text reads back as another program (docs/compatibility.md).  A nested
+ * sequence is flattened (our IR has no nested sequences; TVM's text does
+ * not carry them either).
  *
  * Cost: one read-only scan per function finds calls of packed functions
  * and returns; the call and return rewrites run only where it finds some.
