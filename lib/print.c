@@ -145,6 +145,7 @@ typedef struct P {
 	int ind;            /* indentation level, 4 spaces each */
 	int edepth, deepest; /* expression nesting now; deepest nesting written */
 	size_t cut;          /* deepest > TIR_MAX_NEST: where the text was cut */
+	PtrMap *names_out;   /* tir_print_names: Var* / Buffer* -> the name given */
 	int stir;           /* the function is s_tir=True: layouts are implicit */
 	const char *modpre; /* prefix of module function calls: "Module." or "" */
 	Map obj;            /* Var/Buffer -> Ent */
@@ -408,6 +409,8 @@ static Sym define(P *p, const void *key, Sym hint, int isbuf)
 		e->flags |= F_BUF;
 	e->name = name;
 	vec_push(&p->scope, (void *)key);
+	if (p->names_out)
+		pmap_put(p->names_out, key, (void *)name);
 	return name;
 }
 
@@ -2594,6 +2597,18 @@ int tir_print(Buf *out, const Module *m, const Func **deepest_fn)
 	free(fs);
 	p_free(&p);
 	return p.cut ? INT_MAX : p.deepest;
+}
+
+void tir_print_names(const Module *m, const Func *f, PtrMap *names)
+{
+	Buf scratch = {0};
+	P p;
+	p_init(&p, &scratch);
+	p.modpre = m->is_module ? "Module." : "";
+	p.names_out = names;
+	pr_func(&p, f);
+	p_free(&p);
+	buf_free(&scratch);
 }
 
 void tir_print_expr(Buf *out, const Expr *e)

@@ -694,6 +694,10 @@ enum { TIR_MAX_NEST = 1000 }; /* the reader's limit on nesting, of any kind */
  * holds it.  INT_MAX: indented deeper than the reader takes, so the text
  * was cut short there and must not be used. */
 int tir_print(Buf *out, const Module *m, const Func **deepest_fn);
+/* The names the printer gives f's vars and buffers (Var* / Buffer* -> Sym),
+ * what TVM reads back from our text: a backend that names things in its
+ * output as the TIR printout does agrees with TVM run on that printout. */
+void tir_print_names(const Module *m, const Func *f, PtrMap *names);
 void tir_print_expr(Buf *out, const Expr *e); /* for diagnostics */
 void tir_print_stmt(Buf *out, const Stmt *s); /* for diagnostics */
 

@@ -67,6 +67,7 @@ typedef struct G {
 	PtrMap vol;    /* volatile buffers */
 	PtrMap offvar; /* vars bound to a ptr_byte_offset */
 	PtrMap ssa;    /* Sym source -> SsaEntry* */
+	PtrMap pnames; /* Var* / Buffer* -> the name the TIR printer gives it */
 	char *marks;   /* scope_mark_ */
 	int nmarks, capmarks;
 	int in_kernel, cluster_linear;
@@ -80,6 +81,7 @@ typedef struct G {
 	const char *barrier_state, *barrier_expect;
 	Loc at;
 	const Func *fn;
+	const Module *mod;
 	int err;
 } G;
 
@@ -163,6 +165,14 @@ static int supply_has(PtrMap *ns, const char *name)
 	return pmap_get(ns, sym(name)) != NULL;
 }
 
+/* The name v has in our TIR output, which is what TVM reads back and names
+ * its code after; `own` (the IR's name hint) when the printer gave none. */
+static const char *pname(G *g, const void *v, const char *own)
+{
+	Sym pn = pmap_get(&g->pnames, v);
+	return pn ? pn : own;
+}
+
 static const char *alloc_id(G *g, const void *v, const char *hint)
 {
 	if (pmap_get(&g->ids, v)) {
@@ -203,6 +213,8 @@ static void init_func_state(G *g)
 	pmap_clear(&g->vol);
 	pmap_clear(&g->offvar);
 	pmap_clear(&g->ssa);
+	pmap_clear(&g->pnames);
+	tir_print_names(g->mod, g->fn, &g->pnames);
 	g->nmarks = 0;
 	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
 		pmap_put(&g->names, sym(reserved[i]), (void *)1);
@@ -1233,11 +1245,11 @@ static void let_expr(G *g, Expr *e, Buf *os)
 	void *ht = pmap_get(&g->htype, v);
 	if (v->ty.kind == TY_PTR && ht) {
 		const char *tn = type_str(g, word_dt(ht));
-		const char *id = alloc_id(g, v, v->name);
+		const char *id = alloc_id(g, v, pname(g, v, v->name));
 		buf_printf(g->os, "%s* %s = (%s*)%s;\n", tn, id, tn, value);
 	} else {
 		print_ttype(g, v->ty, g->os);
-		buf_printf(g->os, " %s = %s;\n", alloc_id(g, v, v->name), value);
+		buf_printf(g->os, " %s = %s;\n", alloc_id(g, v, pname(g, v, v->name)), value);
 	}
 	pe(g, e->let.body, os);
 	/* the var goes out of scope: the same Let may be printed again */
@@ -1301,8 +1313,15 @@ static void bin_intrin(G *g, Expr *e, const char *op, Buf *os)
 		return;
 	}
 	if (is_vec(e->dt)) {
-		/* CodeGenCUDA's vector form trims nothing: " & " with spaces */
-		vec_binop(g, op, e->dt, a[0], a[1], os);
+		/* TVM 0.27 prints the lanes of a vector bitwise op or shift
+		 * without the spaces: (a.x<<b.x) */
+		char bare[4];
+		size_t k = 0;
+		for (const char *c = op; *c && k < sizeof bare - 1; c++)
+			if (*c != ' ')
+				bare[k++] = *c;
+		bare[k] = 0;
+		vec_binop(g, gstr(g, bare, k), e->dt, a[0], a[1], os);
 		return;
 	}
 	buf_putc(os, '(');
@@ -1619,6 +1638,11 @@ static void bind_thread(G *g, Obj *node)
 	Sym tag = node->iv.tag;
 	if (!tag || !*tag || pmap_get(&g->ids, v))
 		return;
+	if (!strncmp(tag, "vthread", 7) || !strncmp(tag, "cthread", 7)) {
+		/* TVM prints `((int)vthread.x)`, which names nothing in CUDA */
+		gerr(g, "virtual thread '%s' reached code generation: no tirxc pipeline injects virtual threads", tag);
+		return;
+	}
 	if (!strncmp(tag, "clusterCtaIdx.", 14) && tag[14] >= 'x' && tag[14] <= 'z' && !tag[15]) {
 		char dim = tag[14];
 		const char *sreg = dim == 'x' && g->cluster_linear ? "cluster_ctarank" : gfmt(g, "cluster_ctaid.%c", dim);
@@ -1769,10 +1793,10 @@ static void bind(G *g, Stmt *s)
 	void *ht = pmap_get(&g->htype, v);
 	if (v->ty.kind == TY_PTR && ht) {
 		const char *tn = type_str(g, word_dt(ht));
-		buf_printf(g->os, "%s* %s = (%s*)%s;\n", tn, alloc_id(g, v, v->name), tn, value);
+		buf_printf(g->os, "%s* %s = (%s*)%s;\n", tn, alloc_id(g, v, pname(g, v, v->name)), tn, value);
 	} else {
 		print_ttype(g, v->ty, g->os);
-		buf_printf(g->os, " %s = %s;\n", alloc_id(g, v, v->name), value);
+		buf_printf(g->os, " %s = %s;\n", alloc_id(g, v, pname(g, v, v->name)), value);
 	}
 }
 
@@ -1808,7 +1832,7 @@ static void alloc(G *g, Stmt *s)
 		gerr(g, "'%s' allocates global memory in a kernel: pass global arrays as arguments", b->name);
 		return;
 	}
-	const char *vid = alloc_id(g, b, gfmt(g, "%s_ptr", b->name));
+	const char *vid = alloc_id(g, b, gfmt(g, "%s_ptr", pname(g, b, b->name)));
 	indent(g);
 	Buf *os = g->os;
 	if (!strcmp(sc, "shared"))
@@ -1871,7 +1895,7 @@ static void decl(G *g, Stmt *s)
 	/* TVM's order: the name is taken before the data is printed */
 	indent(g);
 	const char *tn = type_str(g, b->dt);
-	buf_printf(g->os, "%s* %s = ", tn, alloc_id(g, b, b->name));
+	buf_printf(g->os, "%s* %s = ", tn, alloc_id(g, b, pname(g, b, b->name)));
 	if (d->kind == EX_INT)
 		buf_printf(g->os, "reinterpret_cast<%s*>(%s)", tn, ps(g, d));
 	else
@@ -1924,7 +1948,7 @@ static void loop(G *g, Stmt *s)
 	}
 	indent(g);
 	Var *v = s->loop.var;
-	const char *vid = alloc_id(g, v, v->name);
+	const char *vid = alloc_id(g, v, pname(g, v, v->name));
 	buf_puts(g->os, "for (");
 	print_type(g, v->dt, g->os);
 	buf_printf(g->os, " %s = %s; %s < %s; ", vid, begin, vid, end);
@@ -2197,7 +2221,7 @@ static void signature(G *g, const Func *f, Sym name, Buf *os)
 			if (noalias && v->ty.kind == TY_PTR)
 				buf_puts(os, " __restrict__");
 		}
-		buf_printf(os, " %s", alloc_id(g, v, v->name));
+		buf_printf(os, " %s", alloc_id(g, v, pname(g, v, v->name)));
 	}
 	buf_putc(os, ')');
 	for (int i = 0; i < f->nparams; i++) {
@@ -2219,6 +2243,7 @@ int cuda_emit_c(const Module *m, Buf *out)
 {
 	G g = {0};
 	g.A = ar_new();
+	g.mod = m;
 	g.os = &g.body;
 	g.at = NOLOC;
 	int ndev = 0;
@@ -2295,6 +2320,7 @@ int cuda_emit_c(const Module *m, Buf *out)
 	pmap_free(&g.vol);
 	pmap_free(&g.offvar);
 	pmap_free(&g.ssa);
+	pmap_free(&g.pnames);
 	pmap_free(&g.fnames);
 	pmap_free(&g.fname_of);
 	pmap_free(&g.extents);
