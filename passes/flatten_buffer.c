@@ -21,10 +21,12 @@
  *
  * The flat index is TVM's Buffer::ElemOffset: Horner's rule over the shape
  * for compact buffers, the dot product with the strides otherwise, plus the
- * elem_offset.  TVM then simplifies the result with the iter-map simplifier;
- * we only distribute constant factors over sums (`(i*4 + j)*16 + k` becomes
- * `i*64 + j*16 + k`), which gives the same text for the affine indices that
- * multi-dimensional accesses normally have.
+ * elem_offset.  TVM then simplifies the result (its arith Simplify, then the
+ * iter-map simplifier); we only distribute constant factors over sums
+ * (`(i*4 + j)*16 + k` becomes `i*64 + j*16 + k`) and merge a Horner step
+ * `x // k * k + x % k` into x (TVM's MergeMulMod, the whole step only),
+ * which gives the same text for the affine indices that multi-dimensional
+ * accesses normally have.
  *
  * The flat shape goes through TVM's canonical simplifier in TVM; we fold
  * the forms flat shapes have (shape_simplify) and leave others as built.
@@ -76,6 +78,7 @@ static int same_expr(const Expr *x, const Expr *y)
 		return 0;
 	switch (x->kind) {
 	case EX_ADD: case EX_SUB: case EX_MUL: case EX_MIN: case EX_MAX:
+	case EX_DIV: case EX_MOD: case EX_FLOORDIV: case EX_FLOORMOD:
 		return same_expr(x->bin.a, y->bin.a) && same_expr(x->bin.b, y->bin.b);
 	case EX_CAST:
 		return same_expr(x->bin.a, y->bin.a);
@@ -278,6 +281,19 @@ static Expr *distribute(FB *fb, Expr *e)
 	return e;
 }
 
+/* Whether off * extent + idx is `x // k * k + x % k` (floor division, the
+ * same x and k on both sides, k the extent): TVM's ElemOffset writes that
+ * step as x, the index of a fused loop split back into two axes
+ * (`A[v // m, v % m]` on an (n, m) buffer reads A[v]).  Only this whole
+ * step is recognised; TVM's MergeMulMod also finds the pattern inside
+ * longer sums. */
+static int merges(const Expr *off, const Expr *extent, const Expr *idx)
+{
+	return off->kind == EX_FLOORDIV && idx->kind == EX_FLOORMOD && off->dt.lanes == 1 &&
+	       same_expr(off->bin.b, extent) && same_expr(idx->bin.b, extent) &&
+	       same_expr(off->bin.a, idx->bin.a) && dt_eq(off->dt, idx->dt);
+}
+
 /* The 1-d index of idx (already rewritten) into fold's geometry, built as
  * TVM's ElemOffset builds it: from an int32 zero, with TVM's operators, so
  * that the index takes the widest type among the indices and the shape (or
@@ -290,6 +306,8 @@ static Expr *fold_index(FB *fb, Buffer *fold, Expr **idx, int n)
 			off = i < fold->nstrides
 			              ? arith(fb, EX_ADD, off, arith(fb, EX_MUL, idx[i], fold->strides[i]))
 			              : off;
+		else if (i > 0 && merges(off, fold->shape[i], idx[i]))
+			off = off->bin.a;
 		else
 			off = arith(fb, EX_ADD, arith(fb, EX_MUL, off, fold->shape[i]), idx[i]);
 	}
