@@ -123,6 +123,23 @@ def patch_if_then_else():
                 mod.if_then_else = if_then_else
 
 
+def patch_int1():
+    """TVM 0.27 prints an int1 constant (LowerIntrin's `llvm.ctlz` flag)
+    as `T.int1(1)`, its printer's form for a constant of a type other than
+    int32 and bool, but its script has no `int1` constructor, so it cannot
+    read that print back.  Here `T.int1(v)` builds what the printer wrote
+    it for: the int1 IntImm v."""
+    import tvm.tirx.script
+    import tvm.tirx.script.parser
+
+    def int1(value, span=None):
+        return tvm.tirx.IntImm("int1", value, span)
+
+    for mod in (tvm.tirx.script, tvm.tirx.script.parser):
+        if not hasattr(mod, "int1"):
+            mod.int1 = int1
+
+
 def first_line(text, limit=300):
     for line in str(text).splitlines():
         line = line.strip()
@@ -589,6 +606,7 @@ def main():
         import tvm.s_tir.transform  # noqa: F401
         tvm = _tvm
         patch_if_then_else()
+        patch_int1()
         c = Checker(a)
         c.main()
     finally:
