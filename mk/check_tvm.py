@@ -14,7 +14,8 @@ input.
 Case outcomes:
   equal           structurally equal; also when equal only with TVM's
                   result as TVM reads its own print back (printed without
-                  syntax sugar where TVM cannot read the sugared print),
+                  syntax sugar, or read without TVM's well-formedness
+                  check, where TVM cannot read it otherwise: read_back),
                   when equal only after TVM's StmtSimplify on both sides
                   (arithmetic form: `127 - tx` against `tx * -1 + 127`),
                   or, where TVM cannot parse our
@@ -180,24 +181,26 @@ class Tvm:
         t, h = TARGET_TVM
         self.target = tvm.target.Target(t, host=h)
 
-    def parse(self, text):
+    def parse(self, text, check=True):
         """An IRModule (a bare function wrapped as TVM does it), or the
         exception TVM raised."""
-        return self.parse_raw(text)[0]
+        return self.parse_raw(text, check)[0]
 
-    def parse_raw(self, text):
-        """(module or exception, whether the text was a bare function)."""
-        hit = self.cache.get(text)
+    def parse_raw(self, text, check=True):
+        """(module or exception, whether the text was a bare function).
+        check=False: without TVM's well-formedness check (read_back)."""
+        key = text if check else ("unchecked", text)
+        hit = self.cache.get(key)
         if hit is None:
             try:
-                m = tvm.script.from_source(text)
+                m = tvm.script.from_source(text, check_well_formed=check)
                 bare = not isinstance(m, tvm.IRModule)
                 if bare:
                     m = tvm.IRModule.from_expr(m)
                 hit = (m, bare)
             except Exception as e:  # TVM raises many kinds
                 hit = (e, False)
-            self.cache[text] = hit
+            self.cache[key] = hit
         return hit
 
     def make_pass(self, name):
@@ -245,21 +248,32 @@ class Tvm:
         return out
 
     def read_back(self, mod):
-        """(mod as TVM reads its own print of it back, or the exception;
-        whether the print had to be without syntax sugar).  TVM 0.27
-        prints a DeclBuffer that retypes a layout-less buffer's storage as
-        `X = P.view("float32")` and its parser cannot read that (Buffer.view
-        with a dtype packs P's layout, which is None); printed without
-        syntax sugar the same node is `X = T.decl_buffer(shape, dtype,
-        data=P.data, ...)`, which reads back exactly.  The sugared print is
-        tried first; the plain one only when TVM cannot read that."""
-        again = self.parse(mod.script(show_meta=True))
-        if not isinstance(again, Exception):
-            return again, False
-        plain = self.parse(mod.script(show_meta=True, syntax_sugar=False))
-        if isinstance(plain, Exception):
-            return again, False
-        return plain, True
+        """mod as TVM reads its own print of it back (or the exception of
+        the first try), and how it had to be read ("" for the plain way):
+
+        - TVM 0.27 prints a DeclBuffer that retypes a layout-less buffer's
+          storage as `X = P.view("float32")` and its parser cannot read
+          that (Buffer.view with a dtype packs P's layout, which is None);
+          printed without syntax sugar the same node is `X =
+          T.decl_buffer(shape, dtype, data=P.data, ...)`, which reads back
+          exactly.
+        - A result that is not well-formed (LowerIntrin copies a Let, so
+          its variable is defined twice) is read without TVM's
+          well-formedness check: the comparison then shows the difference
+          that matters instead of stopping at what no text carries.
+
+        Each way is tried only when the ones before it fail."""
+        first = None
+        for check in (True, False):
+            for sugar in (True, False):
+                m = self.parse(mod.script(show_meta=True, syntax_sugar=sugar), check)
+                if not isinstance(m, Exception):
+                    how = [] if sugar else ["printed without syntax sugar"]
+                    if not check:
+                        how.append("read without TVM's well-formedness check")
+                    return m, (" " + " and ".join(how)) if how else ""
+                first = first or m
+        return first, ""
 
     def equal(self, a, b):
         """None when equal, else TVM's first difference (one line)."""
@@ -406,14 +420,13 @@ class Checker:
         # TVM's result as TVM reads it back.  With its metadata section:
         # TVM prints a string repeated in messages (MakePackedAPI's) as
         # metadata["ir.StringImm"][i], which it reads back only with it.
-        again, plain = self.tv.read_back(tv)
-        sugar = " printed without syntax sugar" if plain else ""
+        again, how = self.tv.read_back(tv)
         if not isinstance(again, Exception):
             d1 = self.tv.equal(again, ours)
             if d1 is None:
-                return self.note(row, rel, "equal", "equal as TVM reads its own output back" + sugar +
+                return self.note(row, rel, "equal", "equal as TVM reads its own output back" + how +
                                  " (" + d + ")", "read")
-            tv, d = again, d1 + ("; TVM's result as TVM reads its own output back" + sugar)
+            tv, d = again, d1 + "; TVM's result as TVM reads its own output back" + how
         try:
             d2 = self.tv.equal(self.tv.simplify(tv), self.tv.simplify(ours))
         except Exception as e:
