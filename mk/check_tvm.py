@@ -12,9 +12,13 @@ runs no pass: TVM's reading of our printed input against its reading of the
 input.
 
 Case outcomes:
-  equal           structurally equal; also when equal only after TVM's
-                  StmtSimplify on both sides (arithmetic form: `127 - tx`
-                  against `tx * -1 + 127`), or, where TVM cannot parse our
+  equal           structurally equal; also when equal only with TVM's
+                  result as TVM reads its own print back (printed without
+                  syntax sugar, or read without TVM's well-formedness
+                  check, where TVM cannot read it otherwise: read_back),
+                  when equal only after TVM's StmtSimplify on both sides
+                  (arithmetic form: `127 - tx` against `tx * -1 + 127`),
+                  or, where TVM cannot parse our
                   output, when `tirxc --compare` finds our output equal to
                   TVM's printed result
   different       unequal; or tirxc refuses what TVM's pass accepts; or tirxc
@@ -120,6 +124,60 @@ def patch_if_then_else():
                 mod.if_then_else = if_then_else
 
 
+def patch_int1():
+    """TVM 0.27 prints an int1 constant (LowerIntrin's `llvm.ctlz` flag)
+    as `T.int1(1)`, its printer's form for a constant of a type other than
+    int32 and bool, but its script has no `int1` constructor, so it cannot
+    read that print back.  Here `T.int1(v)` builds what the printer wrote
+    it for: the int1 IntImm v."""
+    import tvm.tirx.script
+    import tvm.tirx.script.parser
+
+    def int1(value, span=None):
+        return tvm.tirx.IntImm("int1", value, span)
+
+    for mod in (tvm.tirx.script, tvm.tirx.script.parser):
+        if not hasattr(mod, "int1"):
+            mod.int1 = int1
+
+
+# True while Tvm.read_back parses TVM's print of its own result.
+READING_BACK = False
+
+
+def patch_decl_buffer():
+    """TVM 0.27 prints a buffer's elem_offset 0 as nothing, and reads a
+    `T.decl_buffer(..., data=p, offset_factor=8)` without elem_offset as
+    one with a fresh elem_offset variable, which no DeclBuffer defines (its
+    well-formedness check refuses it).  So, in a well-formed result, a
+    DeclBuffer printed with an offset factor and no elem_offset has
+    elem_offset 0 (of its first dimension's type, as the printer checks);
+    while read_back reads such a print, that is what `T.decl_buffer` builds
+    (FlattenBuffer's flat alias of a buffer with an offset factor).  An
+    offset factor of 1 is printed only beside a fresh variable, and is left
+    alone.  Input modules are read as TVM reads them."""
+    import inspect
+    import tvm.tirx.script.parser as parser
+    orig = parser.decl_buffer
+    sig = inspect.signature(orig)
+
+    def decl_buffer(*args, **kwargs):
+        if READING_BACK:
+            b = sig.bind(*args, **kwargs)
+            b.apply_defaults()
+            a = b.arguments
+            if (a["data"] is not None and a["elem_offset"] is None and a["byte_offset"] is None
+                    and a["offset_factor"] not in (0, 1)):
+                shape = a["shape"]
+                shape = shape if isinstance(shape, (list, tuple)) else [shape]
+                ty = getattr(shape[0], "dtype", "int32") if len(shape) else "int32"
+                a["elem_offset"] = tvm.tirx.IntImm(str(ty), 0)
+                return orig(*b.args, **b.kwargs)
+        return orig(*args, **kwargs)
+
+    parser.decl_buffer = decl_buffer
+
+
 def first_line(text, limit=300):
     for line in str(text).splitlines():
         line = line.strip()
@@ -160,24 +218,26 @@ class Tvm:
         t, h = TARGET_TVM
         self.target = tvm.target.Target(t, host=h)
 
-    def parse(self, text):
+    def parse(self, text, check=True):
         """An IRModule (a bare function wrapped as TVM does it), or the
         exception TVM raised."""
-        return self.parse_raw(text)[0]
+        return self.parse_raw(text, check)[0]
 
-    def parse_raw(self, text):
-        """(module or exception, whether the text was a bare function)."""
-        hit = self.cache.get(text)
+    def parse_raw(self, text, check=True):
+        """(module or exception, whether the text was a bare function).
+        check=False: without TVM's well-formedness check (read_back)."""
+        key = (text, check, READING_BACK)
+        hit = self.cache.get(key)
         if hit is None:
             try:
-                m = tvm.script.from_source(text)
+                m = tvm.script.from_source(text, check_well_formed=check)
                 bare = not isinstance(m, tvm.IRModule)
                 if bare:
                     m = tvm.IRModule.from_expr(m)
                 hit = (m, bare)
             except Exception as e:  # TVM raises many kinds
                 hit = (e, False)
-            self.cache[text] = hit
+            self.cache[key] = hit
         return hit
 
     def make_pass(self, name):
@@ -223,6 +283,44 @@ class Tvm:
             for gv, f in part.functions.items():
                 out[gv] = f
         return out
+
+    def read_back(self, mod):
+        """mod as TVM reads its own print of it back (or the exception of
+        the first try), and how it had to be read ("" for the plain way):
+
+        - TVM 0.27 prints a DeclBuffer that retypes a layout-less buffer's
+          storage as `X = P.view("float32")` and its parser cannot read
+          that (Buffer.view with a dtype packs P's layout, which is None);
+          printed without syntax sugar the same node is `X =
+          T.decl_buffer(shape, dtype, data=P.data, ...)`, which reads back
+          exactly.
+        - A result that is not well-formed (LowerIntrin copies a Let, so
+          its variable is defined twice) is read without TVM's
+          well-formedness check: the comparison then shows the difference
+          that matters instead of stopping at what no text carries.
+
+        Each way is tried only when the ones before it fail.  While TVM
+        reads, `T.decl_buffer` reads a missing elem_offset as TVM's printer
+        meant it (patch_decl_buffer)."""
+        global READING_BACK
+        READING_BACK = True
+        try:
+            return self.read_back_ways(mod)
+        finally:
+            READING_BACK = False
+
+    def read_back_ways(self, mod):
+        first = None
+        for check in (True, False):
+            for sugar in (True, False):
+                m = self.parse(mod.script(show_meta=True, syntax_sugar=sugar), check)
+                if not isinstance(m, Exception):
+                    how = [] if sugar else ["printed without syntax sugar"]
+                    if not check:
+                        how.append("read without TVM's well-formedness check")
+                    return m, (" " + " and ".join(how)) if how else ""
+                first = first or m
+        return first, ""
 
     def equal(self, a, b):
         """None when equal, else TVM's first difference (one line)."""
@@ -369,19 +467,28 @@ class Checker:
         # TVM's result as TVM reads it back.  With its metadata section:
         # TVM prints a string repeated in messages (MakePackedAPI's) as
         # metadata["ir.StringImm"][i], which it reads back only with it.
-        again = self.tv.parse(tv.script(show_meta=True))
+        again, how = self.tv.read_back(tv)
+        tried = [tv]
         if not isinstance(again, Exception):
             d1 = self.tv.equal(again, ours)
             if d1 is None:
-                return self.note(row, rel, "equal", "equal as TVM reads its own output back (" + d + ")",
-                                 "read")
-            tv, d = again, d1
-        try:
-            d2 = self.tv.equal(self.tv.simplify(tv), self.tv.simplify(ours))
-        except Exception as e:
-            d2 = "StmtSimplify fails: " + tvm_error(e)
-        if d2 is None:
-            return self.note(row, rel, "equal", "equal after StmtSimplify (" + d + ")", "simp")
+                return self.note(row, rel, "equal", "equal as TVM reads its own output back" + how +
+                                 " (" + d + ")", "read")
+            # The read-back can also lose what the result had (TVM prints a
+            # parameter's zero elem_offset beside an offset factor as
+            # nothing and reads a fresh variable back): StmtSimplify is
+            # tried on both.
+            tried.insert(0, again)
+            d = d1 + "; TVM's result as TVM reads its own output back" + how
+        for t in tried:
+            try:
+                d2 = self.tv.equal(self.tv.simplify(t), self.tv.simplify(ours))
+            except Exception as e:
+                d2 = "StmtSimplify fails: " + tvm_error(e)
+            if d2 is None:
+                on = " on TVM's result itself" if len(tried) > 1 and t is not again else ""
+                return self.note(row, rel, "equal", "equal after StmtSimplify" + on + " (" + d + ")",
+                                 "simp")
         return self.note(row, rel, "different", d)
 
     # --- the run --------------------------------------------------------------
@@ -568,6 +675,8 @@ def main():
         import tvm.s_tir.transform  # noqa: F401
         tvm = _tvm
         patch_if_then_else()
+        patch_int1()
+        patch_decl_buffer()
         c = Checker(a)
         c.main()
     finally:
