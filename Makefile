@@ -33,7 +33,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o) $(BACKEND_SR
 CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all demo test check-asan check-robust check-tvm install clean deps fuzz bench unit
+.PHONY: all demo test test-gpu check-asan check-robust check-tvm install clean deps fuzz bench unit
 
 all: $(BUILD)/tirxc
 
@@ -68,6 +68,16 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unittest
 	@sh mk/test.sh $(BUILD)
+
+# Kernels on a real GPU against CPU references (mk/test_gpu.py); says
+# "skipped" and passes where there is no CUDA driver or device.
+test-gpu: all $(BUILD)/gpu_launch
+	python3 mk/test_gpu.py --tirxc $(BUILD)/tirxc --launch $(BUILD)/gpu_launch \
+	  --testdata testdata --nvcc $(CUDA_HOME)/bin/nvcc
+
+$(BUILD)/gpu_launch: mk/gpu_launch.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -o $@ mk/gpu_launch.c -ldl
 
 ASAN_MAKE = $(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
