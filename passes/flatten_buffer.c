@@ -26,7 +26,15 @@
  * (`(i*4 + j)*16 + k` becomes `i*64 + j*16 + k`) and merge a Horner step
  * `x // k * k + x % k` into x (TVM's MergeMulMod, the whole step only),
  * which gives the same text for the affine indices that multi-dimensional
- * accesses normally have.
+ * accesses normally have.  Of TVM's iter-map step we model one class
+ * (iter_order): a last index v, v * c, v + k or v * c + k (v an enclosing
+ * For var) over a Horner prefix of free vars, which TVM writes with the
+ * loop term first (`i + (m - 1) * n`).  Every other index keeps the form
+ * above, which differs from TVM's text (not its value) where TVM's
+ * simplifiers reorder or refactor: a symbolic base before loop terms of
+ * more than one loop, a constant first index (`n * 2`), a leading index
+ * that is an extent (`(m + 1) * n`), accesses under an if, vector
+ * indices.
  *
  * The flat shape goes through TVM's canonical simplifier in TVM; we fold
  * the forms flat shapes have (shape_simplify) and leave others as built.
@@ -52,6 +60,12 @@ typedef struct FB {
 	Vec used;      /* parameters the body reaches, in order of first use */
 	PtrMap usedset;
 	Mutator *m;
+	/* The iterator context of the index normalization (iter_order): */
+	PtrMap bound;  /* Var* -> non-NULL: defined in the body (For, Bind, ...) */
+	PtrMap iters;  /* Var* -> non-NULL: For and thread vars seen so far */
+	PtrMap loops;  /* Var* -> non-NULL: enclosing For vars with min 0, no step */
+	int tangled;   /* an iterator's range has named an earlier iterator */
+	int guarded;   /* depth of enclosing ifs and if_then_else branches */
 } FB;
 
 static Expr *arith(FB *fb, int kind, Expr *x, Expr *y)
@@ -319,6 +333,125 @@ static Expr *fold_index(FB *fb, Buffer *fold, Expr **idx, int n)
 	return off;
 }
 
+static int names_iter_hook(Walker *w, Expr *e)
+{
+	FB *fb = w->data;
+	if (pmap_get(&fb->iters, e->var))
+		fb->tangled = 1;
+	return 0;
+}
+
+/* Whether e names an iterator seen so far. */
+static int names_iter(FB *fb, Expr *e)
+{
+	if (!e || fb->tangled)
+		return 0;
+	Walker w = {.expr = names_iter_hook, .data = fb, .kinds = EXK(EX_VAR)};
+	walk_expr(&w, e);
+	return fb->tangled;
+}
+
+static Var *fb_def(Mutator *m, Var *v)
+{
+	FB *fb = m->data;
+	pmap_put(&fb->bound, v, v);
+	return v;
+}
+
+/* A variable the body does not define: a scalar parameter or a shape var
+ * of the signature. */
+static int free_var(FB *fb, const Expr *e)
+{
+	return e->kind == EX_VAR && e->dt.lanes == 1 && !pmap_get(&fb->bound, e->var);
+}
+
+static int pos_const(const Expr *e, int64_t min)
+{
+	int64_t v;
+	return ex_is_const_int(e, &v) && v >= min;
+}
+
+/* Whether v is one of fold's extents. */
+static int shape_var(Buffer *fold, const Expr *v)
+{
+	for (int i = 0; i < fold->ndim; i++)
+		if (fold->shape[i] == v)
+			return 1;
+	return 0;
+}
+
+/* TVM's FlattenBuffer hands the index ElemOffset built to the iter-map
+ * simplifier with the enclosing loops as iterators; when that succeeds the
+ * index is rewritten as the iterator terms followed by the loop-invariant
+ * rest.  We model one class exactly (checked against TVM 0.27), and leave
+ * every other index as fold_index builds it:
+ *   - the buffer is compact (no strides, no elem_offset), 2-d or more;
+ *   - the last index is v, v * c (c >= 2) or either plus k (k >= 1), v an
+ *     enclosing For var with min 0, no step, and an extent that is not 1,
+ *     outside any if and if_then_else branch (TVM's iterator predicates),
+ *     and no loop or thread range so far names an earlier iterator (TVM
+ *     then simplifies nothing);
+ *   - the first index is a free var (not defined in the body, not a shape
+ *     extent after the first) or such a var plus or minus a constant; every
+ *     later leading index is 0 or a free var that is no shape extent and
+ *     differs from the other indices; the extents after the first are
+ *     free vars: TVM's simplifier then leaves the Horner prefix P as we
+ *     build it.
+ * TVM writes that index `v * c + P` (`v * c + (P + k)` with the constant),
+ * ours `P + v * c` before this step. */
+static Expr *iter_order(FB *fb, Buffer *fold, Expr **idx, int n, Expr *off)
+{
+	if (n < 2 || fold->nstrides || fb->tangled || fb->guarded || off->kind != EX_ADD)
+		return off;
+	int64_t z;
+	if (fold->elem_offset && !(ex_is_const_int(fold->elem_offset, &z) && z == 0))
+		return off;
+	for (int i = 0; i < n; i++)
+		if (!dt_eq(idx[i]->dt, DT_I32) || !dt_eq(fold->shape[i]->dt, DT_I32))
+			return off;
+	for (int i = 1; i < n; i++)
+		if (!free_var(fb, fold->shape[i]))
+			return off;
+	/* the last index: v [* c] [+ k] */
+	Expr *t = idx[n - 1], *k = NULL, *v, *c = NULL;
+	if (t->kind == EX_ADD && pos_const(t->bin.b, 1))
+		k = t->bin.b, t = t->bin.a;
+	if (t->kind == EX_MUL && pos_const(t->bin.b, 2))
+		c = t->bin.b, t = t->bin.a;
+	v = t;
+	if (v->kind != EX_VAR)
+		return off;
+	Expr *ext = pmap_get(&fb->loops, v->var);
+	if (!ext || (ex_is_const_int(ext, &z) && z == 1))
+		return off;
+	/* the leading indices */
+	Expr *a0 = idx[0];
+	if ((a0->kind == EX_ADD || a0->kind == EX_SUB) && pos_const(a0->bin.b, 1))
+		a0 = a0->bin.a;
+	if (!free_var(fb, a0))
+		return off;
+	for (int i = 1; i < n; i++)
+		if (fold->shape[i] == a0)
+			return off;
+	for (int i = 1; i < n - 1; i++) {
+		if (ex_is_const_int(idx[i], &z) && z == 0)
+			continue;
+		if (!free_var(fb, idx[i]) || shape_var(fold, idx[i]) || idx[i]->var == a0->var)
+			return off;
+		for (int j = 1; j < i; j++)
+			if (idx[j] == idx[i])
+				return off;
+	}
+	/* off is P + t (fold_index: Horner, then distribute, which leaves a
+	 * sum with symbolic extents alone) */
+	Expr *p = off->bin.a;
+	if (!same_expr(off->bin.b, idx[n - 1]))
+		return off;
+	Expr *term = c ? arith(fb, EX_MUL, v, c) : v;
+	Expr *base = k ? arith(fb, EX_ADD, p, k) : p;
+	return arith(fb, EX_ADD, term, base);
+}
+
 static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 {
 	Flat *fl = define(fb, orig);
@@ -329,7 +462,7 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 		ni[i] = mut_expr(fb->m, idx[i]);
 		*changed |= ni[i] != idx[i];
 	}
-	Expr *off = fold_index(fb, fl->fold, ni, n);
+	Expr *off = iter_order(fb, fl->fold, ni, n, fold_index(fb, fl->fold, ni, n));
 	if (ni != small)
 		free(ni);
 	*changed |= n != 1 || fl->flat != orig || off != idx[0];
@@ -388,6 +521,12 @@ static Expr *packed_call(FB *fb, Expr *e)
 static Expr *fb_expr(Mutator *m, Expr *e)
 {
 	FB *fb = m->data;
+	if (e->kind == EX_CALL && e->call.op == op_get("tirx.if_then_else")) {
+		fb->guarded++;
+		Expr *r = mut_expr_children(m, e);
+		fb->guarded--;
+		return r;
+	}
 	if (e->kind == EX_LOAD) {
 		int changed = 0;
 		Expr **idx = rewrite_idx(fb, e->load.buf, e->load.idx, e->load.nidx, &changed);
@@ -411,6 +550,31 @@ static Expr *fb_expr(Mutator *m, Expr *e)
 static Stmt *fb_stmt(Mutator *m, Stmt *s)
 {
 	FB *fb = m->data;
+	if (s->kind == ST_FOR) {
+		if (names_iter(fb, s->loop.min) || names_iter(fb, s->loop.extent))
+			fb->tangled = 1;
+		pmap_put(&fb->iters, s->loop.var, s->loop.var);
+		int64_t lo;
+		int simple = !s->loop.step && ex_is_const_int(s->loop.min, &lo) && lo == 0;
+		if (simple)
+			pmap_put(&fb->loops, s->loop.var, s->loop.extent);
+		Stmt *r = mut_stmt_children(m, s);
+		if (simple)
+			pmap_put(&fb->loops, s->loop.var, NULL);
+		return r;
+	}
+	if (s->kind == ST_IF) {
+		fb->guarded++;
+		Stmt *r = mut_stmt_children(m, s);
+		fb->guarded--;
+		return r;
+	}
+	if (s->kind == ST_ATTR && s->attr.node && s->attr.node->kind == OB_ITERVAR) {
+		if (names_iter(fb, s->attr.value))
+			fb->tangled = 1;
+		pmap_put(&fb->iters, s->attr.node->iv.var, s->attr.node->iv.var);
+		return NULL;
+	}
 	if (s->kind == ST_STORE) {
 		int changed = 0;
 		Expr **idx = rewrite_idx(fb, s->store.buf, s->store.idx, s->store.nidx, &changed);
@@ -478,7 +642,8 @@ static Buffer *fb_buffer(Mutator *m, Buffer *b)
 static Stmt *flatten_func(Func *f, Arena *a)
 {
 	FB fb = {.a = a, .f = f};
-	Mutator m = {.a = a, .expr = fb_expr, .stmt = fb_stmt, .buffer = fb_buffer, .data = &fb};
+	Mutator m = {.a = a, .expr = fb_expr, .stmt = fb_stmt, .buffer = fb_buffer, .def = fb_def,
+	             .data = &fb};
 	fb.m = &m;
 	for (int i = 0; i < f->nparams; i++)
 		if (f->params[i].buf)
@@ -509,6 +674,9 @@ static Stmt *flatten_func(Func *f, Arena *a)
 	pmap_free(&fb.info);
 	pmap_free(&fb.params);
 	pmap_free(&fb.usedset);
+	pmap_free(&fb.bound);
+	pmap_free(&fb.iters);
+	pmap_free(&fb.loops);
 	vec_free(&fb.used);
 	return body;
 }
