@@ -82,9 +82,12 @@ PASSES = [
 ]
 # Our `head` pipeline and TVM 0.27's lowering (tvm.tirx.build with the s_tir
 # pipeline) restricted to the passes we have, in TVM's order; the last two
-# steps are TVM's finalization of the host and the device modules.
+# steps are TVM's finalization of the host and the device modules.  Both of
+# TVM 0.27's pipelines lower thread-binding loops before FlattenBuffer (the
+# tirx one with LowerTIRxOpaque, the s_tir one with LowerOpaqueBlock); ours
+# runs LowerTIRxOpaque, so TVM's side does too.
 HEAD_TVM = [
-    "BindTarget", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop",
+    "BindTarget", "LowerTIRxOpaque", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop",
     "FP8ComputeLegalize", "VerifyMemory", "AnnotateEntryFunc", "ThreadSync",
     "MergeSharedMemoryAllocations", "SplitHostDevice", "MakePackedAPI",
     "FP8StorageLegalize", "BF16StorageLegalize",
