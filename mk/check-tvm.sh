@@ -1,8 +1,9 @@
 #!/bin/sh
-# make check-tvm: compares tirxc's passes with apache-tvm 0.27 itself
-# (mk/check_tvm.py).  Makes, or reuses when it already holds the right
-# version, a virtual environment under BUILD with apache-tvm from the
-# package index; the compiler itself never needs Python.  A missing package
+# make check-tvm: compares tirxc's passes, and the CUDA C it generates, with
+# apache-tvm 0.27 itself (mk/check_tvm.py).  Makes, or reuses when it
+# already holds the right version, a virtual environment under BUILD with
+# apache-tvm from the package index; the compiler itself never needs
+# Python (nor does the tier need a CUDA toolkit).  A missing package
 # index is a failure, never a silent skip.  The last line is
 # "N passed, N failed".
 # usage: check-tvm.sh BUILD [driver options...]

@@ -9,7 +9,10 @@ parses our output and `tvm.ir.assert_structural_equal(map_free_vars=True)`
 compares the two.  The `head` pipeline is compared with TVM 0.27's own
 lowering pipeline restricted to the same passes, in TVM's order.  Row `print`
 runs no pass: TVM's reading of our printed input against its reading of the
-input.
+input.  Row `cuda` compares generated code: `tirxc --pipeline=default
+--emit=cuda` against TVM 0.27's CUDA C code generator run on the device
+functions (target kind cuda) of `tirxc --pipeline=default --emit=tir` on the
+same input, text for text once the preamble is removed from both (cuda_strip).
 
 Case outcomes:
   equal           structurally equal; also when equal only with TVM's
@@ -26,6 +29,13 @@ Case outcomes:
   known deviation a difference listed in the known-deviation file
   not comparable  TVM cannot parse the input, TVM's pass fails, or neither
                   tool can read the other's output (reasons in the log)
+
+Row `cuda`: equal also when the two prints hold the same functions and
+helpers in another order (~order: ours are in module order); different when
+the code differs, or tirxc refuses (or fails on) a module that TVM prints
+code for; not comparable when tirxc's default pipeline refuses the input,
+TVM cannot parse its output, the output has no cuda function, or TVM's code
+generator fails.
 
 Where TVM refuses a module's text but tirxc accepts it, both tools get
 tirxc's canonical print of it instead, when TVM parses that.
@@ -82,9 +92,12 @@ PASSES = [
 ]
 # Our `head` pipeline and TVM 0.27's lowering (tvm.tirx.build with the s_tir
 # pipeline) restricted to the passes we have, in TVM's order; the last two
-# steps are TVM's finalization of the host and the device modules.
+# steps are TVM's finalization of the host and the device modules.  Both of
+# TVM 0.27's pipelines lower thread-binding loops before FlattenBuffer (the
+# tirx one with LowerTIRxOpaque, the s_tir one with LowerOpaqueBlock); ours
+# runs LowerTIRxOpaque, so TVM's side does too.
 HEAD_TVM = [
-    "BindTarget", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop",
+    "BindTarget", "LowerTIRxOpaque", "FlattenBuffer", "BF16ComputeLegalize", "VectorizeLoop",
     "FP8ComputeLegalize", "VerifyMemory", "AnnotateEntryFunc", "ThreadSync",
     "MergeSharedMemoryAllocations", "SplitHostDevice", "MakePackedAPI",
     "FP8StorageLegalize", "BF16StorageLegalize",
@@ -94,8 +107,59 @@ HEAD_TVM = [
 # or memory on, such as deep nests that TVM's LowerIntrin copies at each
 # level.
 SKIP_RE = re.compile(r"^# check-tvm: skip (.+)$", re.M)
-ROWS = ["print"] + [p for p, _, _ in PASSES] + ["head"]
+ROWS = ["print"] + [p for p, _, _ in PASSES] + ["head", "cuda"]
 RESULTS = ("equal", "different", "known", "n/c")
+# How an equal case was made equal, each counted in a column of its own.
+HOW = ("read", "simp", "ours", "order")
+
+# The cuda row's target on TVM's side (under `with target:`): the device
+# functions carry their own targets; this one picks TVM's code generator
+# and the arch it assumes (TVM completes a bare "cuda" from the toolkit it
+# finds).
+CUDA_TARGET = {"kind": "cuda", "arch": "sm_80"}
+# A line that starts a helper or a function in either tool's CUDA C: what
+# comes before the first one is the preamble (includes, typedefs, macros),
+# which each tool writes its own way (ours: only what the code uses).
+CUDA_START = re.compile(r'^(extern "C"|__forceinline__ |template <|__noinline__ )')
+
+
+def cuda_strip(text):
+    """The code of a CUDA C print without its preamble.  TVM's header ends
+    with an `#ifdef _WIN32` ... `#endif` block, which goes first (it holds
+    nothing that CUDA_START matches); then everything before the first line
+    that starts a helper or a function.  A print with no such line keeps
+    what is left, so that it cannot compare equal to an empty one."""
+    lines = text.split("\n")
+    if "#ifdef _WIN32" in lines:
+        k = lines.index("#ifdef _WIN32")
+        while k < len(lines) and lines[k] != "#endif":
+            k += 1
+        lines = lines[k + 1:]
+    for i, line in enumerate(lines):
+        if CUDA_START.match(line):
+            return "\n".join(lines[i:]).rstrip("\n")
+    return "\n".join(lines).rstrip("\n")
+
+
+def cuda_blocks(code):
+    """The helpers, declarations and definitions of stripped code, each a
+    block from one CUDA_START line to the next, sorted."""
+    out, cur = [], []
+    for line in code.split("\n"):
+        if CUDA_START.match(line) and cur:
+            out.append("\n".join(cur).rstrip("\n"))
+            cur = []
+        cur.append(line)
+    out.append("\n".join(cur).rstrip("\n"))
+    return sorted(out)
+
+
+def cuda_diff(theirs, ours, limit=12):
+    """The first lines of a unified diff, TVM's print against ours."""
+    import difflib
+    d = list(difflib.unified_diff(theirs.split("\n"), ours.split("\n"), "TVM", "tirxc",
+                                  n=0, lineterm=""))
+    return d[2:2 + limit]
 
 tvm = None  # imported in main(), after stderr goes to the log
 
@@ -348,6 +412,33 @@ class Tvm:
     def simplify(self, mod):
         return tvm.tirx.transform.StmtSimplify()(self.fresh(mod))
 
+    def cuda_source(self, text):
+        """TVM 0.27's CUDA C for the functions of text (our --emit=tir
+        output) whose target kind is cuda: ("code", source), ("none", None)
+        when there is no such function, or ("parse", exception) /
+        ("build", exception) when TVM cannot read the text or its code
+        generator fails."""
+        mod = self.parse(text)
+        if isinstance(mod, Exception):
+            return "parse", mod
+        dev = {}
+        for gv, f in mod.functions.items():
+            t = f.attrs.get("target", None) if getattr(f, "attrs", None) else None
+            if t is not None and t.kind.name == "cuda":
+                dev[gv] = f
+        if not dev:
+            return "none", None
+        try:
+            target = tvm.target.Target(CUDA_TARGET)
+            with target:
+                return "code", self.build_cuda(tvm.IRModule(dev), target).inspect_source()
+        except Exception as e:  # TVM raises many kinds
+            return "build", e
+
+    @property
+    def build_cuda(self):
+        return tvm.get_global_func("target.build.cuda")
+
 
 class Checker:
     def __init__(self, args):
@@ -355,7 +446,7 @@ class Checker:
         self.tmp = tempfile.mkdtemp(prefix="check-tvm-")
         self.log = open(args.log, "w")
         self.pool = ThreadPoolExecutor(max_workers=1)
-        self.counts = {r: dict.fromkeys(RESULTS + ("read", "simp", "ours"), 0) for r in ROWS}
+        self.counts = {r: dict.fromkeys(RESULTS + HOW, 0) for r in ROWS}
         self.fails = []
         self.tirxc_only = []
         self.skipped = {}  # module -> why TVM is not run on it
@@ -401,7 +492,9 @@ class Checker:
         return path
 
     # --- one outcome ----------------------------------------------------------
-    def note(self, row, rel, result, why="", how=None):
+    def note(self, row, rel, result, why="", how=None, detail=()):
+        """Counts one outcome and logs it; detail: lines logged below it,
+        indented (the cuda row's diff)."""
         c = self.counts[row]
         why += self.via
         if result == "different":
@@ -416,6 +509,55 @@ class Checker:
         if how:
             c[how] += 1
         self.log.write(f"{result:9} {row:28} {rel}{(': ' + why) if why else ''}\n")
+        for line in detail:
+            self.log.write(f"    {line}\n")
+
+    def compare_cuda(self, rel, tir, code):
+        """Judges one case of the cuda row: tir and code are the results of
+        `tirxc --pipeline=default --emit=tir` and `--emit=cuda` on the
+        module."""
+        (trc, tout, terr), (crc, cout, cerr) = tir, code
+        for what, rc, err in (("--emit=tir", trc, terr), ("--emit=cuda", crc, cerr)):
+            if rc not in (0, 1):
+                return self.note("cuda", rel, "different",
+                                 f"tirxc {what} failed internally (exit {rc}): {tirxc_error(err)}")
+        if trc != 0:
+            if crc == 0:
+                return self.note("cuda", rel, "different",
+                                 "tirxc prints CUDA C for a module its --emit=tir refuses: " +
+                                 tirxc_error(terr))
+            return self.note("cuda", rel, "n/c", "tirxc's default pipeline refuses the input: " +
+                             tirxc_error(terr))
+        kind, theirs = self.tv.cuda_source(tout)
+        ours_says = "tirxc prints code" if crc == 0 else "tirxc refuses: " + tirxc_error(cerr)
+        if kind == "parse":
+            return self.note("cuda", rel, "n/c", "TVM cannot parse our --emit=tir output: " +
+                             tvm_error(theirs) + "; " + ours_says)
+        if kind == "none":
+            if crc == 0:
+                return self.note("cuda", rel, "different",
+                                 "tirxc prints CUDA C, but our --emit=tir output has no function "
+                                 "whose target kind TVM reads as cuda")
+            return self.note("cuda", rel, "n/c", "no device function; " + ours_says)
+        if kind == "build":
+            if crc == 0:
+                self.tirxc_only.append(f"cuda {rel}: {tvm_error(theirs)}")
+                ours_says = "tirxc accepts"
+            return self.note("cuda", rel, "n/c", "TVM's CUDA code generator fails: " +
+                             tvm_error(theirs) + "; " + ours_says)
+        if crc != 0:
+            return self.note("cuda", rel, "different",
+                             "tirxc refuses what TVM prints code for: " + tirxc_error(cerr))
+        a, b = cuda_strip(cout), cuda_strip(theirs)
+        if a == b:
+            return self.note("cuda", rel, "equal")
+        if cuda_blocks(a) == cuda_blocks(b):
+            return self.note("cuda", rel, "equal", "the same functions and helpers in another order",
+                             "order")
+        d = cuda_diff(b, a)
+        first = next((l for l in d if l.startswith(("-", "+"))), "")
+        return self.note("cuda", rel, "different", "the code differs (first: " + first[:200] + ")",
+                         detail=d)
 
     def compare(self, row, rel, tv, ours_rc, ours_out, ours_err):
         """Judges one case: tv is TVM's module or its exception; ours the
@@ -511,7 +653,7 @@ class Checker:
         j = {}
         skip = dict((p, t) for p, t, _ in PASSES)
         for row in self.rows:
-            if row == "print" or (row in skip and skip[row] is None):
+            if row in ("print", "cuda") or (row in skip and skip[row] is None):
                 continue
             if row == "head":
                 argv = ["--pipeline=head"] + TARGET_TIRXC
@@ -533,6 +675,7 @@ class Checker:
                  for rel in mods}
         pending = {}
         inputs = {}
+        cuda = {}  # module -> the cuda row's two tirxc runs
         # Decide each module's common input, then queue its tirxc runs, so
         # the worker stays ahead of the TVM work.
         for rel in mods:
@@ -559,15 +702,20 @@ class Checker:
             inputs[rel] = (orig, crc, cout, cerr, src)
             if src:
                 pending[rel] = self.jobs_for(src[0])
+            if "cuda" in self.rows:
+                # The module file itself: TVM reads only our output.
+                cuda[rel] = tuple(self.pool.submit(self.tirxc, ["--pipeline=default", "--emit=" + e,
+                                                                "-o", "-", path])
+                                  for e in ("tir", "cuda"))
         for rel in mods:
             orig, crc, cout, cerr, src = inputs[rel]
-            self.case_module(rel, orig, crc, cout, cerr, src, pending.get(rel))
+            self.case_module(rel, orig, crc, cout, cerr, src, pending.get(rel), cuda.get(rel))
             self.tv.cache.clear()
         self.pool.shutdown()
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.report(mods, time.time() - t0)
 
-    def case_module(self, rel, orig, crc, cout, cerr, src, jobs):
+    def case_module(self, rel, orig, crc, cout, cerr, src, jobs, cuda):
         self.log.write(f"# {rel}\n")
         self.log.flush()
         if rel in self.skipped:
@@ -590,6 +738,10 @@ class Checker:
                 self.compare("print", rel, orig, crc, cout, cerr)
         for row in self.rows:
             if row == "print":
+                continue
+            if row == "cuda":
+                self.log.flush()
+                self.compare_cuda(rel, cuda[0].result(), cuda[1].result())
                 continue
             tvm_name = dict((p, t) for p, t, _ in PASSES).get(row, "head")
             if tvm_name is None:
@@ -614,27 +766,31 @@ class Checker:
         out = sys.stdout
         w = max(len(r) for r in ROWS)
         out.write(f"check-tvm: {len(mods)} modules of testdata against apache-tvm {tvm.__version__}\n")
-        hdr = f"{'pass':{w}}  {'equal':>6} {'~read':>6} {'~simp':>6} {'~ours':>6} {'differ':>6} {'known':>6} {'n/c':>6}\n"
-        out.write(hdr)
-        out.write("-" * (len(hdr) - 1) + "\n")
-        tot = dict.fromkeys(RESULTS + ("read", "simp", "ours"), 0)
+        cols = [("equal", "equal"), ("~read", "read"), ("~simp", "simp"), ("~ours", "ours"),
+                ("~order", "order"), ("differ", "different"), ("known", "known"), ("n/c", "n/c")]
+
+        def line(name, cells):
+            return f"{name:{w}}  " + " ".join(f"{x:>6}" for x in cells)
+
+        hdr = line("pass", [h for h, _ in cols])
+        out.write(hdr + "\n")
+        out.write("-" * len(hdr) + "\n")
+        tot = dict.fromkeys(RESULTS + HOW, 0)
         notes = dict((p, w) for p, _, w in PASSES)
         for r in self.rows:
             c = self.counts[r]
             for k in tot:
                 tot[k] += c[k]
             if notes.get(r):
-                out.write(f"{r:{w}}  {'-':>6} {'-':>6} {'-':>6} {'-':>6} {'-':>6} {'-':>6} {'-':>6}  "
-                          f"(not comparable: {notes[r]})\n")
+                out.write(line(r, ["-"] * len(cols)) + f"  (not comparable: {notes[r]})\n")
                 continue
-            out.write(f"{r:{w}}  {c['equal']:6} {c['read']:6} {c['simp']:6} {c['ours']:6} {c['different']:6} "
-                      f"{c['known']:6} {c['n/c']:6}\n")
-        out.write("-" * (len(hdr) - 1) + "\n")
-        out.write(f"{'total':{w}}  {tot['equal']:6} {tot['read']:6} {tot['simp']:6} {tot['ours']:6} {tot['different']:6} "
-                  f"{tot['known']:6} {tot['n/c']:6}\n")
+            out.write(line(r, [c[k] for _, k in cols]) + "\n")
+        out.write("-" * len(hdr) + "\n")
+        out.write(line("total", [tot[k] for _, k in cols]) + "\n")
         out.write("equal: structurally equal (~read: only with TVM's result as TVM reads its printed form back; "
                   "~simp: only after StmtSimplify on both sides;\n"
-                  "~ours: TVM cannot parse our output, `tirxc --compare` with TVM's print);\n"
+                  "~ours: TVM cannot parse our output, `tirxc --compare` with TVM's print; "
+                  "cuda: the same CUDA C text, ~order: in another order of functions);\n"
                   "known: a listed deviation; n/c: not comparable (TVM refuses the input or "
                   f"its pass fails); reasons per case in {self.a.log}\n")
         if self.tirxc_only:
@@ -661,7 +817,7 @@ def main():
     ap.add_argument("--testdata", required=True)
     ap.add_argument("--known", required=True, help="the known-deviation list")
     ap.add_argument("--log", required=True, help="per-case outcomes and TVM's messages")
-    ap.add_argument("--only", help="comma-separated rows (passes, print, head); no stale check")
+    ap.add_argument("--only", help="comma-separated rows (passes, print, head, cuda); no stale check")
     ap.add_argument("--filter", help="modules matching this wildcard only; no stale check")
     a = ap.parse_args()
     global tvm
