@@ -2003,6 +2003,46 @@ static void while_stmt(G *g, Stmt *s)
 	buf_puts(g->os, "}\n");
 }
 
+/* The async queue scopes (s_tir's software pipeline): TVM prints the
+ * commit_group helper after the body of a commit scope, and the wait_group
+ * helper for the inflight count before the body of a wait scope.  Queue 0
+ * only, as TVM; the count must be a constant (it is baked into the
+ * instruction). */
+static void group_helper(G *g, int wait, int64_t n)
+{
+	CudaHelper h;
+	cuda_ptx_group_helper(g->A, wait, n, &h);
+	indent(g);
+	buf_printf(g->os, "%s();\n", h.name);
+	cuda_add_util((CudaGen *)g, h.name, h.code);
+}
+
+static Stmt *async_scope(G *g, Stmt *s)
+{
+	int64_t q, n;
+	if (!s->attr.value || !ex_is_const_int(s->attr.value, &q) || q != 0) {
+		gerr(g, "attr '%s': for CUDA the async queue must be 0", s->attr.key);
+		return NULL;
+	}
+	if (!strcmp(s->attr.key, "async_commit_queue_scope")) {
+		pst(g, s->attr.body);
+		if (!g->err)
+			group_helper(g, 0, 0);
+		return NULL;
+	}
+	Stmt *in = s->attr.body;
+	if (!in || in->kind != ST_ATTR || strcmp(in->attr.key, "async_wait_inflight_count") != 0) {
+		gerr(g, "attr 'async_wait_queue_scope' must wrap an 'async_wait_inflight_count' attr");
+		return NULL;
+	}
+	if (!in->attr.value || !ex_is_const_int(in->attr.value, &n) || n < INT32_MIN || n > INT32_MAX) {
+		gerr(g, "attr 'async_wait_inflight_count' must be a constant here (it is baked into cp.async.wait_group)");
+		return NULL;
+	}
+	group_helper(g, 1, n);
+	return in->attr.body;
+}
+
 /* The pre-body part of an attr; returns 0 when the attr printed its body
  * itself. */
 static int attr(G *g, Stmt *s)
@@ -2027,8 +2067,7 @@ static int attr(G *g, Stmt *s)
 		if (s->attr.value && ex_is_const_int(s->attr.value, &n) && n != 1)
 			buf_printf(g->os, " %" PRId64, n);
 		buf_putc(g->os, '\n');
-	} else if (!strcmp(key, "async_commit_queue_scope") || !strcmp(key, "async_wait_queue_scope") ||
-	           !strcmp(key, "async_wait_inflight_count") || !strcmp(key, "fragment_shape") ||
+	} else if (!strcmp(key, "async_wait_inflight_count") || !strcmp(key, "fragment_shape") ||
 	           !strcmp(key, "fragment_layout")) {
 		gerr(g, "attr '%s' has no CUDA code here yet", key);
 	}
@@ -2044,6 +2083,11 @@ static void pst(G *g, Stmt *s)
 			g->at = s->loc;
 		switch (s->kind) {
 		case ST_ATTR:
+			if (!strcmp(s->attr.key, "async_commit_queue_scope") ||
+			    !strcmp(s->attr.key, "async_wait_queue_scope")) {
+				s = async_scope(g, s);
+				continue;
+			}
 			attr(g, s);
 			s = s->attr.body;
 			continue;
