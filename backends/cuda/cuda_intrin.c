@@ -425,53 +425,28 @@ static void sha1_hex(Sha1 *s, char hex[41])
 		snprintf(hex + 2 * i, 3, "%02x", (unsigned)(s->h[i / 4] >> (24 - 8 * (i % 4))) & 0xffu);
 }
 
-/* The format as a JSON string with every non-ASCII character escaped (what
- * Python's json.dumps writes); 0 for bytes that are not UTF-8. */
+/* The format as a JSON string (what Python's json.dumps writes: quote and
+ * backslash escaped, the usual short escapes, every other character outside
+ * ' '..'~' as a \u00XX escape).  Returns 0 for a non-ASCII format: tirxc
+ * keeps strings as UTF-8 bytes but prints them as \xNN escapes, which TVM
+ * reads back as one Latin-1 character per byte, so the two disagree on
+ * what the string is (docs/compatibility.md). */
 static int json_string(Buf *b, const char *s)
 {
 	buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		unsigned c = *p;
-		if (c == '"' || c == '\\') {
-			buf_putc(b, '\\'), buf_putc(b, (int)c), p++;
-			continue;
-		}
-		if (c >= 0x20 && c < 0x7f) {
-			buf_putc(b, (int)c), p++;
-			continue;
-		}
 		const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
-		if (esc) {
-			buf_puts(b, esc), p++;
-			continue;
-		}
-		uint32_t cp;
-		int k;
-		if (c < 0x80)
-			cp = c, k = 0;
-		else if ((c & 0xe0) == 0xc0)
-			cp = c & 0x1f, k = 1;
-		else if ((c & 0xf0) == 0xe0)
-			cp = c & 0x0f, k = 2;
-		else if ((c & 0xf8) == 0xf0)
-			cp = c & 0x07, k = 3;
+		if (c >= 0x80)
+			return 0;
+		if (c == '"' || c == '\\')
+			buf_putc(b, '\\'), buf_putc(b, (int)c);
+		else if (c >= 0x20 && c < 0x7f)
+			buf_putc(b, (int)c);
+		else if (esc)
+			buf_puts(b, esc);
 		else
-			return 0;
-		p++;
-		for (int i = 0; i < k; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (*p & 0x3fu);
-		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		if (cp >= 0x10000) {
-			cp -= 0x10000;
-			buf_printf(b, "\\u%04x\\u%04x", 0xd800u + (cp >> 10), 0xdc00u + (cp & 0x3ffu));
-		} else {
-			buf_printf(b, "\\u%04x", cp);
-		}
+			buf_printf(b, "\\u%04x", c);
 	}
 	buf_putc(b, '"');
 	return 1;
@@ -524,7 +499,7 @@ static int cuda_printf(Arena *a, const Expr *call, CudaHelper *out, const char *
 	}
 	if (!json_string(&fmt, args[0]->s)) {
 		buf_free(&params), buf_free(&fmt);
-		*err = "the format is not UTF-8";
+		*err = "a format string with non-ASCII characters has no exact spelling here";
 		return 0;
 	}
 	char hex[41];
@@ -756,7 +731,9 @@ static int cp_async_raw(Arena *a, const Expr *call, CudaHelper *out, const char 
 		           cop, size);
 	}
 	out->code = adup(a, &code);
-	out->args = argv_of(a, args, pred ? 5 : 4);
+	/* dst, dst_offset, src, src_offset[, predicate]: the size is baked in */
+	out->args = argv_of(a, args, 5);
+	out->args[4] = args[n - 1];
 	out->nargs = pred ? 5 : 4;
 	return 1;
 }
