@@ -24,6 +24,7 @@ enum {
 	TAG_CAST_BF162 = 1 << 13,  /* cast_to_nv_bfloat162 */
 	TAG_HALF_MATH = 1 << 14,   /* hpow, htanh, htan, hatan, herf */
 	TAG_WARP_SHUFFLE = 1 << 15,
+	TAG_PRINTF = 1 << 16,      /* printf in device code (cstdio under nvcc) */
 };
 
 /* The preamble for the tags: tirxc's own text (cuda_header.c). */

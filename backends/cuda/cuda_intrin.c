@@ -515,6 +515,7 @@ static int cuda_printf(Arena *a, const Expr *call, CudaHelper *out, const char *
 	out->code = adup(a, &code);
 	out->args = argv_of(a, args + 1, n - 1);
 	out->nargs = n - 1;
+	out->tags = TAG_PRINTF;
 	return 1;
 }
 
@@ -692,8 +693,9 @@ static int cp_async_raw(Arena *a, const Expr *call, CudaHelper *out, const char 
 		*err = "a pointer whose element is not a whole number of bytes";
 		return 0;
 	}
-	if (pred && size != 4 && size != 8 && size != 16) {
-		*err = "a predicated copy must be 4, 8 or 16 bytes";
+	if (size != 4 && size != 8 && size != 16) {
+		/* TVM prints any size; ptxas accepts only these */
+		*err = "a cp.async copy is 4, 8 or 16 bytes";
 		return 0;
 	}
 	const char *cop = size == 16 ? "cg" : "ca";
