@@ -24,6 +24,7 @@ enum {
 	TAG_CAST_BF162 = 1 << 13,  /* cast_to_nv_bfloat162 */
 	TAG_HALF_MATH = 1 << 14,   /* hpow, htanh, htan, hatan, herf */
 	TAG_WARP_SHUFFLE = 1 << 15,
+	TAG_PRINTF = 1 << 16,      /* printf in device code (cstdio under nvcc) */
 };
 
 /* The preamble for the tags: tirxc's own text (cuda_header.c). */
@@ -46,5 +47,8 @@ typedef struct CudaHelper {
 /* 1 and *out for a call cuda_intrin.c knows; 0 otherwise, with *err set
  * when the op is known but this call cannot be printed. */
 int cuda_helper_for(Arena *a, const Expr *call, CudaHelper *out, const char **err);
+/* The cp.async commit_group helper (wait 0) or wait_group helper for `n`
+ * (wait 1), as the async queue attrs print them: no arguments. */
+int cuda_ptx_group_helper(Arena *a, int wait, int64_t n, CudaHelper *out);
 
 #endif

@@ -1445,6 +1445,63 @@ static const struct {
 	{"tirx.cuda.__activemask", "__activemask"},
 };
 
+/* T.ptx_legacy.ldmatrix(trans, num, ".b16", local_ptr, local_offset,
+ * smem_ptr, smem_offset): TVM's C++ writes the asm block straight into the
+ * statement stream (PrintLoadMatrixAssembly), unindented, and leaves the
+ * expression empty. */
+static void ldmatrix_legacy(G *g, Expr *e)
+{
+	Expr **a = e->call.args;
+	int64_t trans, num;
+	if (e->call.nargs != 7 || !ex_is_const_int(a[0], &trans) || !ex_is_const_int(a[1], &num) ||
+	    (num != 1 && num != 2 && num != 4) || a[2]->kind != EX_STR || strcmp(a[2]->s, ".b16") != 0) {
+		gerr(g, "T.ptx_legacy.ldmatrix takes (trans, 1|2|4, \".b16\", local, offset, smem, offset) with constants");
+		return;
+	}
+	if (trans) {
+		/* TVM picks a gather loop for 8-bit elements from the call's
+		 * dtype, which tirxc does not keep (TVM reads it as int8) */
+		gerr(g, "a transposing T.ptx_legacy.ldmatrix has no CUDA code here (TVM's form depends on an element "
+		        "type tirxc does not keep)");
+		return;
+	}
+	const char *lp = ps(g, a[3]), *lo = ps(g, a[4]), *sp = ps(g, a[5]), *so = ps(g, a[6]);
+	Buf *os = g->os;
+	buf_printf(os,
+	           "\n  {\n    unsigned int addr = __cvta_generic_to_shared(%s + %s);\n"
+	           "    __asm__ __volatile__(\n"
+	           "      \"ldmatrix.sync.aligned.m8n8.x%d%s.shared.b16\"\n"
+	           "      \"{%%0",
+	           sp, so, (int)num, "");
+	for (int i = 1; i < num; i++)
+		buf_printf(os, ", %%%d", i);
+	buf_printf(os, "}, [%%%d]", (int)num);
+	buf_puts(os, ";\\n\"\n      : ");
+	for (int i = 0; i < num; i++)
+		buf_printf(os, "%s\"=r\"(((unsigned *)(%s + %s))[%d])", i ? ", " : "", lp, lo, i);
+	buf_puts(os, "\n      : \"r\"(addr)\n    );\n  }\n");
+}
+
+/* T.s_tir.ldg32(reg, guard, global[i], local_index): the guarded 32-bit
+ * global load TVM's C++ writes straight into the statement stream. */
+static void ldg32(G *g, Expr *e)
+{
+	Expr **a = e->call.args;
+	if (e->call.nargs != 4 || a[2]->kind != EX_LOAD || a[2]->load.nidx != 1) {
+		gerr(g, "T.s_tir.ldg32 takes (reg, guard, a flat global load, local index)");
+		return;
+	}
+	const char *reg = ps(g, a[0]), *guard = ps(g, a[1]);
+	const char *gi = ps(g, a[2]->load.idx[0]);
+	Buffer *b = a[2]->load.buf;
+	const char *gb = var_id(g, b, b->name);
+	const char *li = ps(g, a[3]);
+	Buf *os = g->os;
+	buf_puts(os, "asm volatile (\n\"{.reg .pred p;\\n\"\n\" setp.ne.b32 p, %2, 0;\\n\"\n"
+	             "\" @!p mov.b32 %0, 0;\\n\"\n\" @p ld.global.nc.f32 %0, [%1];}\\n\"\n");
+	buf_printf(os, ": \"=f\"(%s[%s])\n: \"l\"((void*)(%s+%s)), \"r\"((int)%s)\n);\n", reg, li, gb, gi, guard);
+}
+
 static void call(G *g, Expr *e, Buf *os)
 {
 	const Op *op = e->call.op;
@@ -1569,6 +1626,14 @@ static void call(G *g, Expr *e, Buf *os)
 			buf_printf(os, "%s%s", sa[i], i < n - 2 ? ", " : "");
 		buf_putc(os, ')');
 		cuda_add_util((CudaGen *)g, a[0]->s, a[n - 1]->s);
+	} else if (IS("tirx.mma_fill") || IS("tirx.mma_fill_legacy")) {
+		/* TVM's C++ prints the zeroing loop as the expression */
+		const char *num = ps(g, a[0]), *dst = ps(g, a[1]), *off = ps(g, a[2]);
+		buf_printf(os, "for (int i = 0; i < %s; ++i) {\n%s[%s + i] = 0.0;}\n", num, dst, off);
+	} else if (IS("tirx.ptx_legacy.ldmatrix")) {
+		ldmatrix_legacy(g, e);
+	} else if (IS("tirx.s_tir.ldg32")) {
+		ldg32(g, e);
 	} else {
 		gerr(g, "no CUDA code for T.%s", op->script ? op->script : name);
 	}
@@ -2003,6 +2068,46 @@ static void while_stmt(G *g, Stmt *s)
 	buf_puts(g->os, "}\n");
 }
 
+/* The async queue scopes (s_tir's software pipeline): TVM prints the
+ * commit_group helper after the body of a commit scope, and the wait_group
+ * helper for the inflight count before the body of a wait scope.  Queue 0
+ * only, as TVM; the count must be a constant (it is baked into the
+ * instruction). */
+static void group_helper(G *g, int wait, int64_t n)
+{
+	CudaHelper h;
+	cuda_ptx_group_helper(g->A, wait, n, &h);
+	indent(g);
+	buf_printf(g->os, "%s();\n", h.name);
+	cuda_add_util((CudaGen *)g, h.name, h.code);
+}
+
+static Stmt *async_scope(G *g, Stmt *s)
+{
+	int64_t q, n;
+	if (!s->attr.value || !ex_is_const_int(s->attr.value, &q) || q != 0) {
+		gerr(g, "attr '%s': for CUDA the async queue must be 0", s->attr.key);
+		return NULL;
+	}
+	if (!strcmp(s->attr.key, "async_commit_queue_scope")) {
+		pst(g, s->attr.body);
+		if (!g->err)
+			group_helper(g, 0, 0);
+		return NULL;
+	}
+	Stmt *in = s->attr.body;
+	if (!in || in->kind != ST_ATTR || strcmp(in->attr.key, "async_wait_inflight_count") != 0) {
+		gerr(g, "attr 'async_wait_queue_scope' must wrap an 'async_wait_inflight_count' attr");
+		return NULL;
+	}
+	if (!in->attr.value || !ex_is_const_int(in->attr.value, &n) || n < INT32_MIN || n > INT32_MAX) {
+		gerr(g, "attr 'async_wait_inflight_count' must be a constant here (it is baked into cp.async.wait_group)");
+		return NULL;
+	}
+	group_helper(g, 1, n);
+	return in->attr.body;
+}
+
 /* The pre-body part of an attr; returns 0 when the attr printed its body
  * itself. */
 static int attr(G *g, Stmt *s)
@@ -2027,8 +2132,7 @@ static int attr(G *g, Stmt *s)
 		if (s->attr.value && ex_is_const_int(s->attr.value, &n) && n != 1)
 			buf_printf(g->os, " %" PRId64, n);
 		buf_putc(g->os, '\n');
-	} else if (!strcmp(key, "async_commit_queue_scope") || !strcmp(key, "async_wait_queue_scope") ||
-	           !strcmp(key, "async_wait_inflight_count") || !strcmp(key, "fragment_shape") ||
+	} else if (!strcmp(key, "async_wait_inflight_count") || !strcmp(key, "fragment_shape") ||
 	           !strcmp(key, "fragment_layout")) {
 		gerr(g, "attr '%s' has no CUDA code here yet", key);
 	}
@@ -2044,6 +2148,11 @@ static void pst(G *g, Stmt *s)
 			g->at = s->loc;
 		switch (s->kind) {
 		case ST_ATTR:
+			if (!strcmp(s->attr.key, "async_commit_queue_scope") ||
+			    !strcmp(s->attr.key, "async_wait_queue_scope")) {
+				s = async_scope(g, s);
+				continue;
+			}
 			attr(g, s);
 			s = s->attr.body;
 			continue;
