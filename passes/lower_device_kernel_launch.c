@@ -467,7 +467,10 @@ static Expr *rewrite_expr(Mutator *mu, Expr *e)
 
 typedef struct Returns {
 	Launch *l;
-	int keep; /* cuda at HEAD keeps `return 0` as an early exit */
+	/* CUDA keeps `return 0` as an early exit, in both forms (TVM 0.27 and
+	 * HEAD do; the May 2026 form made it T.evaluate(0), which silently
+	 * dropped the guard of a kernel: out-of-range threads went on) */
+	int keep;
 	int err;
 } Returns;
 
@@ -700,7 +703,7 @@ int shd_lower_launch(Module *m, PassCtx *cx, int head)
 		if (in->launched) {
 			g->ret = ty_void();
 			if (in->returns) {
-				Returns r = {&l, head && target_kind(in->target) == l.cuda, 0};
+				Returns r = {&l, target_kind(in->target) == l.cuda, 0};
 				Mutator mu = {.a = a, .expr = pu_keep_expr, .stmt = returns_stmt, .data = &r};
 				g->body = mut_stmt(&mu, g->body);
 				mut_done(&mu);
