@@ -1730,8 +1730,11 @@ static void evaluate(G *g, Expr *v)
 	}
 	const char *s = ps(g, v);
 	if (*s) {
+		/* A value that is not a call has no effect: TVM prints `n;`,
+		 * which nvcc warns about (#174-D); the cast to void says it is
+		 * meant (docs/compatibility.md). */
 		indent(g);
-		buf_printf(g->os, "%s;\n", s);
+		buf_printf(g->os, "%s%s;\n", v->kind == EX_CALL ? "" : "(void)", s);
 	}
 }
 
@@ -1904,8 +1907,21 @@ static void decl(G *g, Stmt *s)
 	pmap_put(&g->htype, b, dt_word(b->dt));
 }
 
+/* Whether a and b are the same var or the same integer constant. */
+static int same_leaf(const Expr *a, const Expr *b)
+{
+	int64_t x, y;
+	if (a == b)
+		return 1;
+	if (a->kind == EX_VAR && b->kind == EX_VAR)
+		return a->var == b->var;
+	return ex_is_const_int(a, &x) && ex_is_const_int(b, &y) && x == y &&
+	       dt_eq(a->dt, b->dt);
+}
+
 /* Loop bounds: min + extent as TVM's Simplify leaves them when both are
- * constants (folded) or min is 0 (the extent); otherwise the sum. */
+ * constants (folded), min is 0 (the extent) or the extent is `e - min`
+ * (e: what the loop was written with, range(min, e)); otherwise the sum. */
 static Expr *loop_end(G *g, Stmt *s)
 {
 	int64_t m, x;
@@ -1914,6 +1930,8 @@ static Expr *loop_end(G *g, Stmt *s)
 		return ext;
 	if (ex_is_const_int(mn, &m) && ex_is_const_int(ext, &x))
 		return ex_int(g->A, ext->dt, m + x);
+	if (ext->kind == EX_SUB && same_leaf(ext->bin.b, mn) && dt_eq(ext->dt, mn->dt))
+		return ext->bin.a;
 	const char *err = NULL;
 	Expr *r = arith_binary(g->A, EX_ADD, mn, ext, &err);
 	if (!r)
