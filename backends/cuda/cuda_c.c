@@ -204,6 +204,24 @@ static const char *const reserved[] = {
 	"continue", "break", "typedef", "struct", "enum", "union", "return",
 };
 
+/* Names TVM does not reserve, where TVM's code does not compile: the
+ * other C++ keywords, CUDA's built-in variables, and the type names our
+ * preamble and the CUDA headers give (docs/compatibility.md). */
+static const char *const reserved_more[] = {
+	"alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "catch",
+	"char16_t", "char32_t", "char8_t", "class", "compl", "concept", "const", "const_cast",
+	"consteval", "constexpr", "constinit", "co_await", "co_return", "co_yield", "decltype",
+	"delete", "dynamic_cast", "explicit", "export", "false", "friend", "inline", "mutable",
+	"namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq",
+	"private", "protected", "public", "reinterpret_cast", "requires", "restrict", "signed",
+	"sizeof", "static", "static_assert", "static_cast", "template", "this", "thread_local",
+	"throw", "true", "try", "typeid", "typename", "using", "virtual", "volatile", "wchar_t",
+	"xor", "xor_eq", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize", "NULL",
+	"uint", "uchar", "ushort", "half", "half2", "half4", "nv_bfloat16", "nv_bfloat162",
+	"nv_bfloat164", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
+	"int64_t", "uint64_t",
+};
+
 static void init_func_state(G *g)
 {
 	pmap_clear(&g->names);
@@ -218,6 +236,8 @@ static void init_func_state(G *g)
 	g->nmarks = 0;
 	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
 		pmap_put(&g->names, sym(reserved[i]), (void *)1);
+	for (size_t i = 0; i < sizeof reserved_more / sizeof *reserved_more; i++)
+		pmap_put(&g->names, sym(reserved_more[i]), (void *)1);
 }
 
 /* ------------------------------------------------------------ scopes */
@@ -1171,11 +1191,14 @@ static void shuffle(G *g, Expr *e, Buf *os)
 		for (int k = 0; k < nv; k++) {
 			Expr *v = e->shuf.vecs[k];
 			const char *s = ps(g, v);
+			/* TVM prints lane i of a part as `part[i]`, which no CUDA
+			 * vector type accepts; we print the lane as for one part,
+			 * `(part).x` (docs/compatibility.md). */
 			if (v->dt.lanes == 1)
 				vec_push(&cat, (void *)s);
 			else
 				for (int i = 0; i < v->dt.lanes; i++)
-					vec_push(&cat, (void *)gfmt(g, "%s[%d]", s, i));
+					vec_push(&cat, (void *)vec_elem(g, gfmt(g, "(%s)", s), v->dt, i));
 		}
 	} else if (nv == 1) {
 		Expr *v = e->shuf.vecs[0];
@@ -1331,6 +1354,17 @@ static void bin_intrin(G *g, Expr *e, const char *op, Buf *os)
 	buf_putc(os, ')');
 }
 
+/* `if (c) {` as TVM prints it: a condition that starts with '(' and ends
+ * with ')' is not wrapped again (TVM tests the text, and so do we). */
+static void print_if(G *g, const char *c)
+{
+	size_t n = strlen(c);
+	if (n && c[0] == '(' && c[n - 1] == ')')
+		buf_printf(g->os, "if %s {\n", c);
+	else
+		buf_printf(g->os, "if (%s) {\n", c);
+}
+
 static void if_then_else(G *g, Expr *e, Buf *os)
 {
 	Expr **a = e->call.args;
@@ -1340,7 +1374,7 @@ static void if_then_else(G *g, Expr *e, Buf *os)
 	print_ttype(g, e->call.rty, g->os);
 	buf_printf(g->os, " %s;\n", r);
 	indent(g);
-	buf_printf(g->os, "if (%s) {\n", c);
+	print_if(g, c);
 	int sc = begin_scope(g);
 	const char *t = ps(g, a[1]);
 	indent(g);
@@ -1986,11 +2020,7 @@ static void if_stmt(G *g, Stmt *s)
 {
 	const char *c = ps(g, s->ifs.cond);
 	indent(g);
-	size_t n = strlen(c);
-	if (n && c[0] == '(' && c[n - 1] == ')')
-		buf_printf(g->os, "if %s {\n", c);
-	else
-		buf_printf(g->os, "if (%s) {\n", c);
+	print_if(g, c);
 	int sc = begin_scope(g);
 	pst(g, s->ifs.then);
 	end_scope(g, sc);
