@@ -2351,7 +2351,8 @@ int cuda_emit_c(const Module *m, Buf *out)
 		buf_puts(&g.body, "}\n\n");
 	}
 	if (!g.err) {
-		buf_put(out, g.decl.s, g.decl.n);
+		if (g.decl.n)
+			buf_put(out, g.decl.s, g.decl.n);
 		cuda_header(out, g.tags);
 		for (int i = 0; i < g.util_code.n; i++)
 			buf_puts(out, g.util_code.v[i]);
