@@ -20,7 +20,12 @@
  * at 0, launch bounds, whether a vector load is aligned), we fold constants
  * and use a modular-set analysis of the index; where those are weaker than
  * TVM's analyzer the code is equivalent but may be spelled differently
- * (docs/compatibility.md).  Constructs TVM would print into code that does
+ * (docs/compatibility.md).  Where TVM's spelling does not compile (or
+ * draws an nvcc warning) and a close one does, we print that and list it
+ * there: `(void)n;` for an evaluated value, `(part).x` for a lane of a
+ * shuffle part, C++ keywords and CUDA built-ins reserved as names; the code
+ * must build with nvcc -Werror all-warnings (mk/cuda-build.sh).  Other
+ * constructs TVM would print into code that does
  * not compile, or that we cannot print exactly, are refused at their
  * statement: predicated loads and stores, floordiv left unlowered, asserts
  * in device code, intrinsics without a CUDA spelling here.
