@@ -24,4 +24,12 @@ for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "CUDA_HOME", "HOME"):
     if k in os.environ:
         config.environment[k] = os.environ[k]
 config.environment["NO_COLOR"] = "1"
+# The CUDA toolkit (CUDA_HOME, else /usr/local/cuda): tests that run nvcc
+# say `REQUIRES: nvcc` and are skipped where it is missing.
+cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+nvcc = os.path.join(cuda_home, "bin", "nvcc")
+if os.access(nvcc, os.X_OK):
+    config.available_features.add("nvcc")
+    config.environment["CUDA_HOME"] = cuda_home
+config.substitutions.append(("%nvcc", nvcc))
 

@@ -20,7 +20,12 @@
  * at 0, launch bounds, whether a vector load is aligned), we fold constants
  * and use a modular-set analysis of the index; where those are weaker than
  * TVM's analyzer the code is equivalent but may be spelled differently
- * (docs/compatibility.md).  Constructs TVM would print into code that does
+ * (docs/compatibility.md).  Where TVM's spelling does not compile (or
+ * draws an nvcc warning) and a close one does, we print that and list it
+ * there: `(void)n;` for an evaluated value, `(part).x` for a lane of a
+ * shuffle part, C++ keywords and CUDA built-ins reserved as names; the code
+ * must build with nvcc -Werror all-warnings (mk/cuda-build.sh).  Other
+ * constructs TVM would print into code that does
  * not compile, or that we cannot print exactly, are refused at their
  * statement: predicated loads and stores, floordiv left unlowered, asserts
  * in device code, intrinsics without a CUDA spelling here.
@@ -204,6 +209,24 @@ static const char *const reserved[] = {
 	"continue", "break", "typedef", "struct", "enum", "union", "return",
 };
 
+/* Names TVM does not reserve, where TVM's code does not compile: the
+ * other C++ keywords, CUDA's built-in variables, and the type names our
+ * preamble and the CUDA headers give (docs/compatibility.md). */
+static const char *const reserved_more[] = {
+	"alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "catch",
+	"char16_t", "char32_t", "char8_t", "class", "compl", "concept", "const", "const_cast",
+	"consteval", "constexpr", "constinit", "co_await", "co_return", "co_yield", "decltype",
+	"delete", "dynamic_cast", "explicit", "export", "false", "friend", "inline", "mutable",
+	"namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq",
+	"private", "protected", "public", "reinterpret_cast", "requires", "restrict", "signed",
+	"sizeof", "static", "static_assert", "static_cast", "template", "this", "thread_local",
+	"throw", "true", "try", "typeid", "typename", "using", "virtual", "volatile", "wchar_t",
+	"xor", "xor_eq", "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize", "NULL",
+	"uint", "uchar", "ushort", "half", "half2", "half4", "nv_bfloat16", "nv_bfloat162",
+	"nv_bfloat164", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
+	"int64_t", "uint64_t",
+};
+
 static void init_func_state(G *g)
 {
 	pmap_clear(&g->names);
@@ -218,6 +241,8 @@ static void init_func_state(G *g)
 	g->nmarks = 0;
 	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
 		pmap_put(&g->names, sym(reserved[i]), (void *)1);
+	for (size_t i = 0; i < sizeof reserved_more / sizeof *reserved_more; i++)
+		pmap_put(&g->names, sym(reserved_more[i]), (void *)1);
 }
 
 /* ------------------------------------------------------------ scopes */
@@ -1171,11 +1196,14 @@ static void shuffle(G *g, Expr *e, Buf *os)
 		for (int k = 0; k < nv; k++) {
 			Expr *v = e->shuf.vecs[k];
 			const char *s = ps(g, v);
+			/* TVM prints lane i of a part as `part[i]`, which no CUDA
+			 * vector type accepts; we print the lane as for one part,
+			 * `(part).x` (docs/compatibility.md). */
 			if (v->dt.lanes == 1)
 				vec_push(&cat, (void *)s);
 			else
 				for (int i = 0; i < v->dt.lanes; i++)
-					vec_push(&cat, (void *)gfmt(g, "%s[%d]", s, i));
+					vec_push(&cat, (void *)vec_elem(g, gfmt(g, "(%s)", s), v->dt, i));
 		}
 	} else if (nv == 1) {
 		Expr *v = e->shuf.vecs[0];
@@ -1331,6 +1359,17 @@ static void bin_intrin(G *g, Expr *e, const char *op, Buf *os)
 	buf_putc(os, ')');
 }
 
+/* `if (c) {` as TVM prints it: a condition that starts with '(' and ends
+ * with ')' is not wrapped again (TVM tests the text, and so do we). */
+static void print_if(G *g, const char *c)
+{
+	size_t n = strlen(c);
+	if (n && c[0] == '(' && c[n - 1] == ')')
+		buf_printf(g->os, "if %s {\n", c);
+	else
+		buf_printf(g->os, "if (%s) {\n", c);
+}
+
 static void if_then_else(G *g, Expr *e, Buf *os)
 {
 	Expr **a = e->call.args;
@@ -1340,7 +1379,7 @@ static void if_then_else(G *g, Expr *e, Buf *os)
 	print_ttype(g, e->call.rty, g->os);
 	buf_printf(g->os, " %s;\n", r);
 	indent(g);
-	buf_printf(g->os, "if (%s) {\n", c);
+	print_if(g, c);
 	int sc = begin_scope(g);
 	const char *t = ps(g, a[1]);
 	indent(g);
@@ -1795,8 +1834,11 @@ static void evaluate(G *g, Expr *v)
 	}
 	const char *s = ps(g, v);
 	if (*s) {
+		/* A value that is not a call has no effect: TVM prints `n;`,
+		 * which nvcc warns about (#174-D); the cast to void says it is
+		 * meant (docs/compatibility.md). */
 		indent(g);
-		buf_printf(g->os, "%s;\n", s);
+		buf_printf(g->os, "%s%s;\n", v->kind == EX_CALL ? "" : "(void)", s);
 	}
 }
 
@@ -1969,8 +2011,21 @@ static void decl(G *g, Stmt *s)
 	pmap_put(&g->htype, b, dt_word(b->dt));
 }
 
+/* Whether a and b are the same var or the same integer constant. */
+static int same_leaf(const Expr *a, const Expr *b)
+{
+	int64_t x, y;
+	if (a == b)
+		return 1;
+	if (a->kind == EX_VAR && b->kind == EX_VAR)
+		return a->var == b->var;
+	return ex_is_const_int(a, &x) && ex_is_const_int(b, &y) && x == y &&
+	       dt_eq(a->dt, b->dt);
+}
+
 /* Loop bounds: min + extent as TVM's Simplify leaves them when both are
- * constants (folded) or min is 0 (the extent); otherwise the sum. */
+ * constants (folded), min is 0 (the extent) or the extent is `e - min`
+ * (e: what the loop was written with, range(min, e)); otherwise the sum. */
 static Expr *loop_end(G *g, Stmt *s)
 {
 	int64_t m, x;
@@ -1979,6 +2034,8 @@ static Expr *loop_end(G *g, Stmt *s)
 		return ext;
 	if (ex_is_const_int(mn, &m) && ex_is_const_int(ext, &x))
 		return ex_int(g->A, ext->dt, m + x);
+	if (ext->kind == EX_SUB && same_leaf(ext->bin.b, mn) && dt_eq(ext->dt, mn->dt))
+		return ext->bin.a;
 	const char *err = NULL;
 	Expr *r = arith_binary(g->A, EX_ADD, mn, ext, &err);
 	if (!r)
@@ -2033,11 +2090,7 @@ static void if_stmt(G *g, Stmt *s)
 {
 	const char *c = ps(g, s->ifs.cond);
 	indent(g);
-	size_t n = strlen(c);
-	if (n && c[0] == '(' && c[n - 1] == ')')
-		buf_printf(g->os, "if %s {\n", c);
-	else
-		buf_printf(g->os, "if (%s) {\n", c);
+	print_if(g, c);
 	int sc = begin_scope(g);
 	pst(g, s->ifs.then);
 	end_scope(g, sc);
