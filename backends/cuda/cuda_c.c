@@ -2170,6 +2170,10 @@ static int attr(G *g, Stmt *s)
 	if (!strcmp(key, "thread_extent")) {
 		if (node && node->kind == OB_ITERVAR)
 			bind_thread(g, node);
+	} else if (!strcmp(key, "virtual_thread")) {
+		/* TVM prints `((int)vthread.x)`, which names nothing in CUDA */
+		gerr(g, "virtual thread '%s' reached code generation: no tirxc pipeline injects virtual threads",
+		     node && node->kind == OB_ITERVAR && node->iv.tag ? node->iv.tag : "?");
 	} else if (!strcmp(key, "pragma_import_c")) {
 		if (!s->attr.value || s->attr.value->kind != EX_STR)
 			gerr(g, "pragma_import_c needs a string");

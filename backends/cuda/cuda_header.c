@@ -88,6 +88,8 @@ static const char fp8[] = "#include <cuda_fp8.h>\n";
 static const char fp6[] = "#include <cuda_fp6.h>\n";
 static const char fp4[] = "#include <cuda_fp4.h>\n";
 static const char math[] = "#include <math_constants.h>\n";
+/* NVRTC declares printf itself; nvcc needs the header. */
+static const char cstdio[] = "#ifndef __CUDACC_RTC__\n#include <cstdio>\n#endif\n";
 
 void cuda_header(Buf *out, CudaTags t)
 {
@@ -118,4 +120,6 @@ void cuda_header(Buf *out, CudaTags t)
 		buf_puts(out, fp4);
 	if (t & TAG_MATH)
 		buf_puts(out, math);
+	if (t & TAG_PRINTF)
+		buf_puts(out, cstdio);
 }
