@@ -1,6 +1,8 @@
 /* sym.c: interned strings.  A Sym lives until sym_free_all; equal strings
  * give the same pointer, so IR code compares names with ==.  Syms may hold
  * NUL bytes (string literals), so the length is part of the key. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tir.h"
@@ -114,4 +116,30 @@ void sym_free_all(void)
 	tab = NULL;
 	cap = count = 0;
 	memset(lit, 0, sizeof lit);
+}
+
+Sym sym_fresh(PtrMap *taken, const char *name)
+{
+	size_t n = strlen(name);
+	if (!n)
+		name = "v", n = 1;
+	char *s = xmalloc(n + 24);
+	memcpy(s, name, n + 1);
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '.')
+			s[i] = '_';
+	Sym key = sym(s);
+	intptr_t k = (intptr_t)pmap_get(taken, key);
+	Sym r = key;
+	if (k) {
+		intptr_t suffix = k - 1;
+		do {
+			snprintf(s + n, 24, "_%ld", (long)++suffix);
+			r = sym(s);
+		} while (pmap_get(taken, r));
+		pmap_put(taken, key, (void *)(suffix + 1));
+	}
+	pmap_put(taken, r, (void *)1);
+	free(s);
+	return r;
 }

@@ -121,6 +121,11 @@ Sym sym(const char *s);
 Sym symn(const char *s, size_t n);
 size_t sym_len(Sym s); /* Syms may hold NUL bytes (string literals) */
 void sym_free_all(void); /* at exit, so leak checkers stay quiet */
+/* TVM's UniqueNameSupply::FreshName: '.' in name becomes '_' (an empty name
+ * is "v"); a name not yet taken is returned as is, a taken one gets the
+ * first free `_N` after the last suffix tried for it.  taken: Sym -> 1 +
+ * that suffix (zero-initialise; put a Sym with value 1 to reserve it). */
+Sym sym_fresh(PtrMap *taken, const char *name);
 
 /* ---------------------------------------------------------------- diag.c */
 /* A source file known to the diagnostics engine.  Loc.file indexes them. */

@@ -41,36 +41,16 @@
 
 Sym fresh_func_name(const Module *m, PtrMap *counters, const char *base)
 {
-	size_t n = strlen(base);
-	char *s = xmalloc(n + 24);
-	memcpy(s, base, n + 1);
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '.')
-			s[i] = '_';
-	Sym b = sym(s);
-	/* counters: name -> 1 + the last suffix tried for it.  The first
-	 * request enters the module's names (as tried once, with no suffix),
-	 * so a name is taken exactly when it is a key: names made here are
-	 * keys, and the caller adds them to the module before the next
-	 * request, which adds no other names.  One look-up per candidate,
-	 * not a scan of the module's functions. */
+	/* The first request enters the module's names (as taken), so a name
+	 * is taken exactly when it is a key: names made here are keys, and the
+	 * caller adds them to the module before the next request, which adds
+	 * no other names.  One look-up per candidate, not a scan of the
+	 * module's functions. */
 	if (!counters->n)
 		for (int i = 0; i < m->nfuncs; i++)
 			if (!pmap_get(counters, m->funcs[i]->name))
 				pmap_put(counters, m->funcs[i]->name, (void *)1);
-	intptr_t k = (intptr_t)pmap_get(counters, b);
-	Sym r = b;
-	if (k) {
-		k--;
-		do {
-			snprintf(s + n, 24, "_%ld", (long)++k);
-			r = sym(s);
-		} while (pmap_get(counters, r));
-		pmap_put(counters, b, (void *)(k + 1));
-	}
-	pmap_put(counters, r, pmap_get(counters, r) ? pmap_get(counters, r) : (void *)1);
-	free(s);
-	return r;
+	return sym_fresh(counters, base);
 }
 
 static Var *renew_var(Mutator *mu, Var *v)

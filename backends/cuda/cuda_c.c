@@ -135,36 +135,6 @@ static const char *gfmt(G *g, const char *fmt, ...)
 
 /* ------------------------------------------------------------- names */
 
-/* TVM's UniqueNameSupply: '.' becomes '_'; a taken name gets the first
- * free `_N` after the last suffix tried for it. */
-static const char *supply_fresh(G *g, PtrMap *ns, const char *name)
-{
-	size_t n = strlen(name);
-	if (!n)
-		name = "v", n = 1;
-	char *s = xmalloc(n + 24);
-	memcpy(s, name, n + 1);
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '.')
-			s[i] = '_';
-	Sym key = sym(s);
-	intptr_t k = (intptr_t)pmap_get(ns, key);
-	Sym r = key;
-	if (k) {
-		intptr_t suffix = k - 1;
-		do {
-			snprintf(s + n, 24, "_%ld", (long)++suffix);
-			r = sym(s);
-		} while (pmap_get(ns, r));
-		pmap_put(ns, key, (void *)(suffix + 1));
-		pmap_put(ns, r, (void *)1);
-	} else {
-		pmap_put(ns, key, (void *)1);
-	}
-	free(s);
-	return r;
-}
-
 static int supply_has(PtrMap *ns, const char *name)
 {
 	return pmap_get(ns, sym(name)) != NULL;
@@ -184,7 +154,7 @@ static const char *alloc_id(G *g, const void *v, const char *hint)
 		gerr(g, "'%s' is defined twice (the input is not in SSA form)", hint);
 		return pmap_get(&g->ids, v);
 	}
-	const char *f = supply_fresh(g, &g->names, hint);
+	const char *f = sym_fresh(&g->names, hint);
 	char *vid = (char *)gstr(g, f, strlen(f));
 	for (char *c = vid; *c; c++)
 		if (*c == ':' || *c == '-' || *c == '.')
@@ -312,6 +282,21 @@ static int lanes_suffix(int lanes, char *out)
 	return 0;
 }
 
+/* The 16-bit float types: the scalar, 2 and 4 lanes by name, 6 and 8 lanes
+ * as uint3/uint4 (pairs in 32-bit words). */
+static int half_like(Buf *os, const char *name, int lanes)
+{
+	if (lanes == 1)
+		buf_puts(os, name);
+	else if (lanes <= 4 && lanes % 2 == 0)
+		buf_printf(os, "%s%d", name, lanes);
+	else if (lanes <= 8 && lanes % 2 == 0)
+		buf_printf(os, "uint%d", lanes / 2);
+	else
+		return 0;
+	return 1;
+}
+
 /* CodeGenCUDA::PrintType for a PrimType.  Sets the preamble tags the type
  * needs.  0 when CUDA has no spelling for t (reported by the caller). */
 static int type_name(G *g, DType t, Buf *os)
@@ -325,22 +310,8 @@ static int type_name(G *g, DType t, Buf *os)
 	switch (t.code) {
 	case DT_FLOAT:
 		if (t.bits == 16) {
-			g->tags |= TAG_FP16;
-			if (lanes == 1) {
-				buf_puts(os, "half");
-				return 1;
-			}
-			if (lanes <= 8 && lanes % 2 == 0) {
-				if (lanes <= 4) {
-					if (lanes == 4)
-						g->tags |= TAG_HALF4;
-					buf_printf(os, "half%d", lanes);
-				} else {
-					buf_printf(os, "uint%d", lanes / 2);
-				}
-				return 1;
-			}
-			return 0;
+			g->tags |= TAG_FP16 | (lanes == 4 ? TAG_HALF4 : 0);
+			return half_like(os, "half", lanes);
 		}
 		if (t.bits == 32) {
 			if (lanes == 1) {
@@ -370,22 +341,8 @@ static int type_name(G *g, DType t, Buf *os)
 	case DT_BFLOAT:
 		if (t.bits != 16)
 			return 0;
-		g->tags |= TAG_BF16;
-		if (lanes == 1) {
-			buf_puts(os, "nv_bfloat16");
-			return 1;
-		}
-		if (lanes <= 8 && lanes % 2 == 0) {
-			if (lanes <= 4) {
-				if (lanes == 4)
-					g->tags |= TAG_BF16X4;
-				buf_printf(os, "nv_bfloat16%d", lanes);
-			} else {
-				buf_printf(os, "uint%d", lanes / 2);
-			}
-			return 1;
-		}
-		return 0;
+		g->tags |= TAG_BF16 | (lanes == 4 ? TAG_BF16X4 : 0);
+		return half_like(os, "nv_bfloat16", lanes);
 	case DT_BOOL:
 		if (lanes == 1) {
 			buf_puts(os, "bool");
@@ -532,7 +489,7 @@ static const char *ssa_id(G *g, const char *src, TType t)
 	if (e && e->scope < g->nmarks && g->marks[e->scope])
 		return e->vid;
 	e = ar_alloc(g->A, sizeof *e);
-	e->vid = supply_fresh(g, &g->names, "v_");
+	e->vid = sym_fresh(&g->names, "v_");
 	e->scope = g->nmarks - 1;
 	pmap_put(&g->ssa, k, e);
 	indent(g);
@@ -758,7 +715,7 @@ static void vec_elem_store(G *g, const char *vec, DType t, int i, const char *va
 /* A declared vector temporary `_N` of type t; returns its name. */
 static const char *vec_temp(G *g, DType t)
 {
-	const char *r = supply_fresh(g, &g->names, "_");
+	const char *r = sym_fresh(&g->names, "_");
 	indent(g);
 	print_type(g, t, g->os);
 	buf_printf(g->os, " %s;\n", r);
@@ -1373,7 +1330,7 @@ static void print_if(G *g, const char *c)
 static void if_then_else(G *g, Expr *e, Buf *os)
 {
 	Expr **a = e->call.args;
-	const char *r = supply_fresh(g, &g->names, "condval");
+	const char *r = sym_fresh(&g->names, "condval");
 	const char *c = ps(g, a[0]);
 	indent(g);
 	print_ttype(g, e->call.rty, g->os);
@@ -1792,7 +1749,7 @@ static void storage_sync(G *g, Expr *c)
 		indent(g);
 		buf_printf(g->os, "atomicAdd(&%s, 1);\n", g->barrier_state);
 		indent(g);
-		const char *pf = supply_fresh(g, &g->names, "pf");
+		const char *pf = sym_fresh(&g->names, "pf");
 		buf_printf(g->os, "volatile unsigned* %s = &%s;\n", pf, g->barrier_state);
 		indent(g);
 		buf_printf(g->os, "%s += %s;\n", g->barrier_expect, nblocks);
