@@ -21,7 +21,7 @@ SANITIZE ?=
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -pthread -Wall -Wextra -Wshadow -Wno-unused-parameter \
              $(OPT) $(SANITIZE) -Ilib -Ibackends $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SANITIZE) $(LDFLAGS)
-LDLIBS_ALL = -lm $(LDLIBS)
+LDLIBS_ALL = -lm -ldl $(LDLIBS)
 
 LIB_SRC    = $(sort $(wildcard lib/*.c))
 PASS_SRC   = $(sort $(wildcard passes/*.c))
