@@ -21,6 +21,7 @@ SANITIZE ?=
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -pthread -Wall -Wextra -Wshadow -Wno-unused-parameter \
              $(OPT) $(SANITIZE) -Ilib -Ibackends $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SANITIZE) $(LDFLAGS)
+# -ldl: NVRTC is loaded with dlopen (backends/cuda/cuda_tools.c)
 LDLIBS_ALL = -lm -ldl $(LDLIBS)
 
 LIB_SRC    = $(sort $(wildcard lib/*.c))
@@ -33,7 +34,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o) $(BACKEND_SR
 CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all demo test check-asan check-robust check-tvm install clean deps fuzz bench unit
+.PHONY: all demo test check-asan check-robust check-tvm install clean deps fuzz bench bench-device unit
 
 all: $(BUILD)/tirxc
 
@@ -107,6 +108,11 @@ fuzz: deps
 bench: all
 	sh bench/run.sh $(BUILD)
 	sh bench/pipeline.sh $(BUILD) testdata
+
+# Device code (needs the CUDA toolkit): our CUDA C next to NVRTC, ptxas and
+# nvcc (bench/device.sh; figures in docs/performance.md).
+bench-device: all
+	sh bench/device.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

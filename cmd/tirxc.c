@@ -14,7 +14,10 @@
  * SIGTERM or SIGHUP, the file named by -o does not exist afterwards (unless
  * it is a device such as /dev/null, an input, stdin included, compared by
  * device and inode, or a read-only file, which tirxc refuses to replace),
- * so a build never picks up a stale output.
+ * so a build never picks up a stale output.  Device code (--emit=ptx,
+ * cubin, fatbin) is built by cuda_build (backends/cuda/cuda_tools.c); the
+ * same exit and signal paths remove its temporary files and stop the tool
+ * it runs (cuda_tools_cleanup).
  *
  * The work runs on a thread with a large stack (WORK_STACK), a safety
  * margin: traversals recurse on the nesting of the text (bounded by the
