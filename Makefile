@@ -34,7 +34,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o) $(BACKEND_SR
 CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all demo test check-asan check-robust check-tvm install clean deps fuzz bench bench-device unit
+.PHONY: all demo test check-asan check-robust check-tvm install clean deps fuzz bench unit
 
 all: $(BUILD)/tirxc
 
@@ -111,6 +111,7 @@ bench: all
 
 # Device code (needs the CUDA toolkit): our CUDA C next to NVRTC, ptxas and
 # nvcc (bench/device.sh; figures in docs/performance.md).
+.PHONY: bench-device
 bench-device: all
 	sh bench/device.sh $(BUILD)
 
