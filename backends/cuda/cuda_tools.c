@@ -90,6 +90,7 @@ typedef struct B {
 	const Module *m;
 	Fn *fns;
 	int nfns;
+	PtrMap by_name; /* Sym -> Fn * */
 	const char *cu;
 	size_t ncu;
 	int rc;       /* 0, or the first failure's exit code */
@@ -434,14 +435,14 @@ static const Fn *fn_of_cu_line(B *b, long line)
 
 static const Fn *fn_named(B *b, const char *s, size_t n)
 {
-	for (int i = 0; i < b->nfns; i++)
-		if (sym_len(b->fns[i].name) == n && memcmp(b->fns[i].name, s, n) == 0)
-			return &b->fns[i];
-	return NULL;
+	if (!n)
+		return NULL;
+	return pmap_get(&b->by_name, symn(s, n));
 }
 
 /* Finds each function's definition line: `extern "C" __global__ ...
- * NAME(...) {` (forward declarations end in ';'). */
+ * NAME(...) {` (forward declarations end in ';'): the identifiers that
+ * follow a blank and precede '(' are looked up by name. */
 static void map_functions(B *b)
 {
 	long line = 1;
@@ -450,14 +451,18 @@ static void map_functions(B *b)
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *e = nl ? nl : end;
 		if (e - s > 12 && !strncmp(s, "extern \"C\" __", 13) && e[-1] == '{') {
-			for (int i = 0; i < b->nfns; i++) {
-				size_t k = sym_len(b->fns[i].name);
-				for (const char *p = s; p + k + 1 < e; p++)
-					if (p[-1] == ' ' && !memcmp(p, b->fns[i].name, k) && p[k] == '(') {
-						if (!b->fns[i].line)
-							b->fns[i].line = (int)line;
-						break;
-					}
+			for (const char *p = s; p < e; p++) {
+				if (*p != '(')
+					continue;
+				const char *w = p;
+				while (w > s && (w[-1] == '_' || (w[-1] >= '0' && w[-1] <= '9') ||
+				                 ((w[-1] | 32) >= 'a' && (w[-1] | 32) <= 'z')))
+					w--;
+				Fn *f = w > s && w[-1] == ' ' ? (Fn *)fn_named(b, w, (size_t)(p - w)) : NULL;
+				if (f && !f->line) {
+					f->line = (int)line;
+					break;
+				}
 			}
 		}
 		line++;
@@ -584,12 +589,20 @@ static void relay_ptxas_log(B *b, const Buf *ptx, const char *log, size_t n)
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *e = nl ? nl : end;
+		/* "error   :" or "fatal   :" (the word, blanks, a colon): not
+		 * a name that merely contains the word */
 		const char *err = NULL;
-		for (const char *p = s; p + 5 <= e; p++)
-			if (!strncmp(p, "error", 5) || (p + 5 <= e && !strncmp(p, "fatal", 5))) {
+		for (const char *p = s; p + 5 <= e && !err; p++) {
+			if (strncmp(p, "error", 5) != 0 && strncmp(p, "fatal", 5) != 0)
+				continue;
+			if (p > s && p[-1] != ' ' && p[-1] != ';')
+				continue;
+			const char *q = p + 5;
+			while (q < e && *q == ' ')
+				q++;
+			if (q < e && *q == ':')
 				err = p;
-				break;
-			}
+		}
 		if (err) {
 			const char *msg = memchr(err, ':', (size_t)(e - err));
 			msg = msg ? msg + 1 : err;
@@ -619,6 +632,17 @@ static void relay_ptxas_log(B *b, const Buf *ptx, const char *log, size_t n)
 
 /* ------------------------------------------------------------ resources */
 
+/* The first occurrence of word in [s, e), or NULL (strstr would scan past
+ * the line: quadratic on a long log). */
+static const char *find_in(const char *s, const char *e, const char *word)
+{
+	size_t k = strlen(word);
+	for (const char *p = s; p + k <= e; p++)
+		if (*p == *word && !memcmp(p, word, k))
+			return p;
+	return NULL;
+}
+
 static long num_before(const char *s, const char *e, const char *word)
 {
 	size_t k = strlen(word);
@@ -646,8 +670,8 @@ static void print_resources(B *b, const char *arch, const char *log, size_t n)
 	for (;;) {
 		const char *nl = s < end ? memchr(s, '\n', (size_t)(end - s)) : NULL;
 		const char *e = nl ? nl : end;
-		const char *ce = s < end ? strstr(s, "Compiling entry function '") : NULL;
-		int next = s >= end || (ce && ce < e);
+		const char *ce = s < end ? find_in(s, e, "Compiling entry function '") : NULL;
+		int next = s >= end || ce;
 		if (next && have) {
 			fprintf(stderr, "%s (%s): %ld registers, %ld bytes shared, %ld bytes local, "
 			        "%ld bytes spill stores, %ld bytes spill loads\n",
@@ -672,13 +696,10 @@ static void print_resources(B *b, const char *arch, const char *log, size_t n)
 					lmem = num_before(s, e, " bytes lmem");
 					break;
 				}
-			if (num_before(s, e, "bytes stack frame") || strstr(s, "bytes stack frame")) {
-				const char *sf = strstr(s, "bytes stack frame");
-				if (sf && sf < e) {
-					stack = num_before(s, e, " bytes stack frame");
-					st = num_before(s, e, " bytes spill stores");
-					ld = num_before(s, e, " bytes spill loads");
-				}
+			if (find_in(s, e, "bytes stack frame")) {
+				stack = num_before(s, e, " bytes stack frame");
+				st = num_before(s, e, " bytes spill stores");
+				ld = num_before(s, e, " bytes spill loads");
 			}
 		}
 		s = e + 1;
@@ -1081,12 +1102,15 @@ int cuda_build(const CudaTools *t, const Module *m, const char *cu, size_t ncu, 
 		b.fns[b.nfns++] = (Fn){.name = gs ? gs : f->name, .f = f,
 		                       .kernel = cc && cc->kind == OB_INT && cc->i == 2};
 	}
+	for (int i = 0; i < b.nfns; i++)
+		pmap_put(&b.by_name, sym(b.fns[i].name), &b.fns[i]);
 	map_functions(&b);
 	build(&b, kind, out, usage);
 	drop_temps();
 	for (int i = 0; i < b.dry_names.n; i++)
 		free(b.dry_names.v[i]);
 	vec_free(&b.dry_names);
+	pmap_free(&b.by_name);
 	free(b.fns);
 	return b.rc;
 }

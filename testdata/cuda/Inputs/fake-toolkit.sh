@@ -4,6 +4,7 @@
 #   hang   records its pid in DIR/ptxas.pid, then sleeps (as that pid)
 #   crash  dies of SIGSEGV
 #   line   reports an error at the line after the first .entry of its input
+#   last   the same after the last .entry
 real=$1 dir=$2 mode=$3
 rm -rf "$dir" && mkdir -p "$dir/bin"
 for d in lib64 lib include; do
@@ -17,6 +18,10 @@ line) body='for a; do f=$a; done
 n=$(grep -n "^.visible .entry" "$f" | head -n 1 | cut -d: -f1)
 echo "ptxas $f, line $((n + 1)); error   : Something is wrong here"
 echo "ptxas fatal   : Ptx assembly aborted due to errors"
+exit 255' ;;
+last) body='for a; do f=$a; done
+n=$(grep -n "^.visible .entry" "$f" | tail -n 1 | cut -d: -f1)
+echo "ptxas $f, line $((n + 1)); error   : Something is wrong here"
 exit 255' ;;
 esac
 printf '#!/bin/sh\n%s\n' "$body" > "$dir/bin/ptxas"
