@@ -76,6 +76,18 @@ static void drop_temps(void)
 	}
 }
 
+/* Removes and forgets one temporary (a tool's log, once read). */
+static void drop_temp(char *p)
+{
+	for (int i = 0; i < MAX_TEMPS; i++)
+		if (temps[i] == p) {
+			unlink(p);
+			temps[i] = NULL;
+			free(p);
+			return;
+		}
+}
+
 /* ---------------------------------------------------------- the build */
 
 typedef struct Fn {
@@ -294,6 +306,7 @@ static int spawn(B *b, char *const *argv, Buf *log)
 	}
 	child = 0;
 	read_whole(logf, log);
+	drop_temp(logf);
 	if (WIFSIGNALED(st)) {
 		diag_error(first_loc(b), "internal error: '%s' died of signal %d", argv[0], WTERMSIG(st));
 		if (log->n)
@@ -304,21 +317,23 @@ static int spawn(B *b, char *const *argv, Buf *log)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
-/* A NULL-terminated argv under construction. */
+/* A NULL-terminated argv under construction: v is `list.v` (the strings
+ * are owned), n the count without the NULL.  It grows as needed: an
+ * argument is never dropped. */
 typedef struct Argv {
-	char *v[64 + 1024];
+	Vec list;
+	char **v;
 	int n;
-	Vec keep;
 } Argv;
 
 static void arg(Argv *a, const char *s)
 {
-	if (a->n < NELEM(a->v) - 1) {
-		char *c = xstrdup(s);
-		vec_push(&a->keep, c);
-		a->v[a->n++] = c;
-		a->v[a->n] = NULL;
-	}
+	if (a->list.n)
+		a->list.n--; /* the NULL */
+	vec_push(&a->list, xstrdup(s));
+	vec_push(&a->list, NULL);
+	a->v = (char **)a->list.v;
+	a->n = a->list.n - 1;
 }
 
 static void argf(Argv *a, const char *fmt, ...) TIR_PRINTF(2, 3);
@@ -335,9 +350,10 @@ static void argf(Argv *a, const char *fmt, ...)
 
 static void argv_free(Argv *a)
 {
-	for (int i = 0; i < a->keep.n; i++)
-		free(a->keep.v[i]);
-	vec_free(&a->keep);
+	for (int i = 0; i < a->list.n; i++)
+		free(a->list.v[i]);
+	vec_free(&a->list);
+	a->v = NULL;
 	a->n = 0;
 }
 
