@@ -981,7 +981,14 @@ static int build(B *b, int kind, Buf *out, Buf *usage)
 			return fail(b, t->narch ? 2 : 1);
 		}
 	}
-	if (narch > 1 && kind != CT_FATBIN) {
+	int distinct = 0;
+	for (int i = 0; i < narch; i++) {
+		int seen = 0;
+		for (int k = 0; k < i; k++)
+			seen |= !strcmp(archs[k], archs[i]);
+		distinct += !seen;
+	}
+	if (distinct > 1 && kind != CT_FATBIN) {
 		buf_printf(usage, "--emit=%s holds one architecture; give one --arch (--emit=fatbin "
 		           "holds several)", kind == CT_PTX ? "ptx" : "cubin");
 		buf_free(&def);
@@ -1016,6 +1023,11 @@ static int build(B *b, int kind, Buf *out, Buf *usage)
 	char *fat_out = NULL;
 	for (int i = 0; i < narch && !b->rc; i++) {
 		const char *arch = archs[i];
+		int seen = 0; /* --arch=sm_80 twice: one image */
+		for (int k = 0; k < i; k++)
+			seen |= !strcmp(archs[k], arch);
+		if (seen)
+			continue;
 		Buf ptx = {0};
 		if (make_ptx(b, arch, cu_path ? cu_path : prog_name.s, &ptx)) {
 			buf_free(&ptx);
