@@ -21,7 +21,8 @@ SANITIZE ?=
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -pthread -Wall -Wextra -Wshadow -Wno-unused-parameter \
              $(OPT) $(SANITIZE) -Ilib -Ibackends $(CFLAGS)
 LDFLAGS_ALL = -pthread $(SANITIZE) $(LDFLAGS)
-LDLIBS_ALL = -lm $(LDLIBS)
+# -ldl: NVRTC is loaded with dlopen (backends/cuda/cuda_tools.c)
+LDLIBS_ALL = -lm -ldl $(LDLIBS)
 
 LIB_SRC    = $(sort $(wildcard lib/*.c))
 PASS_SRC   = $(sort $(wildcard passes/*.c))
@@ -117,6 +118,12 @@ fuzz: deps
 bench: all
 	sh bench/run.sh $(BUILD)
 	sh bench/pipeline.sh $(BUILD) testdata
+
+# Device code (needs the CUDA toolkit): our CUDA C next to NVRTC, ptxas and
+# nvcc (bench/device.sh; figures in docs/performance.md).
+.PHONY: bench-device
+bench-device: all
+	sh bench/device.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -27,4 +27,43 @@ int cuda_is_device_func(const Func *f);
  * function: nothing to generate is an error for --emit=cuda). */
 int cuda_emit_c(const Module *m, Buf *out);
 
+/* ---------------------------------------------- backends/cuda/cuda_tools.c */
+/* Device code from the CUDA C: PTX through NVRTC (loaded with dlopen at
+ * first use, so that --emit=cuda needs no toolkit) or nvcc, cubin through
+ * ptxas, fatbin through fatbinary.  Tools are spawned with argv arrays (no
+ * shell); intermediates are mkstemp files in $TMPDIR, removed on every path
+ * (cuda_tools_cleanup covers signals).  A tool's diagnostics are relayed at
+ * the location of the device function the reported line lies in. */
+enum { CT_PTX, CT_CUBIN, CT_FATBIN };
+
+typedef struct CudaTools {
+	const char *home;          /* the toolkit's root ($CUDA_HOME) */
+	const char *const *archs;  /* "sm_80", "sm_90a"; narch 0: the target's */
+	int narch;
+	const char *const *xptxas; /* options for ptxas, one per entry */
+	int nxptxas;
+	int nvcc;                  /* PTX through nvcc instead of NVRTC */
+	int verbose;               /* print each invocation on stderr */
+	int dry_run;               /* -###: print the invocations, run nothing */
+	const char *keep_dir;      /* keep .cu/.ptx/.cubin there; NULL: don't */
+	const char *stem;          /* base name of the intermediates ("vecadd") */
+	int resource_usage;        /* print registers, memory, spills per kernel */
+} CudaTools;
+
+/* Whether arch is spelled sm_NN or sm_NNa (NN >= 10); says why not in why. */
+int cuda_arch_spelled(const char *arch, Buf *why);
+
+/* Builds kind (CT_*) from cu, the CUDA C that cuda_emit_c printed for m,
+ * into out (nothing with dry_run).  Returns 0; 1 after reporting an error
+ * through diag (a tool rejected the code, the toolkit is missing); 2 with
+ * a usage message in usage (an --arch the toolkit does not support, more
+ * than one for ptx or cubin); 70 after reporting an internal error (a tool
+ * died of a signal).  Temporary files are gone on return. */
+int cuda_build(const CudaTools *t, const Module *m, const char *cu, size_t ncu, int kind,
+               Buf *out, Buf *usage);
+
+/* Async-signal-safe: removes the temporary files of a build in progress
+ * and stops the tool it runs.  For the driver's exit and signal paths. */
+void cuda_tools_cleanup(void);
+
 #endif

@@ -14,7 +14,10 @@
  * SIGTERM or SIGHUP, the file named by -o does not exist afterwards (unless
  * it is a device such as /dev/null, an input, stdin included, compared by
  * device and inode, or a read-only file, which tirxc refuses to replace),
- * so a build never picks up a stale output.
+ * so a build never picks up a stale output.  Device code (--emit=ptx,
+ * cubin, fatbin) is built by cuda_build (backends/cuda/cuda_tools.c); the
+ * same exit and signal paths remove its temporary files and stop the tool
+ * it runs (cuda_tools_cleanup).
  *
  * The work runs on a thread with a large stack (WORK_STACK), a safety
  * margin: traversals recurse on the nesting of the text (bounded by the
@@ -40,7 +43,7 @@ static const struct {
 	const char *name;
 	int done;
 } emits[] = {
-	{"tir", 1}, {"cuda", 1}, {"ptx", 0}, {"cubin", 0}, {"fatbin", 0},
+	{"tir", 1}, {"cuda", 1}, {"ptx", 1}, {"cubin", 1}, {"fatbin", 1},
 	{"obj", 0}, {"llvm", 0}, {"asm", 0}, {"c", 0}, {"header", 0},
 };
 
@@ -49,6 +52,7 @@ enum {
 	O_PASS_CONFIG, O_PRINT_BEFORE, O_PRINT_AFTER, O_PRINT_BEFORE_ALL, O_PRINT_AFTER_ALL,
 	O_PRINT_CHANGED, O_DUMP_DIR, O_VERIFY_EACH, O_NO_VERIFY, O_TIME_PASSES, O_STATS,
 	O_COMPARE, O_LIST_PASSES, O_VERBOSE, O_HELP, O_VERSION,
+	O_ARCH, O_XPTXAS, O_KEEP, O_KEEP_DIR, O_DRY_RUN, O_RESOURCE_USAGE, O_CUDA_COMPILER,
 };
 
 /* One row per spelling; drives parsing, --help and "did you mean". */
@@ -59,8 +63,20 @@ static const struct Option {
 	const char *help;
 } options[] = {
 	{"-o", O_OUT, "FILE", "write the output to FILE ('-': stdout, the default)"},
-	{"--emit", O_EMIT, "KIND", "what to write: tir; cuda, ptx, cubin, fatbin, obj,\n"
-	                           "llvm, asm, c, header are not implemented yet"},
+	{"--emit", O_EMIT, "KIND", "what to write: tir, cuda, ptx, cubin, fatbin (obj,\n"
+	                           "llvm, asm, c, header are not implemented yet)"},
+	{"--arch", O_ARCH, "sm_NN", "build device code for this architecture (repeatable:\n"
+	                            "a fatbin holds each; default: the target's arch)"},
+	{"--cuda-compiler", O_CUDA_COMPILER, "NAME", "what makes the PTX: nvrtc (in-process, the\n"
+	                                            "default) or nvcc"},
+	{"-Xptxas", O_XPTXAS, "OPT", "pass OPT (comma-separated options) to ptxas (repeatable)"},
+	{"--resource-usage", O_RESOURCE_USAGE, NULL, "print registers, shared and local memory and\n"
+	                                            "spills of each kernel on stderr"},
+	{"--keep", O_KEEP, NULL, "keep the intermediate .cu, .ptx and .cubin files in\n"
+	                         "the current directory"},
+	{"--keep-dir", O_KEEP_DIR, "DIR", "keep the intermediate files in DIR"},
+	{"-###", O_DRY_RUN, NULL, "print the tool invocations on stderr; run none and\n"
+	                          "write nothing"},
 	{"--target", O_TARGET, "TARGET", "the device target for the passes (cuda, ...)"},
 	{"--host", O_HOST, "TARGET", "the host target for the passes (llvm, ...)"},
 	{"--passes", O_PASSES, "LIST", "run exactly these passes (names or aliases)"},
@@ -85,7 +101,8 @@ static const struct Option {
 	                               "--pipeline, if given) equals B, else 1 and show the\n"
 	                               "first difference"},
 	{"--list-passes", O_LIST_PASSES, NULL, "list the passes and pipelines, then exit"},
-	{"-v", O_VERBOSE, NULL, "say on stderr what runs"},
+	{"-v", O_VERBOSE, NULL, "say on stderr what runs (each tool invocation as\n"
+	                        "a command line)"},
 	{"--verbose", O_VERBOSE, NULL, "the same as -v"},
 	{"-h", O_HELP, NULL, "print this help, then exit"},
 	{"--help", O_HELP, NULL, "the same as -h"},
@@ -103,6 +120,9 @@ typedef struct Opts {
 	Vec config; /* "KEY=VALUE" */
 	int force_order, compare, verbose;
 	PmOptions pm;
+	Vec archs, xptxas;   /* --arch values; -Xptxas options, split at commas */
+	const char *keep_dir, *cuda_compiler;
+	int dry_run, resource_usage, device_opt; /* device_opt: a device-code option was given */
 } Opts;
 
 /* Everything that must be released or removed on any exit. */
@@ -111,7 +131,7 @@ static struct {
 	PassCtx *cx;
 	Module *mod[2];
 	char *text[2];
-	Buf out;
+	Buf out, bin; /* the text printed; the device code built from it */
 	char *volatile tmp;          /* temporary output being written */
 	const char *volatile victim; /* the -o file to remove on failure */
 	int done;                    /* cleanup ran */
@@ -142,6 +162,7 @@ static void remove_outputs(void)
 		unlink(tmp);
 	if (victim)
 		unlink(victim);
+	cuda_tools_cleanup();
 }
 
 static void free_all(void)
@@ -159,6 +180,11 @@ static void free_all(void)
 	D.tmp = NULL;
 	free(t);
 	buf_free(&D.out);
+	buf_free(&D.bin);
+	for (int i = 0; i < D.o.xptxas.n; i++)
+		free(D.o.xptxas.v[i]);
+	vec_free(&D.o.xptxas);
+	vec_free(&D.o.archs);
 	buf_free(&D.o.disable);
 	buf_free(&D.o.print_before);
 	buf_free(&D.o.print_after);
@@ -393,15 +419,20 @@ static void add_list(Buf *b, const char *list)
 #define TIRXC_CUDA_VERSION "none"
 #endif
 
+/* The toolkit's root: $CUDA_HOME, else the one the build found. */
+static const char *cuda_home(void)
+{
+	const char *cuda = getenv("CUDA_HOME");
+	return cuda && *cuda ? cuda : TIRXC_CUDA_HOME;
+}
+
 /* The toolchains found at build time; $CUDA_HOME overrides the toolkit's
  * location when tirxc runs. */
 static void print_version(void)
 {
-	const char *cuda = getenv("CUDA_HOME");
 	printf("tirxc %s\n", TIRXC_VERSION);
 	printf("LLVM: %s (%s)\n", TIRXC_LLVM_VERSION, TIRXC_LLVM_CONFIG);
-	printf("CUDA toolkit: %s (%s at build time)\n", cuda && *cuda ? cuda : TIRXC_CUDA_HOME,
-	       TIRXC_CUDA_VERSION);
+	printf("CUDA toolkit: %s (%s at build time)\n", cuda_home(), TIRXC_CUDA_VERSION);
 }
 
 static int readonly_out; /* -o names an existing read-only file */
@@ -428,6 +459,11 @@ static const char *emit_from_suffix(const char *out)
 			return kinds[i].kind;
 	}
 	return "tir";
+}
+
+static int is_device_emit(const char *kind)
+{
+	return !strcmp(kind, "ptx") || !strcmp(kind, "cubin") || !strcmp(kind, "fatbin");
 }
 
 /* Fills D.o; exits for --help, --version, --list-passes and usage errors. */
@@ -501,11 +537,49 @@ static void parse_args(int argc, char **argv)
 		case O_HELP: help(); leave(0);
 		case O_VERSION: print_version(); leave(0);
 		case O_LIST_PASSES: pm_list(stdout); leave(0);
+		case O_ARCH: {
+			Buf why = {0};
+			if (!cuda_arch_spelled(val, &why))
+				usage_error(&err, "--arch: %s", why.s);
+			buf_free(&why);
+			vec_push(&o->archs, (void *)val);
+			o->device_opt = 1;
+			break;
+		}
+		case O_XPTXAS: /* as nvcc: a comma-separated list */
+			for (const char *p = val; *p;) {
+				const char *c = strchr(p, ',');
+				size_t k = c ? (size_t)(c - p) : strlen(p);
+				if (k) {
+					char *one = xmalloc(k + 1);
+					memcpy(one, p, k);
+					one[k] = 0;
+					vec_push(&o->xptxas, one);
+				}
+				p += k + (c != NULL);
+			}
+			o->device_opt = 1;
+			break;
+		case O_KEEP: o->keep_dir = o->keep_dir ? o->keep_dir : "."; o->device_opt = 1; break;
+		case O_KEEP_DIR: o->keep_dir = val; o->device_opt = 1; break;
+		case O_DRY_RUN: o->dry_run = 1; o->device_opt = 1; break;
+		case O_RESOURCE_USAGE: o->resource_usage = 1; o->device_opt = 1; break;
+		case O_CUDA_COMPILER:
+			if (strcmp(val, "nvrtc") != 0 && strcmp(val, "nvcc") != 0)
+				usage_error(&err, "--cuda-compiler: unknown compiler '%s' (nvrtc or nvcc)", val);
+			o->cuda_compiler = val;
+			o->device_opt = 1;
+			break;
 		}
 	}
 	if (!o->emit)
 		o->emit = emit_from_suffix(o->out);
 	check_emit(&err, o->emit);
+	if (o->device_opt && !is_device_emit(o->emit) && !o->compare)
+		usage_error(&err, "--arch, --cuda-compiler, -Xptxas, --resource-usage, --keep, "
+		            "--keep-dir and -### apply to --emit=ptx, cubin and fatbin");
+	if (o->compare && o->device_opt)
+		usage_error(&err, "device code options cannot be used with --compare");
 	check_target(&err, "--target", o->target);
 	check_target(&err, "--host", o->host);
 	int want = o->compare ? 2 : 1;
@@ -802,6 +876,70 @@ static void emit_cuda(const Module *m)
 	pm_time(D.cx, "write", pm_now() - t);
 }
 
+/* The base name of intermediate files: the output's (else the input's)
+ * file name without its suffix, reduced to [A-Za-z0-9_.-]. */
+static char *stem(void)
+{
+	const char *p = D.o.out && strcmp(D.o.out, "-") != 0 ? D.o.out :
+	                strcmp(D.o.in[0], "-") != 0 ? D.o.in[0] : "stdin";
+	const char *sl = strrchr(p, '/');
+	p = sl ? sl + 1 : p;
+	const char *dot = strrchr(p, '.');
+	size_t n = dot && dot != p ? (size_t)(dot - p) : strlen(p);
+	char *s = xmalloc(n + 6);
+	for (size_t i = 0; i < n; i++)
+		s[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", p[i]) ?
+		       p[i] : '_';
+	s[n] = 0;
+	if (!n)
+		strcpy(s, "out");
+	return s;
+}
+
+/* --emit=ptx|cubin|fatbin: the CUDA C, then the toolkit (backends/cuda/
+ * cuda_tools.c).  With -### nothing runs and nothing is written. */
+static void emit_device(const Module *m)
+{
+	double t = pm_now();
+	phase = "CUDA code generation";
+	if (cuda_emit_c(m, &D.out))
+		leave(EXIT_INPUT);
+	pm_time(D.cx, "cuda", pm_now() - t);
+	Opts *o = &D.o;
+	char *st = stem();
+	CudaTools ct = {
+		.home = cuda_home(),
+		.archs = (const char *const *)o->archs.v, .narch = o->archs.n,
+		.xptxas = (const char *const *)o->xptxas.v, .nxptxas = o->xptxas.n,
+		.nvcc = o->cuda_compiler && !strcmp(o->cuda_compiler, "nvcc"),
+		.verbose = o->verbose, .dry_run = o->dry_run, .keep_dir = o->keep_dir,
+		.stem = st, .resource_usage = o->resource_usage,
+	};
+	int kind = !strcmp(o->emit, "ptx") ? CT_PTX : !strcmp(o->emit, "cubin") ? CT_CUBIN : CT_FATBIN;
+	Buf usage = {0};
+	t = pm_now();
+	phase = "the CUDA toolkit";
+	say("building %s with the CUDA toolkit at %s", o->emit, ct.home);
+	int rc = cuda_build(&ct, m, D.out.s ? D.out.s : "", D.out.n, kind, &D.bin, &usage);
+	free(st);
+	pm_time(D.cx, o->emit, pm_now() - t);
+	if (rc == EXIT_USAGE) {
+		fprintf(stderr, "tirxc: error: %s\nTry 'tirxc --help' for more information.\n",
+		        usage.s ? usage.s : "bad device code options");
+		buf_free(&usage);
+		leave(EXIT_USAGE);
+	}
+	buf_free(&usage);
+	if (rc)
+		leave(rc == EXIT_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT);
+	if (o->dry_run)
+		return;
+	t = pm_now();
+	phase = "write";
+	write_output(o->out, D.bin.s ? D.bin.s : "", D.bin.n);
+	pm_time(D.cx, "write", pm_now() - t);
+}
+
 /* --compare: 0 when A, after the chosen passes, equals B. */
 static int compare(void)
 {
@@ -848,6 +986,8 @@ static void *run(void *arg)
 		leave(EXIT_INPUT);
 	if (!strcmp(D.o.emit, "cuda"))
 		emit_cuda(D.mod[0]);
+	else if (is_device_emit(D.o.emit))
+		emit_device(D.mod[0]);
 	else
 		emit(D.mod[0]);
 

@@ -33,3 +33,37 @@ if os.access(nvcc, os.X_OK):
     config.environment["CUDA_HOME"] = cuda_home
 config.substitutions.append(("%nvcc", nvcc))
 
+
+# The CUDA toolkit tirxc uses ($CUDA_HOME, else the one it was built
+# against: `tirxc --version` says which).  Device code tests (--emit=ptx,
+# cubin, fatbin) REQUIRE cuda-toolkit and are skipped without it;
+# cuobjdump, which not every toolkit install has, is a feature of its own.
+import re
+import shutil
+import subprocess
+cuda_home = os.environ.get("CUDA_HOME", "")
+if not cuda_home:
+    try:
+        v = subprocess.run([tirxc, "--version"], capture_output=True, text=True, timeout=20).stdout
+        m = re.search(r"^CUDA toolkit: (.*) \(", v, re.M)
+        cuda_home = m.group(1) if m else ""
+    except (OSError, subprocess.SubprocessError):
+        cuda_home = ""
+def _nvrtc(home):
+    for d in ("lib64", "lib"):
+        p = os.path.join(home, d)
+        if os.path.isdir(p) and any(f.startswith("libnvrtc.so") for f in os.listdir(p)):
+            return True
+    return False
+if cuda_home and all(os.access(os.path.join(cuda_home, "bin", t), os.X_OK)
+                     for t in ("ptxas", "fatbinary")) and _nvrtc(cuda_home):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%cuda_home", cuda_home))
+    if os.access(os.path.join(cuda_home, "bin", "nvcc"), os.X_OK):
+        config.available_features.add("nvcc")
+    cuobjdump = os.path.join(cuda_home, "bin", "cuobjdump")
+    if not os.access(cuobjdump, os.X_OK):
+        cuobjdump = shutil.which("cuobjdump") or ""
+    if cuobjdump:
+        config.available_features.add("cuobjdump")
+        config.substitutions.append(("%cuobjdump", cuobjdump))
