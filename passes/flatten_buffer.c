@@ -33,8 +33,14 @@
  * above, which differs from TVM's text (not its value) where TVM's
  * simplifiers reorder or refactor: a symbolic base before loop terms of
  * more than one loop, a constant first index (`n * 2`), a leading index
- * that is an extent (`(m + 1) * n`), accesses under an if, vector
- * indices.
+ * that is an extent (`(m + 1) * n`), accesses under an if.
+ *
+ * A vector index of a buffer without strides (vector_index) gets TVM's
+ * vector folds (broadcast/ramp sums become one ramp or broadcast, where
+ * the scalar sum is exact; broadcast + shuffle is kept) and TVM's iter-map
+ * step exactly: a loop-free index becomes `Broadcast(0, n) + index`, one
+ * naming a loop var stays as folded.  Vector indices of strided buffers
+ * keep the form fold_index builds.
  *
  * The flat shape goes through TVM's canonical simplifier in TVM; we fold
  * the forms flat shapes have (shape_simplify) and leave others as built.
@@ -452,6 +458,118 @@ static Expr *iter_order(FB *fb, Buffer *fold, Expr **idx, int n, Expr *off)
 	return arith(fb, EX_ADD, term, base);
 }
 
+/* x + y for the scalar parts of a vector index, where TVM's simplifier
+ * gives a known form: one side an int zero (the other is kept) or both
+ * constants (folded).  NULL otherwise. */
+static Expr *scalar_sum(FB *fb, Expr *x, Expr *y)
+{
+	int64_t v;
+	int xc = ex_is_const_int(x, &v), xz = xc && v == 0;
+	int yc = ex_is_const_int(y, &v), yz = yc && v == 0;
+	if (!dt_eq(x->dt, y->dt) || !(xz || yz || (xc && yc)))
+		return NULL;
+	return arith(fb, EX_ADD, x, y);
+}
+
+/* TVM's arith Simplify of a vector index ElemOffset built (fold_index),
+ * for the vector forms whose result we know exactly: broadcast + ramp and
+ * ramp + broadcast become one ramp, broadcast + broadcast one broadcast and
+ * ramp + ramp one ramp, where the scalar sums are exact (scalar_sum); the
+ * index of a vector load inside is simplified the same way.  A broadcast
+ * value gets the constant-factor distribution of scalar indices (n > 1
+ * dimensions).  Other forms (a Shuffle, a product) are kept, as TVM's
+ * simplifier keeps `Broadcast(0, n) + Shuffle(..)`. */
+static Expr *vector_simplify(FB *fb, Expr *e, int dist)
+{
+	if (!e || e->dt.lanes == 1)
+		return e;
+	if (e->kind == EX_BROADCAST && dist) {
+		Expr *v = distribute(fb, e->bcast.value);
+		if (v == e->bcast.value)
+			return e;
+		Expr *r = ex_dup(fb->a, e);
+		r->bcast.value = v;
+		return r;
+	}
+	if (e->kind == EX_LOAD && e->load.nidx == 1 && e->load.idx[0]->dt.lanes > 1) {
+		Expr *i = vector_simplify(fb, e->load.idx[0], 0);
+		if (i == e->load.idx[0])
+			return e;
+		Expr *r = ex_dup(fb->a, e);
+		r->load.idx = ar_dup(fb->a, &i, sizeof i);
+		return r;
+	}
+	if (e->kind != EX_ADD)
+		return e;
+	Expr *x = vector_simplify(fb, e->bin.a, dist), *y = vector_simplify(fb, e->bin.b, dist);
+	Expr *base = NULL, *stride = NULL;
+	int kind = 0;
+	if (x->kind == EX_BROADCAST && y->kind == EX_BROADCAST) {
+		kind = EX_BROADCAST;
+		base = scalar_sum(fb, x->bcast.value, y->bcast.value);
+	} else if (x->kind == EX_BROADCAST && y->kind == EX_RAMP) {
+		kind = EX_RAMP;
+		base = scalar_sum(fb, x->bcast.value, y->ramp.base);
+		stride = y->ramp.stride;
+	} else if (x->kind == EX_RAMP && y->kind == EX_BROADCAST) {
+		kind = EX_RAMP;
+		base = scalar_sum(fb, x->ramp.base, y->bcast.value);
+		stride = x->ramp.stride;
+	} else if (x->kind == EX_RAMP && y->kind == EX_RAMP) {
+		kind = EX_RAMP;
+		base = scalar_sum(fb, x->ramp.base, y->ramp.base);
+		stride = scalar_sum(fb, x->ramp.stride, y->ramp.stride);
+	}
+	if (kind && base && (kind == EX_BROADCAST || stride)) {
+		Expr *r = ex_new(fb->a, kind, e->dt);
+		if (kind == EX_BROADCAST) {
+			r->bcast.value = base;
+		} else {
+			r->ramp.base = base;
+			r->ramp.stride = stride;
+		}
+		return r;
+	}
+	return x == e->bin.a && y == e->bin.b ? e : arith(fb, EX_ADD, x, y);
+}
+
+typedef struct IterProbe {
+	FB *fb;
+	int named; /* the walked expression names an iterator seen so far */
+} IterProbe;
+
+static int uses_iter_hook(Walker *w, Expr *e)
+{
+	IterProbe *p = w->data;
+	if (pmap_get(&p->fb->iters, e->var))
+		p->named = 1;
+	return 0;
+}
+
+/* TVM's iter-map step for a vector index: it fails on an index that names
+ * an iterator (the index stays as simplified) and, on a loop-free one,
+ * writes the index as its loop-free base after an int32 zero, which the
+ * vector operand turns into `Broadcast(0, n) + base`.  With tangled
+ * iterator ranges the step does nothing. */
+static Expr *vector_index(FB *fb, Buffer *fold, Expr *off, int n)
+{
+	if (fold->nstrides)
+		return off; /* products of strides: not modelled */
+	off = vector_simplify(fb, off, n > 1);
+	if (fb->tangled)
+		return off;
+	IterProbe pr = {fb, 0};
+	Walker w = {.expr = uses_iter_hook, .data = &pr, .kinds = EXK(EX_VAR)};
+	walk_expr(&w, off);
+	if (pr.named)
+		return off;
+	DType st = off->dt;
+	st.lanes = 1;
+	Expr *zero = ex_new(fb->a, EX_BROADCAST, off->dt);
+	zero->bcast.value = ex_int(fb->a, st, 0);
+	return ex_bin(fb->a, EX_ADD, zero, off);
+}
+
 static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 {
 	Flat *fl = define(fb, orig);
@@ -462,7 +580,8 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 		ni[i] = mut_expr(fb->m, idx[i]);
 		*changed |= ni[i] != idx[i];
 	}
-	Expr *off = iter_order(fb, fl->fold, ni, n, fold_index(fb, fl->fold, ni, n));
+	Expr *off = fold_index(fb, fl->fold, ni, n);
+	off = off->dt.lanes > 1 ? vector_index(fb, fl->fold, off, n) : iter_order(fb, fl->fold, ni, n, off);
 	if (ni != small)
 		free(ni);
 	*changed |= n != 1 || fl->flat != orig || off != idx[0];
