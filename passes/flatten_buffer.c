@@ -29,7 +29,9 @@
  * accesses normally have.  Of TVM's iter-map step we model one class
  * (iter_order): a last index v, v * c, v + k or v * c + k (v an enclosing
  * For var) over a Horner prefix of free vars, which TVM writes with the
- * loop term first (`i + (m - 1) * n`).  Every other index keeps the form
+ * loop term first (`i + (m - 1) * n`), and a second (iter_first): a first
+ * index that is an enclosing For var over zeros, `v * S` with S the
+ * canonical product of the later extents.  Every other index keeps the form
  * above, which differs from TVM's text (not its value) where TVM's
  * simplifiers reorder or refactor: a symbolic base before loop terms of
  * more than one loop, a constant first index (`n * 2`), a leading index
@@ -43,7 +45,8 @@
  * keep the form fold_index builds.
  *
  * The flat shape goes through TVM's canonical simplifier in TVM; we fold
- * the forms flat shapes have (shape_simplify) and leave others as built.
+ * the forms flat shapes have (shape_simplify, including the push of a
+ * widening int cast into `v + k`, push_cast) and leave others as built.
  *
  * Deviation from TVM: the storage_alignment attr of a buffer defined in the
  * body names its flat form; TVM keeps the N-d buffer, which then has no
@@ -147,6 +150,43 @@ static Expr *constants_last(FB *fb, int op, Vec *xs)
 	return k ? arith(fb, op, sym, k) : sym;
 }
 
+/* TVM's canonical simplifier pushes a widening cast between signed int
+ * types into a sum: `T.Cast("int64", n + 1)` is `T.Cast("int64", n) +
+ * T.int64(1)`.  The forms modelled (checked against TVM 0.27): v + k,
+ * k + v, v - k and v * c + k, v a variable, c and k constants (a negative
+ * k is written as a subtraction).  Other casts are kept.  NULL when e is
+ * no such cast. */
+static Expr *push_cast(FB *fb, Expr *e)
+{
+	if (e->kind != EX_CAST || e->dt.code != DT_INT || e->dt.lanes != 1)
+		return NULL;
+	Expr *x = e->bin.a;
+	if (x->dt.code != DT_INT || x->dt.lanes != 1 || x->dt.bits > e->dt.bits ||
+	    dt_eq(x->dt, e->dt))
+		return NULL;
+	int64_t k, c = 1;
+	Expr *v;
+	if (x->kind == EX_ADD && ex_is_const_int(x->bin.b, &k))
+		v = x->bin.a;
+	else if (x->kind == EX_ADD && ex_is_const_int(x->bin.a, &k))
+		v = x->bin.b;
+	else if (x->kind == EX_SUB && ex_is_const_int(x->bin.b, &k) && k > INT32_MIN)
+		v = x->bin.a, k = -k;
+	else
+		return NULL;
+	if (v->kind == EX_MUL && ex_is_const_int(v->bin.b, &c) && v->bin.a->kind == EX_VAR)
+		v = v->bin.a;
+	else if (v->kind != EX_VAR)
+		return NULL;
+	if (k == 0)
+		return NULL;
+	Expr *t = ex_cast(fb->a, e->dt, v);
+	if (c != 1)
+		t = ex_bin(fb->a, EX_MUL, t, ex_int(fb->a, e->dt, c));
+	return k > 0 ? ex_bin(fb->a, EX_ADD, t, ex_int(fb->a, e->dt, k))
+	             : ex_bin(fb->a, EX_SUB, t, ex_int(fb->a, e->dt, -k));
+}
+
 /* The flat shape as TVM's canonical simplifier writes the forms that flat
  * shapes have: a product of symbols is one left-to-right product with the
  * constant factors folded last (`N * M * (M * 2)` is `N * M * M * 2`); a
@@ -194,6 +234,10 @@ static Expr *shape_simplify(FB *fb, Expr *e)
 		if (y->kind == EX_MAX && (same_expr(y->bin.a, x) || same_expr(y->bin.b, x)))
 			return y;
 		return x == e->bin.a && y == e->bin.b ? e : arith(fb, EX_MAX, x, y);
+	}
+	case EX_CAST: {
+		Expr *x = push_cast(fb, e);
+		return x ? x : e;
 	}
 	default:
 		return e;
@@ -570,6 +614,43 @@ static Expr *vector_index(FB *fb, Buffer *fold, Expr *off, int n)
 	return ex_bin(fb->a, EX_ADD, zero, off);
 }
 
+/* A second class of TVM's iter-map step (checked against TVM 0.27): the
+ * first index an enclosing For var v (min 0, no step, extent not 1,
+ * outside any if, untangled ranges) and every later index an int zero, on
+ * a compact buffer without elem_offset: TVM writes `v * S`, S the product
+ * of the later extents in the canonical form of flat shapes
+ * (shape_simplify), where ours is the Horner product `v * s1 * s2`. */
+static Expr *iter_first(FB *fb, Buffer *fold, Expr **idx, int n, Expr *off)
+{
+	int64_t z;
+	if (n < 2 || fold->nstrides || fb->tangled || fb->guarded)
+		return off;
+	if (fold->elem_offset && !(ex_is_const_int(fold->elem_offset, &z) && z == 0))
+		return off;
+	Expr *v = idx[0];
+	if (v->kind != EX_VAR || v->dt.lanes != 1)
+		return off;
+	Expr *ext = pmap_get(&fb->loops, v->var);
+	if (!ext || (ex_is_const_int(ext, &z) && z == 1))
+		return off;
+	for (int i = 1; i < n; i++)
+		if (!(ex_is_const_int(idx[i], &z) && z == 0))
+			return off;
+	if (!dt_eq(off->dt, v->dt))
+		return off;
+	/* each extent as the Horner step saw it: widened to the index type */
+	Expr *prod = NULL;
+	for (int i = 1; i < n; i++) {
+		Expr *s = fold->shape[i];
+		if (s->dt.code != DT_INT || s->dt.lanes != 1 || s->dt.bits > v->dt.bits)
+			return off;
+		if (!dt_eq(s->dt, v->dt))
+			s = ex_cast(fb->a, v->dt, s);
+		prod = prod ? arith(fb, EX_MUL, prod, s) : s;
+	}
+	return arith(fb, EX_MUL, v, shape_simplify(fb, prod));
+}
+
 static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 {
 	Flat *fl = define(fb, orig);
@@ -581,7 +662,10 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 		*changed |= ni[i] != idx[i];
 	}
 	Expr *off = fold_index(fb, fl->fold, ni, n);
-	off = off->dt.lanes > 1 ? vector_index(fb, fl->fold, off, n) : iter_order(fb, fl->fold, ni, n, off);
+	if (off->dt.lanes > 1)
+		off = vector_index(fb, fl->fold, off, n);
+	else
+		off = iter_first(fb, fl->fold, ni, n, iter_order(fb, fl->fold, ni, n, off));
 	if (ni != small)
 		free(ni);
 	*changed |= n != 1 || fl->flat != orig || off != idx[0];
