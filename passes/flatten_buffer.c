@@ -3,7 +3,9 @@
  * IR expected: any verified module; buffers may be multi-dimensional,
  *              strided, or carry an elem_offset.
  * IR left:     every load and store indexes a 1-d buffer with no strides,
- *              no elem_offset and no layout.  Buffers defined in the body
+ *              no elem_offset (but a zero of the N-d buffer's index type
+ *              where that differs from the flat shape's, as TVM keeps it)
+ *              and no layout.  Buffers defined in the body
  *              (AllocBuffer, DeclBuffer) are replaced by their flat form
  *              (kept as they are when already flat).  Buffer parameters
  *              keep their signature; each one the body uses is reached
@@ -265,7 +267,17 @@ static Buffer *flat_of(FB *fb, Buffer *fold)
 	nb->ndim = 1;
 	nb->strides = NULL;
 	nb->nstrides = 0;
+	/* TVM's flat buffer keeps the N-d buffer's elem_offset: a zero of the
+	 * N-d buffer's index type, which stays explicit beside a flat shape of
+	 * another type (an int32 zero of an (N, k) buffer, N int32 and k
+	 * int64, beside the int64 flat shape). */
 	nb->elem_offset = NULL;
+	int64_t z;
+	if (!fold->elem_offset || (ex_is_const_int(fold->elem_offset, &z) && z == 0)) {
+		DType zt = fold->elem_offset ? fold->elem_offset->dt : buf_index_type(fold);
+		if (!dt_eq(zt, size->dt))
+			nb->elem_offset = ex_int(fb->a, zt, 0);
+	}
 	nb->layout = LAYOUT_NONE;
 	return nb;
 }
