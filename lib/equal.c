@@ -158,7 +158,7 @@ static int eq_buf(Eq *q, const Buffer *a, const Buffer *b)
 	size_t n = push(q, "(buffer %s)", a->name);
 	int ok = eq_exprs(q, "shape", a->shape, a->ndim, b->shape, b->ndim) &&
 		 eq_exprs(q, "strides", a->strides, a->nstrides, b->strides, b->nstrides) &&
-		 eq_field(q, "elem_offset", a->elem_offset, b->elem_offset);
+		 eq_field(q, "elem_offset", buf_elem_offset(a), buf_elem_offset(b));
 	pop(q, n);
 	return ok;
 }
@@ -606,7 +606,7 @@ static uint64_t h_buf(Hs *s, const Buffer *b)
 	h = mix(h, (uint64_t)b->align << 32 | (uint64_t)b->offset_factor << 8 | b->layout);
 	h = h_exprs(s, h, b->shape, b->ndim);
 	h = h_exprs(s, h, b->strides, b->nstrides);
-	return mix(h, h_expr(s, b->elem_offset));
+	return mix(h, h_expr(s, buf_elem_offset(b)));
 }
 
 static uint64_t h_expr(Hs *s, const Expr *e)

@@ -111,6 +111,19 @@ TType buf_data_type(const Buffer *b)
 	return ty_ptr(b->dt, b->scope);
 }
 
+DType buf_index_type(const Buffer *b)
+{
+	return b->ndim && b->shape[0] ? b->shape[0]->dt : DT_I32;
+}
+
+Expr *buf_elem_offset(const Buffer *b)
+{
+	Expr *e = b->elem_offset;
+	if (e && e->kind == EX_INT && e->i == 0 && dt_eq(e->dt, buf_index_type(b)))
+		return NULL;
+	return e;
+}
+
 /* The header and the union member the kind uses: a binary node takes 24
  * bytes instead of the 64 of the largest kind (calls, with their attrs). */
 #define EX_PART(m) (offsetof(Expr, m) + sizeof(((Expr *)0)->m))

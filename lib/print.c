@@ -1242,7 +1242,7 @@ static void pr_buffer_kwargs(P *p, const Buffer *b, const Expr *data, int want_d
 		e->flags |= F_BOUND;
 		vec_push(&p->scope, (void *)b->elem_offset->var);
 		buf_free(&nm);
-	} else if (!expr_is_zero(b->elem_offset) || b->offset_factor != 1) {
+	} else if (buf_elem_offset(b) || b->offset_factor != 1) {
 		PUTL(p, ", elem_offset=");
 		if (b->elem_offset)
 			pr_expr(p, b->elem_offset, 0);

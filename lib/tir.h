@@ -326,7 +326,7 @@ struct Buffer {
 	int ndim;
 	Expr **strides; /* NULL/0: compact */
 	int nstrides;
-	Expr *elem_offset; /* NULL: 0 */
+	Expr *elem_offset; /* NULL: 0 of the default index type (buf_index_type) */
 	Sym scope;         /* "global" by default */
 	int align;         /* data_alignment; 64 by default */
 	int offset_factor; /* 1 by default */
@@ -557,6 +557,12 @@ Obj *obj_bool(Arena *a, int v);
 
 /* Pointer type of a buffer's data: pointer to dt in the buffer's scope. */
 TType buf_data_type(const Buffer *b);
+/* TVM's default index type of b: its first extent's type, int32 when 0-d. */
+DType buf_index_type(const Buffer *b);
+/* b's elem_offset, NULL where it is the implicit one (a zero of
+ * buf_index_type): an explicit zero of another type (an int32 zero beside
+ * an int64 shape) is kept, as TVM keeps and prints it. */
+Expr *buf_elem_offset(const Buffer *b);
 int func_is_private(const Func *f);
 Sym func_global_symbol(const Func *f); /* NULL when private */
 

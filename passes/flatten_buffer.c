@@ -3,7 +3,9 @@
  * IR expected: any verified module; buffers may be multi-dimensional,
  *              strided, or carry an elem_offset.
  * IR left:     every load and store indexes a 1-d buffer with no strides,
- *              no elem_offset and no layout.  Buffers defined in the body
+ *              no elem_offset (but a zero of the N-d buffer's index type
+ *              where that differs from the flat shape's, as TVM keeps it)
+ *              and no layout.  Buffers defined in the body
  *              (AllocBuffer, DeclBuffer) are replaced by their flat form
  *              (kept as they are when already flat).  Buffer parameters
  *              keep their signature; each one the body uses is reached
@@ -29,15 +31,24 @@
  * accesses normally have.  Of TVM's iter-map step we model one class
  * (iter_order): a last index v, v * c, v + k or v * c + k (v an enclosing
  * For var) over a Horner prefix of free vars, which TVM writes with the
- * loop term first (`i + (m - 1) * n`).  Every other index keeps the form
+ * loop term first (`i + (m - 1) * n`), and a second (iter_first): a first
+ * index that is an enclosing For var over zeros, `v * S` with S the
+ * canonical product of the later extents.  Every other index keeps the form
  * above, which differs from TVM's text (not its value) where TVM's
  * simplifiers reorder or refactor: a symbolic base before loop terms of
  * more than one loop, a constant first index (`n * 2`), a leading index
- * that is an extent (`(m + 1) * n`), accesses under an if, vector
- * indices.
+ * that is an extent (`(m + 1) * n`), accesses under an if.
+ *
+ * A vector index of a buffer without strides (vector_index) gets TVM's
+ * vector folds (broadcast/ramp sums become one ramp or broadcast, where
+ * the scalar sum is exact; broadcast + shuffle is kept) and TVM's iter-map
+ * step exactly: a loop-free index becomes `Broadcast(0, n) + index`, one
+ * naming a loop var stays as folded.  Vector indices of strided buffers
+ * keep the form fold_index builds.
  *
  * The flat shape goes through TVM's canonical simplifier in TVM; we fold
- * the forms flat shapes have (shape_simplify) and leave others as built.
+ * the forms flat shapes have (shape_simplify, including the push of a
+ * widening int cast into `v + k`, push_cast) and leave others as built.
  *
  * Deviation from TVM: the storage_alignment attr of a buffer defined in the
  * body names its flat form; TVM keeps the N-d buffer, which then has no
@@ -141,6 +152,43 @@ static Expr *constants_last(FB *fb, int op, Vec *xs)
 	return k ? arith(fb, op, sym, k) : sym;
 }
 
+/* TVM's canonical simplifier pushes a widening cast between signed int
+ * types into a sum: `T.Cast("int64", n + 1)` is `T.Cast("int64", n) +
+ * T.int64(1)`.  The forms modelled (checked against TVM 0.27): v + k,
+ * k + v, v - k and v * c + k, v a variable, c and k constants (a negative
+ * k is written as a subtraction).  Other casts are kept.  NULL when e is
+ * no such cast. */
+static Expr *push_cast(FB *fb, Expr *e)
+{
+	if (e->kind != EX_CAST || e->dt.code != DT_INT || e->dt.lanes != 1)
+		return NULL;
+	Expr *x = e->bin.a;
+	if (x->dt.code != DT_INT || x->dt.lanes != 1 || x->dt.bits > e->dt.bits ||
+	    dt_eq(x->dt, e->dt))
+		return NULL;
+	int64_t k, c = 1;
+	Expr *v;
+	if (x->kind == EX_ADD && ex_is_const_int(x->bin.b, &k))
+		v = x->bin.a;
+	else if (x->kind == EX_ADD && ex_is_const_int(x->bin.a, &k))
+		v = x->bin.b;
+	else if (x->kind == EX_SUB && ex_is_const_int(x->bin.b, &k) && k > INT32_MIN)
+		v = x->bin.a, k = -k;
+	else
+		return NULL;
+	if (v->kind == EX_MUL && ex_is_const_int(v->bin.b, &c) && v->bin.a->kind == EX_VAR)
+		v = v->bin.a;
+	else if (v->kind != EX_VAR)
+		return NULL;
+	if (k == 0)
+		return NULL;
+	Expr *t = ex_cast(fb->a, e->dt, v);
+	if (c != 1)
+		t = ex_bin(fb->a, EX_MUL, t, ex_int(fb->a, e->dt, c));
+	return k > 0 ? ex_bin(fb->a, EX_ADD, t, ex_int(fb->a, e->dt, k))
+	             : ex_bin(fb->a, EX_SUB, t, ex_int(fb->a, e->dt, -k));
+}
+
 /* The flat shape as TVM's canonical simplifier writes the forms that flat
  * shapes have: a product of symbols is one left-to-right product with the
  * constant factors folded last (`N * M * (M * 2)` is `N * M * M * 2`); a
@@ -189,6 +237,10 @@ static Expr *shape_simplify(FB *fb, Expr *e)
 			return y;
 		return x == e->bin.a && y == e->bin.b ? e : arith(fb, EX_MAX, x, y);
 	}
+	case EX_CAST: {
+		Expr *x = push_cast(fb, e);
+		return x ? x : e;
+	}
 	default:
 		return e;
 	}
@@ -215,7 +267,17 @@ static Buffer *flat_of(FB *fb, Buffer *fold)
 	nb->ndim = 1;
 	nb->strides = NULL;
 	nb->nstrides = 0;
+	/* TVM's flat buffer keeps the N-d buffer's elem_offset: a zero of the
+	 * N-d buffer's index type, which stays explicit beside a flat shape of
+	 * another type (an int32 zero of an (N, k) buffer, N int32 and k
+	 * int64, beside the int64 flat shape). */
 	nb->elem_offset = NULL;
+	int64_t z;
+	if (!fold->elem_offset || (ex_is_const_int(fold->elem_offset, &z) && z == 0)) {
+		DType zt = fold->elem_offset ? fold->elem_offset->dt : buf_index_type(fold);
+		if (!dt_eq(zt, size->dt))
+			nb->elem_offset = ex_int(fb->a, zt, 0);
+	}
 	nb->layout = LAYOUT_NONE;
 	return nb;
 }
@@ -452,6 +514,155 @@ static Expr *iter_order(FB *fb, Buffer *fold, Expr **idx, int n, Expr *off)
 	return arith(fb, EX_ADD, term, base);
 }
 
+/* x + y for the scalar parts of a vector index, where TVM's simplifier
+ * gives a known form: one side an int zero (the other is kept) or both
+ * constants (folded).  NULL otherwise. */
+static Expr *scalar_sum(FB *fb, Expr *x, Expr *y)
+{
+	int64_t v;
+	int xc = ex_is_const_int(x, &v), xz = xc && v == 0;
+	int yc = ex_is_const_int(y, &v), yz = yc && v == 0;
+	if (!dt_eq(x->dt, y->dt) || !(xz || yz || (xc && yc)))
+		return NULL;
+	return arith(fb, EX_ADD, x, y);
+}
+
+/* TVM's arith Simplify of a vector index ElemOffset built (fold_index),
+ * for the vector forms whose result we know exactly: broadcast + ramp and
+ * ramp + broadcast become one ramp, broadcast + broadcast one broadcast and
+ * ramp + ramp one ramp, where the scalar sums are exact (scalar_sum); the
+ * index of a vector load inside is simplified the same way.  A broadcast
+ * value gets the constant-factor distribution of scalar indices (n > 1
+ * dimensions).  Other forms (a Shuffle, a product) are kept, as TVM's
+ * simplifier keeps `Broadcast(0, n) + Shuffle(..)`. */
+static Expr *vector_simplify(FB *fb, Expr *e, int dist)
+{
+	if (!e || e->dt.lanes == 1)
+		return e;
+	if (e->kind == EX_BROADCAST && dist) {
+		Expr *v = distribute(fb, e->bcast.value);
+		if (v == e->bcast.value)
+			return e;
+		Expr *r = ex_dup(fb->a, e);
+		r->bcast.value = v;
+		return r;
+	}
+	if (e->kind == EX_LOAD && e->load.nidx == 1 && e->load.idx[0]->dt.lanes > 1) {
+		Expr *i = vector_simplify(fb, e->load.idx[0], 0);
+		if (i == e->load.idx[0])
+			return e;
+		Expr *r = ex_dup(fb->a, e);
+		r->load.idx = ar_dup(fb->a, &i, sizeof i);
+		return r;
+	}
+	if (e->kind != EX_ADD)
+		return e;
+	Expr *x = vector_simplify(fb, e->bin.a, dist), *y = vector_simplify(fb, e->bin.b, dist);
+	Expr *base = NULL, *stride = NULL;
+	int kind = 0;
+	if (x->kind == EX_BROADCAST && y->kind == EX_BROADCAST) {
+		kind = EX_BROADCAST;
+		base = scalar_sum(fb, x->bcast.value, y->bcast.value);
+	} else if (x->kind == EX_BROADCAST && y->kind == EX_RAMP) {
+		kind = EX_RAMP;
+		base = scalar_sum(fb, x->bcast.value, y->ramp.base);
+		stride = y->ramp.stride;
+	} else if (x->kind == EX_RAMP && y->kind == EX_BROADCAST) {
+		kind = EX_RAMP;
+		base = scalar_sum(fb, x->ramp.base, y->bcast.value);
+		stride = x->ramp.stride;
+	} else if (x->kind == EX_RAMP && y->kind == EX_RAMP) {
+		kind = EX_RAMP;
+		base = scalar_sum(fb, x->ramp.base, y->ramp.base);
+		stride = scalar_sum(fb, x->ramp.stride, y->ramp.stride);
+	}
+	if (kind && base && (kind == EX_BROADCAST || stride)) {
+		Expr *r = ex_new(fb->a, kind, e->dt);
+		if (kind == EX_BROADCAST) {
+			r->bcast.value = base;
+		} else {
+			r->ramp.base = base;
+			r->ramp.stride = stride;
+		}
+		return r;
+	}
+	return x == e->bin.a && y == e->bin.b ? e : arith(fb, EX_ADD, x, y);
+}
+
+typedef struct IterProbe {
+	FB *fb;
+	int named; /* the walked expression names an iterator seen so far */
+} IterProbe;
+
+static int uses_iter_hook(Walker *w, Expr *e)
+{
+	IterProbe *p = w->data;
+	if (pmap_get(&p->fb->iters, e->var))
+		p->named = 1;
+	return 0;
+}
+
+/* TVM's iter-map step for a vector index: it fails on an index that names
+ * an iterator (the index stays as simplified) and, on a loop-free one,
+ * writes the index as its loop-free base after an int32 zero, which the
+ * vector operand turns into `Broadcast(0, n) + base`.  With tangled
+ * iterator ranges the step does nothing. */
+static Expr *vector_index(FB *fb, Buffer *fold, Expr *off, int n)
+{
+	if (fold->nstrides)
+		return off; /* products of strides: not modelled */
+	off = vector_simplify(fb, off, n > 1);
+	if (fb->tangled)
+		return off;
+	IterProbe pr = {fb, 0};
+	Walker w = {.expr = uses_iter_hook, .data = &pr, .kinds = EXK(EX_VAR)};
+	walk_expr(&w, off);
+	if (pr.named)
+		return off;
+	DType st = off->dt;
+	st.lanes = 1;
+	Expr *zero = ex_new(fb->a, EX_BROADCAST, off->dt);
+	zero->bcast.value = ex_int(fb->a, st, 0);
+	return ex_bin(fb->a, EX_ADD, zero, off);
+}
+
+/* A second class of TVM's iter-map step (checked against TVM 0.27): the
+ * first index an enclosing For var v (min 0, no step, extent not 1,
+ * outside any if, untangled ranges) and every later index an int zero, on
+ * a compact buffer without elem_offset: TVM writes `v * S`, S the product
+ * of the later extents in the canonical form of flat shapes
+ * (shape_simplify), where ours is the Horner product `v * s1 * s2`. */
+static Expr *iter_first(FB *fb, Buffer *fold, Expr **idx, int n, Expr *off)
+{
+	int64_t z;
+	if (n < 2 || fold->nstrides || fb->tangled || fb->guarded)
+		return off;
+	if (fold->elem_offset && !(ex_is_const_int(fold->elem_offset, &z) && z == 0))
+		return off;
+	Expr *v = idx[0];
+	if (v->kind != EX_VAR || v->dt.lanes != 1)
+		return off;
+	Expr *ext = pmap_get(&fb->loops, v->var);
+	if (!ext || (ex_is_const_int(ext, &z) && z == 1))
+		return off;
+	for (int i = 1; i < n; i++)
+		if (!(ex_is_const_int(idx[i], &z) && z == 0))
+			return off;
+	if (!dt_eq(off->dt, v->dt))
+		return off;
+	/* each extent as the Horner step saw it: widened to the index type */
+	Expr *prod = NULL;
+	for (int i = 1; i < n; i++) {
+		Expr *s = fold->shape[i];
+		if (s->dt.code != DT_INT || s->dt.lanes != 1 || s->dt.bits > v->dt.bits)
+			return off;
+		if (!dt_eq(s->dt, v->dt))
+			s = ex_cast(fb->a, v->dt, s);
+		prod = prod ? arith(fb, EX_MUL, prod, s) : s;
+	}
+	return arith(fb, EX_MUL, v, shape_simplify(fb, prod));
+}
+
 static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 {
 	Flat *fl = define(fb, orig);
@@ -462,7 +673,11 @@ static Expr **rewrite_idx(FB *fb, Buffer *orig, Expr **idx, int n, int *changed)
 		ni[i] = mut_expr(fb->m, idx[i]);
 		*changed |= ni[i] != idx[i];
 	}
-	Expr *off = iter_order(fb, fl->fold, ni, n, fold_index(fb, fl->fold, ni, n));
+	Expr *off = fold_index(fb, fl->fold, ni, n);
+	if (off->dt.lanes > 1)
+		off = vector_index(fb, fl->fold, off, n);
+	else
+		off = iter_first(fb, fl->fold, ni, n, iter_order(fb, fl->fold, ni, n, off));
 	if (ni != small)
 		free(ni);
 	*changed |= n != 1 || fl->flat != orig || off != idx[0];
