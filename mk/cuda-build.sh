@@ -21,6 +21,11 @@ jobs=$work/jobs
 : >"$jobs"
 n=0 skipped=0
 for f in $(find "$testdata" -name '*.tx' | LC_ALL=C sort); do
+	case $f in
+	# kernels that call a function nobody declares, on purpose: the
+	# tools' error relay is tested with them
+	*/cuda/Inputs/tools_undeclared*) continue ;;
+	esac
 	n=$((n + 1))
 	cu=$work/$n.cu
 	if ! "$tirxc" "$f" --emit=cuda -o "$cu" 2>/dev/null; then
