@@ -57,6 +57,7 @@ static DType word_dt(void *w)
 typedef struct SsaEntry {
 	const char *vid;
 	int scope;
+	long stmt; /* the statement that made it; -1: a constant */
 } SsaEntry;
 
 typedef struct G {
@@ -74,6 +75,7 @@ typedef struct G {
 	PtrMap ssa;    /* Sym source -> SsaEntry* */
 	PtrMap pnames; /* Var* / Buffer* -> the name the TIR printer gives it */
 	char *marks;   /* scope_mark_ */
+	long stmt;     /* statements begun so far (SsaEntry.stmt) */
 	int nmarks, capmarks;
 	int in_kernel, cluster_linear;
 	/* module */
@@ -248,6 +250,7 @@ static void mark_const(G *g, const char *s)
 	SsaEntry *e = ar_alloc(g->A, sizeof *e);
 	e->vid = k;
 	e->scope = 0;
+	e->stmt = -1;
 	pmap_put(&g->ssa, k, e);
 }
 
@@ -486,11 +489,16 @@ static const char *ssa_id(G *g, const char *src, TType t)
 		return src;
 	Sym k = sym(src);
 	SsaEntry *e = pmap_get(&g->ssa, k);
-	if (e && e->scope < g->nmarks && g->marks[e->scope])
+	/* TVM reuses a temporary while its scope lasts, in later statements
+	 * too; a temporary that holds a load then reads memory as it was
+	 * before a store in between (silently wrong).  We reuse one only in
+	 * the statement that made it (constants always). */
+	if (e && e->scope < g->nmarks && g->marks[e->scope] && (e->stmt < 0 || e->stmt == g->stmt))
 		return e->vid;
 	e = ar_alloc(g->A, sizeof *e);
 	e->vid = sym_fresh(&g->names, "v_");
 	e->scope = g->nmarks - 1;
+	e->stmt = g->stmt;
 	pmap_put(&g->ssa, k, e);
 	indent(g);
 	print_ttype(g, t, g->os);
@@ -2160,6 +2168,7 @@ static void pst(G *g, Stmt *s)
 	while (s && !g->err) {
 		if (s->loc.file >= 0)
 			g->at = s->loc;
+		g->stmt++;
 		switch (s->kind) {
 		case ST_ATTR:
 			if (!strcmp(s->attr.key, "async_commit_queue_scope") ||
