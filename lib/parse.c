@@ -375,7 +375,10 @@ static Buffer *local_scalar_buf(P *p, Sym name, DType dt)
 	sh[0] = ex_int(p->A, DT_I32, 1);
 	Buffer *b = buf_new(p->A, name, dt, sh, 1);
 	b->scope = sym("local");
-	b->layout = p->stir ? LAYOUT_NONE : LAYOUT_DEFAULT;
+	/* TVM 0.27 gives a local scalar the default tile layout (S[1:1]) in
+	 * both dialects, where an s_tir T.alloc_local has none: that is how
+	 * its printer tells `x: T.int32 = v` from `T.alloc_local((1,))`. */
+	b->layout = LAYOUT_DEFAULT;
 	return b;
 }
 

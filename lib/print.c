@@ -1285,7 +1285,7 @@ static void pr_buffer_call(P *p, const char *fn, const Buffer *b, const Expr *da
 static int alloc_is_scalar(const P *p, const Stmt *s)
 {
 	const Buffer *b = s->alloc.buf;
-	return !p->stir && b->ndim == 1 && b->shape[0] && b->shape[0]->kind == EX_INT &&
+	return b->ndim == 1 && b->shape[0] && b->shape[0]->kind == EX_INT &&
 	       b->shape[0]->i == 1 && dt_eq(b->shape[0]->dt, DT_I32) && b->nstrides == 0 &&
 	       expr_is_zero(b->elem_offset) && b->align == 64 && b->offset_factor == 1 &&
 	       b->layout == LAYOUT_DEFAULT && b->scope == sym("local") &&
