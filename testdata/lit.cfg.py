@@ -1,6 +1,7 @@
 # lit configuration for tirxc's file tests.  Each test file carries its RUN
 # lines; %tirxc is the compiler under test (TIRXC, else build/tirxc).
 import os
+import shutil
 import lit.formats
 
 config.name = "tirxc"
@@ -27,6 +28,9 @@ cc = os.environ.get("CC", "cc") + " -std=c11 -Wall -Wextra -Wno-unused-parameter
 if asan:
     cc += " -fsanitize=address,undefined -fno-sanitize-recover=undefined"
 config.substitutions.append(("%cc", cc))
+config.substitutions.append(("%build", build))
+if shutil.which("pkg-config"):
+    config.available_features.add("pkg-config")
 config.substitutions.append(("%tirxc", tirxc))
 config.substitutions.append(("%root", root))
 config.substitutions.append(("%python", "python3"))
