@@ -29,14 +29,23 @@ PASS_SRC   = $(sort $(wildcard passes/*.c))
 BACKEND_SRC = $(sort $(wildcard backends/*/*.c))
 CMD_SRC    = cmd/tirxc.c
 UNIT_SRC   = $(sort $(wildcard testdata/unit/*.c))
+RT_SRC     = $(sort $(wildcard runtime/*.c))
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o) $(PASS_SRC:%.c=$(BUILD)/%.o) $(BACKEND_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  = $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
+RT_OBJ   = $(RT_SRC:%.c=$(BUILD)/%.o)
+
+# The runtime library (runtime/tirxrt.h; docs/abi.md) is a separate layer: it
+# sees only its own header, and its objects are position independent so that
+# it can also go into a shared object.
+RT_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -pthread -fPIC -Wall -Wextra -Wshadow \
+            -Wno-unused-parameter $(OPT) $(SANITIZE) $(CFLAGS)
+TIRXC_VERSION_STR := $(shell sed -n 's/^\#define TIRXC_VERSION "\(.*\)"/\1/p' lib/tir.h)
 
 .PHONY: all demo test test-gpu check-asan check-robust check-tvm install clean deps fuzz bench unit
 
-all: $(BUILD)/tirxc
+all: $(BUILD)/tirxc $(BUILD)/libtirxrt.a
 
 $(BUILD)/tirxc: $(CMD_OBJ) $(BUILD)/libtirxc.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
@@ -44,6 +53,14 @@ $(BUILD)/tirxc: $(CMD_OBJ) $(BUILD)/libtirxc.a
 $(BUILD)/libtirxc.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
+
+$(BUILD)/libtirxrt.a: $(RT_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(RT_OBJ)
+
+$(RT_OBJ): $(BUILD)/runtime/%.o: runtime/%.c runtime/tirxrt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/unittest: $(UNIT_OBJ) $(BUILD)/libtirxc.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
@@ -54,7 +71,7 @@ $(BUILD)/%.o: %.c lib/tir.h $(wildcard $(dir %)*.h)
 
 $(BUILD)/cmd/tirxc.o: CFLAGS_ALL += $(CONFIG_DEFS)
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(RT_OBJ:.o=.d)
 
 # Installs the Debian packages the build and the tests need, when missing.
 deps:
@@ -125,10 +142,18 @@ bench: all
 bench-device: all
 	sh bench/device.sh $(BUILD)
 
+# The driver and its man page; the runtime library, its header and a
+# pkg-config file (docs/abi.md, "Install layout").
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(BUILD)/tirxc $(DESTDIR)$(PREFIX)/bin/tirxc
 	install -m 644 man/tirxc.1 $(DESTDIR)$(PREFIX)/share/man/man1/tirxc.1
+	install -m 644 $(BUILD)/libtirxrt.a $(DESTDIR)$(PREFIX)/lib/libtirxrt.a
+	install -m 644 runtime/tirxrt.h $(DESTDIR)$(PREFIX)/include/tirxrt.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(TIRXC_VERSION_STR)|' \
+	  runtime/tirxrt.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/tirxrt.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/tirxrt.pc
 
 clean:
 	rm -rf build build-asan build-fuzz

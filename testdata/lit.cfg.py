@@ -1,6 +1,7 @@
 # lit configuration for tirxc's file tests.  Each test file carries its RUN
 # lines; %tirxc is the compiler under test (TIRXC, else build/tirxc).
 import os
+import shutil
 import lit.formats
 
 config.name = "tirxc"
@@ -13,8 +14,23 @@ build = os.environ.get("TIRXC_BUILD", os.path.join(root, "build"))
 config.test_exec_root = os.path.join(build, "testdata")
 tirxc = os.environ.get("TIRXC", os.path.join(build, "tirxc"))
 # Sanitizer builds (make check-asan) report crashes their own way.
-if "asan" in os.path.basename(os.path.normpath(build)):
+asan = "asan" in os.path.basename(os.path.normpath(build))
+if asan:
     config.available_features.add("asan")
+# The runtime library (runtime/, docs/abi.md): tests that link C programs with
+# it say `REQUIRES: tirxrt`.  %cc compiles them with the flags of this build
+# (the sanitizers of the ASan build, whose library needs them).
+tirxrt = os.path.join(build, "libtirxrt.a")
+if os.path.exists(tirxrt):
+    config.available_features.add("tirxrt")
+config.substitutions.append(("%tirxrt", tirxrt))
+cc = os.environ.get("CC", "cc") + " -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror -g"
+if asan:
+    cc += " -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+config.substitutions.append(("%cc", cc))
+config.substitutions.append(("%build", build))
+if shutil.which("pkg-config"):
+    config.available_features.add("pkg-config")
 config.substitutions.append(("%tirxc", tirxc))
 config.substitutions.append(("%root", root))
 config.substitutions.append(("%python", "python3"))
