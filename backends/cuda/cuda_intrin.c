@@ -25,9 +25,10 @@
  * Deviation (docs/compatibility.md, "CUDA intrinsics"): known ops that are
  * not printed exactly are refused with a reason (*err): the T.ptx families
  * and entries not described here (and the "keep"/sink call forms), nvshmem,
- * and the helpers whose preamble snippets tirxc does not ship (thread_rank,
- * grid_sync: cooperative groups; elect_sync: TVM's elect-one helper).  Ops not listed here are left to the
- * code generator, which refuses what it does not know.
+ * and grid_sync (cooperative groups, which tirxc's preamble does not
+ * include).  thread_rank and elect_sync use tirxc's own preamble snippets
+ * (cuda_header.c).  Ops not listed here are left to the code generator,
+ * which refuses what it does not know.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -108,6 +109,10 @@ static const Fixed fixed[] = {
 	{"tirx.cuda.warpgroup_sync", "tvm_builtin_cuda_warpgroup_sync", "void", "(int name_bar_id)",
 	 "    asm volatile(\"bar.sync %0, 128;\" : : \"r\"(name_bar_id));", 1, 0, 0},
 	{"tirx.cuda.clock64", "tvm_builtin_clock64", "unsigned long long", "()", "    return clock64();", 0, 0, 0},
+	{"tirx.cuda.thread_rank", "tvm_builtin_cuda_thread_rank", "int", "()",
+	 "    namespace cg = cooperative_groups;\n    return cg::this_thread_block().thread_rank();", 0, 0, TAG_THREAD_BLOCK},
+	{"tirx.cuda.elect_sync", "tvm_builtin_elect_one_sync_op", "uint32_t", "()", "    return tvm_builtin_elect_one_sync();",
+	 0, 0, TAG_ELECT_ONE},
 	{"tirx.cuda.trap_when_assert_failed", "tvm_builtin_cuda_trap_when_assert_failed", "void", "(bool cond)",
 	 "    do {\n        if (not (cond))\n            asm(\"trap;\");\n    } while (0);", 1, 0, 0},
 };
@@ -118,9 +123,9 @@ static const Fixed fixed[] = {
 static const struct {
 	const char *op, *why;
 } refused[] = {
-	{"tirx.cuda.thread_rank", "needs cooperative groups in the preamble, which tirxc does not ship"},
-	{"tirx.cuda.grid_sync", "needs cooperative groups in the preamble, which tirxc does not ship"},
-	{"tirx.cuda.elect_sync", "needs TVM's elect-one helper in the preamble, which tirxc does not ship"},
+	{"tirx.cuda.grid_sync",
+	 "a grid-wide barrier needs <cooperative_groups.h> (the driver's cooperative-launch workspace), which "
+	 "tirxc's preamble does not include: it needs libcu++ under NVRTC"},
 };
 
 static int fixed_call(Arena *a, const Expr *call, const Fixed *f, CudaHelper *out, const char **err)
