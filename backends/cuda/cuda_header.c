@@ -84,6 +84,7 @@ static const char bf16x4[] =
 	"  return r;\n"
 	"}\n";
 
+static const char mma[] = "#include <mma.h>\n";
 static const char fp8[] = "#include <cuda_fp8.h>\n";
 static const char fp6[] = "#include <cuda_fp6.h>\n";
 static const char fp4[] = "#include <cuda_fp4.h>\n";
@@ -136,6 +137,8 @@ void cuda_header(Buf *out, CudaTags t)
 		buf_puts(out, pack_bf162);
 	if (t & TAG_BF16X4)
 		buf_puts(out, bf16x4);
+	if (t & TAG_MMA)
+		buf_puts(out, mma);
 	if (t & TAG_FP8)
 		buf_puts(out, fp8);
 	if (t & TAG_FP6)
