@@ -1530,6 +1530,163 @@ static void ldmatrix_legacy(G *g, Expr *e)
 	buf_puts(os, "\n      : \"r\"(addr)\n    );\n  }\n");
 }
 
+/* T.ptx_legacy.mma(shape, A_layout, B_layout, A_dtype, B_dtype, C_dtype,
+ * a, a_offset, b, b_offset, c, c_offset, saturate[, bit_op]): the asm
+ * block TVM's C++ writes straight into the statement stream
+ * (PrintMMAAssembly), for the shapes and types it accepts.  TVM puts the
+ * fragment pointers in by replacing the letters A, B, C and D of its
+ * template one after the other, so a pointer or offset whose text holds a
+ * letter a later replacement would rewrite is refused rather than
+ * printed mangled. */
+typedef struct MmaType {
+	const char *names; /* TVM's spellings, '|' separated */
+	const char *ptx;
+	int bits;
+	char reg; /* fragment register constraint; 0: not a fragment type */
+	const char *ptr;
+} MmaType;
+
+static const MmaType mma_types[] = {
+	{"int4|.s4", ".s4", 4, 'r', "(unsigned *)"},
+	{"uint4|.u4", ".u4", 4, 'r', "(unsigned *)"},
+	{"int8|.s8", ".s8", 8, 'r', "(unsigned *)"},
+	{"uint8|.u8", ".u8", 8, 'r', "(unsigned *)"},
+	{"int32|.s32", ".s32", 32, 'r', "(int *)"},
+	{"e4m3|.e4m3|float8_e4m3fn", ".e4m3", 8, 'r', "(unsigned *)"},
+	{"e5m2|.e5m2|float8_e5m2|float8_e5m2fn|float8_e5m2fnuz", ".e5m2", 8, 'r', "(unsigned *)"},
+	{"float16|fp16|.f16", ".f16", 16, 'r', "(unsigned *)"},
+	{"bfloat16|bf16", ".bf16", 16, 'r', "(unsigned *)"},
+	{"float32|fp32|.f32", ".f32", 32, 'f', "(float *)"},
+	{"tf32", ".tf32", 32, 'r', "(unsigned *)"},
+	{"float64|fp64|.f64", ".f64", 64, 'd', "(double *)"},
+	{"int1|.b1", ".b1", 1, 'r', "(unsigned *)"},
+};
+
+static const MmaType *mma_type(const Expr *e)
+{
+	if (e->kind != EX_STR)
+		return NULL;
+	for (size_t i = 0; i < sizeof mma_types / sizeof *mma_types; i++)
+		if (ptx_slot_accepts(mma_types[i].names, e->s))
+			return &mma_types[i];
+	return NULL;
+}
+
+/* Whether (m, n, k, multiplicand type, bit op) is one of TVM's MMA
+ * configurations, the multiplicand and accumulator types pair as TVM
+ * requires, and saturation and layouts are allowed. */
+static const char *mma_legacy_check(int m, int n, int k, const char *a, const char *b, const char *c, int bitop,
+                                    int sat, int row_col)
+{
+	static const struct {
+		int m, n, k;
+		const char *a;
+		int bitop;
+	} cfg[] = {{8, 8, 4, ".f64", 0},    {8, 8, 4, ".f16", 0},    {16, 8, 8, ".f16", 0},   {16, 8, 16, ".f16", 0},
+	           {16, 8, 8, ".bf16", 0},  {16, 8, 16, ".bf16", 0}, {16, 8, 4, ".tf32", 0},  {16, 8, 8, ".tf32", 0},
+	           {8, 8, 16, ".s8", 0},    {16, 8, 16, ".s8", 0},   {16, 8, 32, ".s8", 0},   {8, 8, 16, ".u8", 0},
+	           {16, 8, 16, ".u8", 0},   {16, 8, 32, ".u8", 0},   {8, 8, 32, ".s4", 0},    {16, 8, 32, ".s4", 0},
+	           {16, 8, 64, ".s4", 0},   {8, 8, 32, ".u4", 0},    {16, 8, 32, ".u4", 0},   {16, 8, 64, ".u4", 0},
+	           {8, 8, 128, ".b1", 1},   {16, 8, 128, ".b1", 1},  {16, 8, 256, ".b1", 1},  {16, 8, 32, ".e4m3", 0},
+	           {16, 8, 32, ".e5m2", 0}};
+	int i8 = !strcmp(a, ".s8") || !strcmp(a, ".u8"), i4 = !strcmp(a, ".s4") || !strcmp(a, ".u4");
+	int f8 = !strcmp(a, ".e4m3") || !strcmp(a, ".e5m2");
+	if (bitop && strcmp(a, ".b1"))
+		return "a bit operation needs 1-bit multiplicands";
+	if (i8 ? !ptx_slot_accepts(".s8|.u8", b) : i4 ? !ptx_slot_accepts(".s4|.u4", b) : f8 ? !ptx_slot_accepts(".e4m3|.e5m2", b) : strcmp(a, b) != 0)
+		return "the multiplicand types do not pair";
+	if (i8 || i4 || !strcmp(a, ".b1") ? strcmp(c, ".s32") != 0
+	    : !strcmp(a, ".f16")          ? !ptx_slot_accepts(".f16|.f32", c)
+	    : !strcmp(a, ".f64")          ? strcmp(c, ".f64") != 0
+	    : !strcmp(a, ".s32") || !strcmp(a, ".f32") ? 1
+	                                  : strcmp(c, ".f32") != 0)
+		return "the accumulator type does not go with the multiplicands";
+	if (sat && !i8 && !i4)
+		return "saturation applies only to s4/u4/s8/u8 multiplicands";
+	if (!(m == 8 && n == 8 && k == 4 && !strcmp(a, ".f16")) && !row_col)
+		return "only the m8n8k4 f16 shape takes layouts other than row, col";
+	for (size_t i = 0; i < sizeof cfg / sizeof *cfg; i++)
+		if (cfg[i].m == m && cfg[i].n == n && cfg[i].k == k && !strcmp(cfg[i].a, a) && cfg[i].bitop == bitop)
+			return NULL;
+	return "no MMA configuration of TVM has this shape and multiplicand type";
+}
+
+static void mma_legacy(G *g, Expr *e)
+{
+	Expr **a = e->call.args;
+	int n = e->call.nargs;
+	if (n != 13 && n != 14) {
+		gerr(g, "T.ptx_legacy.mma takes 13 or 14 arguments");
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		if (a[i]->kind != EX_STR) {
+			gerr(g, "T.ptx_legacy.mma: the shape and layouts must be strings");
+			return;
+		}
+	const MmaType *ta = mma_type(a[3]), *tb = mma_type(a[4]), *tc = mma_type(a[5]);
+	int64_t sat;
+	const char *bit = n == 14 && a[13]->kind == EX_STR ? a[13]->s : "";
+	int mm, nn, kk, used = 0;
+	char shape_back[64];
+	if (!ta || !tb || !tc || !ex_is_const_int(a[12], &sat) || (n == 14 && a[13]->kind != EX_STR) ||
+	    sscanf(a[0]->s, "m%dn%dk%d%n", &mm, &nn, &kk, &used) != 3 || a[0]->s[used] ||
+	    (snprintf(shape_back, sizeof shape_back, "m%dn%dk%d", mm, nn, kk), strcmp(shape_back, a[0]->s)) ||
+	    !ptx_slot_accepts("row|col", a[1]->s) || !ptx_slot_accepts("row|col", a[2]->s) ||
+	    (*bit && !ptx_slot_accepts("xor|and", bit))) {
+		gerr(g, "T.ptx_legacy.mma takes (\"mMnNkK\", \"row\"|\"col\", \"row\"|\"col\", A type, B type, C type, a, "
+		        "offset, b, offset, c, offset, saturate[, \"xor\"|\"and\"]) with TVM's type names");
+		return;
+	}
+	const char *why = mma_legacy_check(mm, nn, kk, ta->ptx, tb->ptx, tc->ptx, *bit != 0, sat != 0,
+	                                   !strcmp(a[1]->s, "row") && !strcmp(a[2]->s, "col"));
+	if (why) {
+		gerr(g, "T.ptx_legacy.mma: %s", why);
+		return;
+	}
+	const char *ap = gfmt(g, "%s + %s", ps(g, a[6]), ps(g, a[7]));
+	const char *bp = gfmt(g, "%s + %s", ps(g, a[8]), ps(g, a[9]));
+	const char *cp = gfmt(g, "%s + %s", ps(g, a[10]), ps(g, a[11]));
+	if (strpbrk(ap, "BCD") || strpbrk(bp, "CD") || strchr(cp, 'D')) {
+		gerr(g, "T.ptx_legacy.mma: TVM's text substitution of the fragment pointers would rewrite the letters "
+		        "B, C or D in '%s', '%s' or '%s'", ap, bp, cp);
+		return;
+	}
+	int threads = mm == 8 && nn == 8 && kk == 4 && !strcmp(ta->ptx, ".f16") ? 8 : 32;
+	int rsa = ta->reg == 'd' ? 64 : 32, rsb = tb->reg == 'd' ? 64 : 32, rsc = tc->reg == 'd' ? 64 : 32;
+	int na = mm * kk * ta->bits / rsa / threads, nb = kk * nn * tb->bits / rsb / threads,
+	    nc = mm * nn * tc->bits / rsc / threads;
+	if (na < 1 || nb < 1 || nc < 1) {
+		gerr(g, "T.ptx_legacy.mma: a fragment of no registers");
+		return;
+	}
+	Buf *os = g->os;
+	buf_printf(os, "\n  {\n    __asm__ __volatile__(\n      \"mma.sync.aligned.%s.%s.%s%s%s%s%s%s", a[0]->s, a[1]->s,
+	           a[2]->s, sat ? ".satfinite" : "", tc->ptx, ta->ptx, tb->ptx, tc->ptx);
+	if (*bit)
+		buf_printf(os, ".%s.popc", bit);
+	buf_puts(os, "\"\n      \"{");
+	int ix = 0;
+	int cnt[4] = {nc, na, nb, nc};
+	for (int grp = 0; grp < 4; grp++) {
+		if (grp)
+			buf_puts(os, "}, {");
+		for (int i = 0; i < cnt[grp]; i++)
+			buf_printf(os, "%s%%%d", i ? ", " : "", ix++);
+	}
+	buf_puts(os, "};\\n\"\n      : ");
+	for (int i = 0; i < nc; i++)
+		buf_printf(os, "%s \"=%c\"((%s(%s))[%d])", i ? "," : "", tc->reg, tc->ptr, cp, i);
+	buf_puts(os, "\n      : ");
+	const MmaType *ts[3] = {ta, tb, tc};
+	const char *ps3[3] = {ap, bp, cp};
+	int ns[3] = {na, nb, nc};
+	for (int grp = 0, first = 1; grp < 3; grp++)
+		for (int i = 0; i < ns[grp]; i++, first = 0)
+			buf_printf(os, "%s\"%c\"((%s(%s))[%d])", first ? "" : ", ", ts[grp]->reg, ts[grp]->ptr, ps3[grp], i);
+	buf_puts(os, ");\n  }\n");
+}
+
 /* T.s_tir.ldg32(reg, guard, global[i], local_index): the guarded 32-bit
  * global load TVM's C++ writes straight into the statement stream. */
 static void ldg32(G *g, Expr *e)
@@ -1683,6 +1840,8 @@ static void call(G *g, Expr *e, Buf *os)
 		wmma_call(g, name, a, n, os);
 	} else if (IS("tirx.ptx_legacy.ldmatrix")) {
 		ldmatrix_legacy(g, e);
+	} else if (IS("tirx.ptx_legacy.mma")) {
+		mma_legacy(g, e);
 	} else if (IS("tirx.s_tir.ldg32")) {
 		ldg32(g, e);
 	} else {
