@@ -1627,11 +1627,18 @@ static void mma_legacy(G *g, Expr *e)
 	const MmaType *ta = mma_type(a[3]), *tb = mma_type(a[4]), *tc = mma_type(a[5]);
 	int64_t sat;
 	const char *bit = n == 14 && a[13]->kind == EX_STR ? a[13]->s : "";
-	int mm, nn, kk, used = 0;
-	char shape_back[64];
-	if (!ta || !tb || !tc || !ex_is_const_int(a[12], &sat) || (n == 14 && a[13]->kind != EX_STR) ||
-	    sscanf(a[0]->s, "m%dn%dk%d%n", &mm, &nn, &kk, &used) != 3 || a[0]->s[used] ||
-	    (snprintf(shape_back, sizeof shape_back, "m%dn%dk%d", mm, nn, kk), strcmp(shape_back, a[0]->s)) ||
+	int mm = 0, nn = 0, kk = 0;
+	/* the shapes of TVM's MMA table, read without overflow */
+	static const int shapes[][3] = {{8, 8, 4},    {16, 8, 8},   {16, 8, 16},  {16, 8, 4},   {8, 8, 16},
+	                                {16, 8, 32},  {8, 8, 32},   {16, 8, 64},  {8, 8, 128},  {16, 8, 128},
+	                                {16, 8, 256}};
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+		char b[32];
+		snprintf(b, sizeof b, "m%dn%dk%d", shapes[i][0], shapes[i][1], shapes[i][2]);
+		if (!strcmp(b, a[0]->s))
+			mm = shapes[i][0], nn = shapes[i][1], kk = shapes[i][2];
+	}
+	if (!ta || !tb || !tc || !ex_is_const_int(a[12], &sat) || (n == 14 && a[13]->kind != EX_STR) || !mm ||
 	    !ptx_slot_accepts("row|col", a[1]->s) || !ptx_slot_accepts("row|col", a[2]->s) ||
 	    (*bit && !ptx_slot_accepts("xor|and", bit))) {
 		gerr(g, "T.ptx_legacy.mma takes (\"mMnNkK\", \"row\"|\"col\", \"row\"|\"col\", A type, B type, C type, a, "

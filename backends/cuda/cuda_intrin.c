@@ -1223,6 +1223,12 @@ typedef struct PxPick {
 	int pred;
 } PxPick;
 
+/* Bit i of a "p<i>" mask (flags name operands 0..31 only). */
+static int px_bit(uint32_t m, int i)
+{
+	return i < 32 && (m >> i & 1);
+}
+
 static int is_literal(const Expr *e)
 {
 	return (e->kind == EX_INT && e->dt.code == DT_INT && e->dt.bits == 32 && e->dt.lanes == 1) ||
@@ -1263,7 +1269,7 @@ static int px_coerce(Arena *a, PxPick *pk, Expr *const *ops, int nops, uint32_t 
 				                        : "a generic or global address operand takes a pointer";
 				return 0;
 			}
-			if (tagged >> at & 1) {
+			if (px_bit(tagged, at)) {
 				*why = "T.ptx.pred marks an operand that is not a .pred register";
 				return 0;
 			}
@@ -1283,7 +1289,7 @@ static int px_coerce(Arena *a, PxPick *pk, Expr *const *ops, int nops, uint32_t 
 					*why = "a .pred result must be a writable uint32 scalar or buffer element";
 					return 0;
 				}
-			} else if (tagged >> at & 1 ? strcmp(s, "bool") && strcmp(s, "uint32") && strcmp(s, "int32")
+			} else if (px_bit(tagged, at) ? strcmp(s, "bool") && strcmp(s, "uint32") && strcmp(s, "int32")
 			                            : strcmp(s, "bool") != 0) {
 				*why = "a .pred operand takes a bool value (or T.ptx.pred of a bool, uint32 or int32 one)";
 				return 0;
@@ -1305,7 +1311,7 @@ static int px_coerce(Arena *a, PxPick *pk, Expr *const *ops, int nops, uint32_t 
 		const char *named = NULL;
 		char buf[32], nb[32] = "";
 		for (int l = 0; l < n; l++) {
-			if (tagged >> (at + l) & 1) {
+			if (px_bit(tagged, at + l)) {
 				*why = "T.ptx.pred marks an operand that is not a .pred register";
 				return 0;
 			}
