@@ -25,6 +25,9 @@ enum {
 	TAG_HALF_MATH = 1 << 14,   /* hpow, htanh, htan, hatan, herf */
 	TAG_WARP_SHUFFLE = 1 << 15,
 	TAG_PRINTF = 1 << 16,      /* printf in device code (cstdio under nvcc) */
+	TAG_THREAD_BLOCK = 1 << 17, /* cooperative_groups::this_thread_block().thread_rank() */
+	TAG_ELECT_ONE = 1 << 18,    /* tvm_builtin_elect_one_sync() */
+	TAG_MMA = 1 << 19,          /* nvcuda::wmma (mma.h) */
 };
 
 /* The preamble for the tags: tirxc's own text (cuda_header.c). */

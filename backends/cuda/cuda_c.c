@@ -29,6 +29,9 @@
  * not compile, or that we cannot print exactly, are refused at their
  * statement: predicated loads and stores, floordiv left unlowered, asserts
  * in device code, intrinsics without a CUDA spelling here.
+ * wmma fragments print although TVM 0.27 cannot print them: its code
+ * generator needs the fragment attrs before the allocation, where the flat
+ * IR cannot have them; we look them up in the function (wmma_alloc).
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -78,6 +81,8 @@ typedef struct G {
 	long stmt;     /* statements begun so far (SsaEntry.stmt) */
 	int nmarks, capmarks;
 	int in_kernel, cluster_linear;
+	PtrMap frag_shape, frag_layout; /* Buffer* -> Sym: the wmma fragment attrs */
+	int frag_scanned;
 	/* module */
 	PtrMap fnames;   /* function name supply: Sym -> 1 */
 	PtrMap fname_of; /* GlobalVar name Sym -> printed name Sym */
@@ -209,6 +214,9 @@ static void init_func_state(G *g)
 	pmap_clear(&g->offvar);
 	pmap_clear(&g->ssa);
 	pmap_clear(&g->pnames);
+	pmap_clear(&g->frag_shape);
+	pmap_clear(&g->frag_layout);
+	g->frag_scanned = 0;
 	tir_print_names(g->mod, g->fn, &g->pnames);
 	g->nmarks = 0;
 	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
@@ -605,6 +613,7 @@ static Mod modular_set(const Expr *e, int depth)
 /* --------------------------------------------------------- expressions */
 
 static void pe(G *g, Expr *e, Buf *os);
+static void wmma_call(G *g, const char *name, Expr **a, int n, Buf *os);
 
 static const char *ps(G *g, Expr *e)
 {
@@ -1486,6 +1495,170 @@ static void ldmatrix_legacy(G *g, Expr *e)
 	buf_puts(os, "\n      : \"r\"(addr)\n    );\n  }\n");
 }
 
+/* T.ptx_legacy.mma(shape, A_layout, B_layout, A_dtype, B_dtype, C_dtype,
+ * a, a_offset, b, b_offset, c, c_offset, saturate[, bit_op]): the asm
+ * block TVM's C++ writes straight into the statement stream
+ * (PrintMMAAssembly), for the shapes and types it accepts.  TVM puts the
+ * fragment pointers in by replacing the letters A, B, C and D of its
+ * template one after the other, so a pointer or offset whose text holds a
+ * letter a later replacement would rewrite is refused rather than
+ * printed mangled. */
+typedef struct MmaType {
+	const char *names; /* TVM's spellings, '|' separated */
+	const char *ptx;
+	int bits;
+	char reg; /* fragment register constraint; 0: not a fragment type */
+	const char *ptr;
+} MmaType;
+
+static const MmaType mma_types[] = {
+	{"int4|.s4", ".s4", 4, 'r', "(unsigned *)"},
+	{"uint4|.u4", ".u4", 4, 'r', "(unsigned *)"},
+	{"int8|.s8", ".s8", 8, 'r', "(unsigned *)"},
+	{"uint8|.u8", ".u8", 8, 'r', "(unsigned *)"},
+	{"int32|.s32", ".s32", 32, 'r', "(int *)"},
+	{"e4m3|.e4m3|float8_e4m3fn", ".e4m3", 8, 'r', "(unsigned *)"},
+	{"e5m2|.e5m2|float8_e5m2|float8_e5m2fn|float8_e5m2fnuz", ".e5m2", 8, 'r', "(unsigned *)"},
+	{"float16|fp16|.f16", ".f16", 16, 'r', "(unsigned *)"},
+	{"bfloat16|bf16", ".bf16", 16, 'r', "(unsigned *)"},
+	{"float32|fp32|.f32", ".f32", 32, 'f', "(float *)"},
+	{"tf32", ".tf32", 32, 'r', "(unsigned *)"},
+	{"float64|fp64|.f64", ".f64", 64, 'd', "(double *)"},
+	{"int1|.b1", ".b1", 1, 'r', "(unsigned *)"},
+};
+
+static const MmaType *mma_type(const Expr *e)
+{
+	if (e->kind != EX_STR)
+		return NULL;
+	for (size_t i = 0; i < sizeof mma_types / sizeof *mma_types; i++)
+		if (ptx_slot_accepts(mma_types[i].names, e->s))
+			return &mma_types[i];
+	return NULL;
+}
+
+/* Whether (m, n, k, multiplicand type, bit op) is one of TVM's MMA
+ * configurations, the multiplicand and accumulator types pair as TVM
+ * requires, and saturation and layouts are allowed. */
+static const char *mma_legacy_check(int m, int n, int k, const char *a, const char *b, const char *c, int bitop,
+                                    int sat, int row_col)
+{
+	static const struct {
+		int m, n, k;
+		const char *a;
+		int bitop;
+	} cfg[] = {{8, 8, 4, ".f64", 0},    {8, 8, 4, ".f16", 0},    {16, 8, 8, ".f16", 0},   {16, 8, 16, ".f16", 0},
+	           {16, 8, 8, ".bf16", 0},  {16, 8, 16, ".bf16", 0}, {16, 8, 4, ".tf32", 0},  {16, 8, 8, ".tf32", 0},
+	           {8, 8, 16, ".s8", 0},    {16, 8, 16, ".s8", 0},   {16, 8, 32, ".s8", 0},   {8, 8, 16, ".u8", 0},
+	           {16, 8, 16, ".u8", 0},   {16, 8, 32, ".u8", 0},   {8, 8, 32, ".s4", 0},    {16, 8, 32, ".s4", 0},
+	           {16, 8, 64, ".s4", 0},   {8, 8, 32, ".u4", 0},    {16, 8, 32, ".u4", 0},   {16, 8, 64, ".u4", 0},
+	           {8, 8, 128, ".b1", 1},   {16, 8, 128, ".b1", 1},  {16, 8, 256, ".b1", 1},  {16, 8, 32, ".e4m3", 0},
+	           {16, 8, 32, ".e5m2", 0}};
+	int i8 = !strcmp(a, ".s8") || !strcmp(a, ".u8"), i4 = !strcmp(a, ".s4") || !strcmp(a, ".u4");
+	int f8 = !strcmp(a, ".e4m3") || !strcmp(a, ".e5m2");
+	if (bitop && strcmp(a, ".b1"))
+		return "a bit operation needs 1-bit multiplicands";
+	if (i8 ? !ptx_slot_accepts(".s8|.u8", b) : i4 ? !ptx_slot_accepts(".s4|.u4", b) : f8 ? !ptx_slot_accepts(".e4m3|.e5m2", b) : strcmp(a, b) != 0)
+		return "the multiplicand types do not pair";
+	if (i8 || i4 || !strcmp(a, ".b1") ? strcmp(c, ".s32") != 0
+	    : !strcmp(a, ".f16")          ? !ptx_slot_accepts(".f16|.f32", c)
+	    : !strcmp(a, ".f64")          ? strcmp(c, ".f64") != 0
+	    : !strcmp(a, ".s32") || !strcmp(a, ".f32") ? 1
+	                                  : strcmp(c, ".f32") != 0)
+		return "the accumulator type does not go with the multiplicands";
+	if (sat && !i8 && !i4)
+		return "saturation applies only to s4/u4/s8/u8 multiplicands";
+	if (!(m == 8 && n == 8 && k == 4 && !strcmp(a, ".f16")) && !row_col)
+		return "only the m8n8k4 f16 shape takes layouts other than row, col";
+	for (size_t i = 0; i < sizeof cfg / sizeof *cfg; i++)
+		if (cfg[i].m == m && cfg[i].n == n && cfg[i].k == k && !strcmp(cfg[i].a, a) && cfg[i].bitop == bitop)
+			return NULL;
+	return "no MMA configuration of TVM has this shape and multiplicand type";
+}
+
+static void mma_legacy(G *g, Expr *e)
+{
+	Expr **a = e->call.args;
+	int n = e->call.nargs;
+	if (n != 13 && n != 14) {
+		gerr(g, "T.ptx_legacy.mma takes 13 or 14 arguments");
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		if (a[i]->kind != EX_STR) {
+			gerr(g, "T.ptx_legacy.mma: the shape and layouts must be strings");
+			return;
+		}
+	const MmaType *ta = mma_type(a[3]), *tb = mma_type(a[4]), *tc = mma_type(a[5]);
+	int64_t sat;
+	const char *bit = n == 14 && a[13]->kind == EX_STR ? a[13]->s : "";
+	int mm = 0, nn = 0, kk = 0;
+	/* the shapes of TVM's MMA table, read without overflow */
+	static const int shapes[][3] = {{8, 8, 4},    {16, 8, 8},   {16, 8, 16},  {16, 8, 4},   {8, 8, 16},
+	                                {16, 8, 32},  {8, 8, 32},   {16, 8, 64},  {8, 8, 128},  {16, 8, 128},
+	                                {16, 8, 256}};
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+		char b[32];
+		snprintf(b, sizeof b, "m%dn%dk%d", shapes[i][0], shapes[i][1], shapes[i][2]);
+		if (!strcmp(b, a[0]->s))
+			mm = shapes[i][0], nn = shapes[i][1], kk = shapes[i][2];
+	}
+	if (!ta || !tb || !tc || !ex_is_const_int(a[12], &sat) || (n == 14 && a[13]->kind != EX_STR) || !mm ||
+	    !ptx_slot_accepts("row|col", a[1]->s) || !ptx_slot_accepts("row|col", a[2]->s) ||
+	    (*bit && !ptx_slot_accepts("xor|and", bit))) {
+		gerr(g, "T.ptx_legacy.mma takes (\"mMnNkK\", \"row\"|\"col\", \"row\"|\"col\", A type, B type, C type, a, "
+		        "offset, b, offset, c, offset, saturate[, \"xor\"|\"and\"]) with TVM's type names");
+		return;
+	}
+	const char *why = mma_legacy_check(mm, nn, kk, ta->ptx, tb->ptx, tc->ptx, *bit != 0, sat != 0,
+	                                   !strcmp(a[1]->s, "row") && !strcmp(a[2]->s, "col"));
+	if (why) {
+		gerr(g, "T.ptx_legacy.mma: %s", why);
+		return;
+	}
+	const char *ap = gfmt(g, "%s + %s", ps(g, a[6]), ps(g, a[7]));
+	const char *bp = gfmt(g, "%s + %s", ps(g, a[8]), ps(g, a[9]));
+	const char *cp = gfmt(g, "%s + %s", ps(g, a[10]), ps(g, a[11]));
+	if (strpbrk(ap, "BCD") || strpbrk(bp, "CD") || strchr(cp, 'D')) {
+		gerr(g, "T.ptx_legacy.mma: TVM's text substitution of the fragment pointers would rewrite the letters "
+		        "B, C or D in '%s', '%s' or '%s'", ap, bp, cp);
+		return;
+	}
+	int threads = mm == 8 && nn == 8 && kk == 4 && !strcmp(ta->ptx, ".f16") ? 8 : 32;
+	int rsa = ta->reg == 'd' ? 64 : 32, rsb = tb->reg == 'd' ? 64 : 32, rsc = tc->reg == 'd' ? 64 : 32;
+	int na = mm * kk * ta->bits / rsa / threads, nb = kk * nn * tb->bits / rsb / threads,
+	    nc = mm * nn * tc->bits / rsc / threads;
+	if (na < 1 || nb < 1 || nc < 1) {
+		gerr(g, "T.ptx_legacy.mma: a fragment of no registers");
+		return;
+	}
+	Buf *os = g->os;
+	buf_printf(os, "\n  {\n    __asm__ __volatile__(\n      \"mma.sync.aligned.%s.%s.%s%s%s%s%s%s", a[0]->s, a[1]->s,
+	           a[2]->s, sat ? ".satfinite" : "", tc->ptx, ta->ptx, tb->ptx, tc->ptx);
+	if (*bit)
+		buf_printf(os, ".%s.popc", bit);
+	buf_puts(os, "\"\n      \"{");
+	int ix = 0;
+	int cnt[4] = {nc, na, nb, nc};
+	for (int grp = 0; grp < 4; grp++) {
+		if (grp)
+			buf_puts(os, "}, {");
+		for (int i = 0; i < cnt[grp]; i++)
+			buf_printf(os, "%s%%%d", i ? ", " : "", ix++);
+	}
+	buf_puts(os, "};\\n\"\n      : ");
+	for (int i = 0; i < nc; i++)
+		buf_printf(os, "%s \"=%c\"((%s(%s))[%d])", i ? "," : "", tc->reg, tc->ptr, cp, i);
+	buf_puts(os, "\n      : ");
+	const MmaType *ts[3] = {ta, tb, tc};
+	const char *ps3[3] = {ap, bp, cp};
+	int ns[3] = {na, nb, nc};
+	for (int grp = 0, first = 1; grp < 3; grp++)
+		for (int i = 0; i < ns[grp]; i++, first = 0)
+			buf_printf(os, "%s\"%c\"((%s(%s))[%d])", first ? "" : ", ", ts[grp]->reg, ts[grp]->ptr, ps3[grp], i);
+	buf_puts(os, ");\n  }\n");
+}
+
 /* T.s_tir.ldg32(reg, guard, global[i], local_index): the guarded 32-bit
  * global load TVM's C++ writes straight into the statement stream. */
 static void ldg32(G *g, Expr *e)
@@ -1634,8 +1807,13 @@ static void call(G *g, Expr *e, Buf *os)
 		/* TVM's C++ prints the zeroing loop as the expression */
 		const char *num = ps(g, a[0]), *dst = ps(g, a[1]), *off = ps(g, a[2]);
 		buf_printf(os, "for (int i = 0; i < %s; ++i) {\n%s[%s + i] = 0.0;}\n", num, dst, off);
+	} else if (IS("tirx.tvm_fill_fragment") || IS("tirx.tvm_load_matrix_sync") || IS("tirx.tvm_store_matrix_sync") ||
+	           IS("tirx.tvm_mma_sync") || IS("tirx.tvm_bmma_sync")) {
+		wmma_call(g, name, a, n, os);
 	} else if (IS("tirx.ptx_legacy.ldmatrix")) {
 		ldmatrix_legacy(g, e);
+	} else if (IS("tirx.ptx_legacy.mma")) {
+		mma_legacy(g, e);
 	} else if (IS("tirx.s_tir.ldg32")) {
 		ldg32(g, e);
 	} else {
@@ -1891,13 +2069,211 @@ static int64_t ann_int(Obj *ann, const char *key, int *found)
 	return 0;
 }
 
+/* ------------------------------------------------------------- wmma */
+
+/* The fragment_shape / fragment_layout attrs of the function, by buffer
+ * (the attr's node is the buffer: `T.attr(A_frag, "fragment_shape",
+ * "16, 16, 16")`).
+ * TVM's CodeGenCUDA reads them when it visits the attr and needs them at
+ * the fragment's allocation, which the flat IR puts first (the attr names
+ * the buffer the allocation defines), so TVM 0.27 cannot print a fragment
+ * from a module it reads; here they are looked up in the whole function
+ * (docs/compatibility.md).  A buffer with two different values of one
+ * attr is refused. */
+typedef struct FragScan {
+	G *g;
+	int conflict;
+} FragScan;
+
+static int scan_frag(Walker *w, Stmt *s)
+{
+	FragScan *x = w->data;
+	if (s->kind != ST_ATTR || !s->attr.node || s->attr.node->kind != OB_BUFFER || !s->attr.value ||
+	    s->attr.value->kind != EX_STR)
+		return 1;
+	int shape = !strcmp(s->attr.key, "fragment_shape");
+	if (!shape && strcmp(s->attr.key, "fragment_layout"))
+		return 1;
+	PtrMap *m = shape ? &x->g->frag_shape : &x->g->frag_layout;
+	Buffer *b = s->attr.node->buf;
+	Sym old = pmap_get(m, b);
+	if (old && strcmp(old, s->attr.value->s))
+		x->conflict = 1;
+	pmap_put(m, b, (void *)s->attr.value->s);
+	return 1;
+}
+
+/* "M, N, K" -> the fragment's rows and columns for scope; 0 when the
+ * string is not three positive integers so written. */
+static int frag_dims(const char *shape, const char *scope, int64_t *rows, int64_t *cols)
+{
+	int64_t v[3];
+	const char *p = shape;
+	for (int i = 0; i < 3; i++) {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		char *end;
+		v[i] = strtoll(p, &end, 10);
+		if (v[i] <= 0 || v[i] > 4096)
+			return 0;
+		p = end;
+		if (i < 2) {
+			if (p[0] != ',' || p[1] != ' ')
+				return 0;
+			p += 2;
+		}
+	}
+	if (*p)
+		return 0;
+	if (!strcmp(scope, "wmma.matrix_a"))
+		*rows = v[0], *cols = v[2];
+	else if (!strcmp(scope, "wmma.matrix_b"))
+		*rows = v[2], *cols = v[1];
+	else
+		*rows = v[0], *cols = v[1];
+	return 1;
+}
+
+/* An allocation in a wmma scope: an array of nvcuda::wmma::fragment, one
+ * per M x K (matrix_a), K x N (matrix_b) or M x N (accumulator) tile of
+ * the buffer, as TVM's PrintWmmaScope prints it. */
+static void wmma_alloc(G *g, Buffer *b, const char *sc)
+{
+	if (!g->frag_scanned) {
+		FragScan x = {g, 0};
+		Walker w = {.stmt = scan_frag, .expr = NULL, .data = &x};
+		w.kinds = EXK(EX_INT); /* statements only */
+		walk_stmt(&w, g->fn->body);
+		g->frag_scanned = 1 + x.conflict;
+	}
+	if (g->frag_scanned == 2) {
+		gerr(g, "a wmma fragment has two different fragment_shape or fragment_layout attrs");
+		return;
+	}
+	int ab = !strcmp(sc, "wmma.matrix_a") || !strcmp(sc, "wmma.matrix_b");
+	if (!ab && strcmp(sc, "wmma.accumulator")) {
+		gerr(g, "'%s': %s is not a wmma fragment scope (matrix_a, matrix_b, accumulator)", b->name, sc);
+		return;
+	}
+	DType t = b->dt;
+	const char *prec = NULL;
+	int ok = t.lanes == 1;
+	if (ab)
+		ok = ok && ((t.code == DT_FLOAT && t.bits == 16) || (t.code == DT_BFLOAT && t.bits == 16) ||
+		            (dt_is_int(t) && (t.bits == 8 || t.bits == 4)) || (t.code == DT_INT && t.bits == 1));
+	else
+		ok = ok && ((t.code == DT_FLOAT && (t.bits == 16 || t.bits == 32)) || (t.code == DT_INT && t.bits == 32));
+	if (!ok) {
+		char d[32];
+		gerr(g, "'%s': a wmma %s fragment does not take %s", b->name, ab ? "matrix_a/matrix_b" : "accumulator",
+		     dt_str(t, d));
+		return;
+	}
+	if (t.bits == 4)
+		prec = t.code == DT_INT ? "nvcuda::wmma::experimental::precision::s4" : "nvcuda::wmma::experimental::precision::u4";
+	else if (t.bits == 1)
+		prec = "nvcuda::wmma::experimental::precision::b1";
+	Sym shape = pmap_get(&g->frag_shape, b), layout = pmap_get(&g->frag_layout, b);
+	int64_t rows, cols, size = 1, d;
+	if (!shape || !frag_dims(shape, sc, &rows, &cols)) {
+		gerr(g,
+		     shape ? "'%s': fragment_shape must be \"M, N, K\""
+		           : "'%s': a wmma fragment needs a fragment_shape attr on the buffer: T.attr(buffer, "
+		             "\"fragment_shape\", \"M, N, K\")",
+		     b->name);
+		return;
+	}
+	if (ab && (!layout || (strcmp(layout, "row_major") && strcmp(layout, "col_major")))) {
+		gerr(g, "'%s': a wmma %s fragment needs a fragment_layout attr of row_major or col_major", b->name, sc + 5);
+		return;
+	}
+	for (int i = 0; i < b->ndim; i++) {
+		if (!ex_is_const_int(b->shape[i], &d)) {
+			gerr(g, "'%s' has a shape that is not constant; a kernel allocates only constant sizes", b->name);
+			return;
+		}
+		size *= d;
+	}
+	if (size <= 0 || size % (rows * cols)) {
+		gerr(g, "'%s': %" PRId64 " elements are not a whole number of %" PRId64 "x%" PRId64 " fragments", b->name, size,
+		     rows, cols);
+		return;
+	}
+	const char *vid = alloc_id(g, b, gfmt(g, "%s_ptr", pname(g, b, b->name)));
+	indent(g);
+	Buf *os = g->os;
+	buf_printf(os, "nvcuda::wmma::fragment<nvcuda::wmma::%s, %s, ", sc + 5, shape);
+	if (prec)
+		buf_puts(os, prec);
+	else
+		print_type(g, t, os);
+	if (ab)
+		buf_printf(os, ", nvcuda::wmma::%s", layout);
+	buf_printf(os, "> %s[%" PRId64 "];\n", vid, size / rows / cols);
+	g->tags |= TAG_MMA;
+	pmap_put(&g->scope, b, (void *)sym(sc));
+	pmap_put(&g->htype, b, dt_word(b->dt));
+}
+
+/* The wmma calls, as CodeGenCUDA prints them: `frag[index]` for a
+ * fragment and its index argument. */
+static void wmma_frag(G *g, Expr *frag, Expr *index, Buf *os)
+{
+	pe(g, frag, os);
+	buf_putc(os, '[');
+	pe(g, index, os);
+	buf_putc(os, ']');
+}
+
+static void wmma_call(G *g, const char *name, Expr **a, int n, Buf *os)
+{
+	g->tags |= TAG_MMA;
+	if (n != 6 && n != 8) {
+		gerr(g, "T.%s: wrong number of arguments", name + 5);
+		return;
+	}
+	if (!strcmp(name, "tirx.tvm_fill_fragment")) {
+		buf_puts(os, "nvcuda::wmma::fill_fragment(");
+		wmma_frag(g, a[0], a[4], os);
+		buf_puts(os, ", ");
+		pe(g, a[5], os);
+	} else if (!strcmp(name, "tirx.tvm_load_matrix_sync")) {
+		buf_puts(os, "nvcuda::wmma::load_matrix_sync(");
+		wmma_frag(g, a[0], a[4], os);
+		buf_puts(os, ", ");
+		pe(g, a[5], os);
+		buf_puts(os, ", ");
+		pe(g, a[6], os);
+	} else if (!strcmp(name, "tirx.tvm_store_matrix_sync")) {
+		if (a[7]->kind != EX_STR || (strcmp(a[7]->s, "row_major") && strcmp(a[7]->s, "col_major"))) {
+			gerr(g, "T.tvm_store_matrix_sync: the layout must be \"row_major\" or \"col_major\"");
+			return;
+		}
+		buf_puts(os, "nvcuda::wmma::store_matrix_sync(");
+		pe(g, a[5], os);
+		buf_puts(os, ", ");
+		wmma_frag(g, a[0], a[4], os);
+		buf_puts(os, ", ");
+		pe(g, a[6], os);
+		buf_printf(os, ", nvcuda::wmma::mem_%s", a[7]->s);
+	} else {
+		buf_printf(os, "nvcuda::wmma::%s(", !strcmp(name, "tirx.tvm_mma_sync") ? "mma_sync" : "bmma_sync");
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				buf_puts(os, ", ");
+			wmma_frag(g, a[2 * i], a[2 * i + 1], os);
+		}
+	}
+	buf_putc(os, ')');
+}
+
 static void alloc(G *g, Stmt *s)
 {
 	Buffer *b = s->alloc.buf;
 	Obj *ann = s->alloc.annotations;
 	const char *sc = b->scope ? b->scope : "global";
 	if (!strncmp(sc, "wmma.", 5)) {
-		gerr(g, "wmma fragments ('%s' in scope %s) have no CUDA code here yet", b->name, sc);
+		wmma_alloc(g, b, sc);
 		return;
 	}
 	if (!strcmp(sc, "global")) {
@@ -2154,8 +2530,7 @@ static int attr(G *g, Stmt *s)
 		if (s->attr.value && ex_is_const_int(s->attr.value, &n) && n != 1)
 			buf_printf(g->os, " %" PRId64, n);
 		buf_putc(g->os, '\n');
-	} else if (!strcmp(key, "async_wait_inflight_count") || !strcmp(key, "fragment_shape") ||
-	           !strcmp(key, "fragment_layout")) {
+	} else if (!strcmp(key, "async_wait_inflight_count")) {
 		gerr(g, "attr '%s' has no CUDA code here yet", key);
 	}
 	return 1;
@@ -2454,6 +2829,8 @@ int cuda_emit_c(const Module *m, Buf *out)
 	pmap_free(&g.offvar);
 	pmap_free(&g.ssa);
 	pmap_free(&g.pnames);
+	pmap_free(&g.frag_shape);
+	pmap_free(&g.frag_layout);
 	pmap_free(&g.fnames);
 	pmap_free(&g.fname_of);
 	pmap_free(&g.extents);

@@ -84,12 +84,37 @@ static const char bf16x4[] =
 	"  return r;\n"
 	"}\n";
 
+static const char mma[] = "#include <mma.h>\n";
 static const char fp8[] = "#include <cuda_fp8.h>\n";
 static const char fp6[] = "#include <cuda_fp6.h>\n";
 static const char fp4[] = "#include <cuda_fp4.h>\n";
 static const char math[] = "#include <math_constants.h>\n";
 /* NVRTC declares printf itself; nvcc needs the header. */
 static const char cstdio[] = "#ifndef __CUDACC_RTC__\n#include <cstdio>\n#endif\n";
+
+/* The one cooperative-groups query TVM's thread_rank helper makes, as a
+ * minimal stand-in: <cooperative_groups.h> needs libcu++ under NVRTC (about
+ * 1-2 s per kernel, and the include path).  The rank is the linear thread
+ * index within the block, x fastest, as cooperative groups defines it. */
+static const char thread_block[] =
+	"namespace cooperative_groups {\n"
+	"struct thread_block {\n"
+	"  __device__ unsigned int thread_rank() const {\n"
+	"    return (threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x;\n"
+	"  }\n"
+	"};\n"
+	"__device__ inline thread_block this_thread_block() { return thread_block(); }\n"
+	"}  // namespace cooperative_groups\n";
+
+/* What TVM's elect_sync helper calls: 1 in the lane elect.sync picks from
+ * the full warp, 0 in the others (sm_90 and newer).  tirxc's own text:
+ * TVM's preamble version has doubled braces and does not compile. */
+static const char elect_one[] =
+	"__device__ __forceinline__ uint32_t tvm_builtin_elect_one_sync() {\n"
+	"  uint32_t elected;\n"
+	"  asm volatile(\"{ .reg .pred e; elect.sync _|e, %1; selp.u32 %0, 1, 0, e; }\" : \"=r\"(elected) : \"r\"(0xffffffffu));\n"
+	"  return elected;\n"
+	"}\n";
 
 void cuda_header(Buf *out, CudaTags t)
 {
@@ -112,6 +137,8 @@ void cuda_header(Buf *out, CudaTags t)
 		buf_puts(out, pack_bf162);
 	if (t & TAG_BF16X4)
 		buf_puts(out, bf16x4);
+	if (t & TAG_MMA)
+		buf_puts(out, mma);
 	if (t & TAG_FP8)
 		buf_puts(out, fp8);
 	if (t & TAG_FP6)
@@ -122,4 +149,8 @@ void cuda_header(Buf *out, CudaTags t)
 		buf_puts(out, math);
 	if (t & TAG_PRINTF)
 		buf_puts(out, cstdio);
+	if (t & TAG_THREAD_BLOCK)
+		buf_puts(out, thread_block);
+	if (t & TAG_ELECT_ONE)
+		buf_puts(out, elect_one);
 }
