@@ -38,20 +38,26 @@ UNIT_OBJ = $(UNIT_SRC:%.c=$(BUILD)/%.o)
 all: $(BUILD)/tirxc
 
 $(BUILD)/tirxc: $(CMD_OBJ) $(BUILD)/libtirxc.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(BUILD)/libtirxc.a $(LLVM_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/libtirxc.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
 $(BUILD)/unittest: $(UNIT_OBJ) $(BUILD)/libtirxc.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(BUILD)/libtirxc.a $(LLVM_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/%.o: %.c lib/tir.h $(wildcard $(dir %)*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/cmd/tirxc.o: CFLAGS_ALL += $(CONFIG_DEFS)
+
+# backends/llvm uses LLVM's C API (headers from llvm-config; the shared
+# libLLVM-19 at link time, for tirxc and unittest).
+LLVM_CFLAGS := $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
+LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags --libs core target x86 passes analysis 2>/dev/null)
+$(BUILD)/backends/llvm/%.o: CFLAGS_ALL += $(LLVM_CFLAGS)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 

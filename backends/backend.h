@@ -27,4 +27,17 @@ int cuda_is_device_func(const Func *f);
  * function: nothing to generate is an error for --emit=cuda). */
 int cuda_emit_c(const Module *m, Buf *out);
 
+/* ------------------------------------------------- backends/llvm/llvm.c */
+/* Host code through LLVM 19: every function of m (after the default
+ * pipeline; all must have a CPU target) compiled into one LLVM module,
+ * optimized with LLVM's "default<O<opt>>" pipeline (opt 0..3) and written
+ * to out as textual IR, assembly or an x86-64 ELF object (PIC, CPU
+ * "generic": the same input and opt give the same bytes).  Packed entry
+ * functions are exported under their global_symbol (`__tvm_ffi_<name>`),
+ * the others are internal.  Returns 0, or 1 after reporting an error
+ * through diag (constructs the host code generator does not handle are
+ * refused at their statement, docs/backends.md). */
+enum { LLVM_EMIT_IR, LLVM_EMIT_ASM, LLVM_EMIT_OBJ };
+int llvm_emit(const Module *m, int kind, int opt, Buf *out);
+
 #endif

@@ -41,7 +41,7 @@ static const struct {
 	int done;
 } emits[] = {
 	{"tir", 1}, {"cuda", 1}, {"ptx", 0}, {"cubin", 0}, {"fatbin", 0},
-	{"obj", 0}, {"llvm", 0}, {"asm", 0}, {"c", 0}, {"header", 0},
+	{"obj", 1}, {"llvm", 1}, {"asm", 1}, {"c", 0}, {"header", 0},
 };
 
 enum {
@@ -49,6 +49,7 @@ enum {
 	O_PASS_CONFIG, O_PRINT_BEFORE, O_PRINT_AFTER, O_PRINT_BEFORE_ALL, O_PRINT_AFTER_ALL,
 	O_PRINT_CHANGED, O_DUMP_DIR, O_VERIFY_EACH, O_NO_VERIFY, O_TIME_PASSES, O_STATS,
 	O_COMPARE, O_LIST_PASSES, O_VERBOSE, O_HELP, O_VERSION,
+	O_OPT0, O_OPT1, O_OPT2, O_OPT3, /* host code optimization: O_OPT0 + level */
 };
 
 /* One row per spelling; drives parsing, --help and "did you mean". */
@@ -59,8 +60,12 @@ static const struct Option {
 	const char *help;
 } options[] = {
 	{"-o", O_OUT, "FILE", "write the output to FILE ('-': stdout, the default)"},
-	{"--emit", O_EMIT, "KIND", "what to write: tir; cuda, ptx, cubin, fatbin, obj,\n"
-	                           "llvm, asm, c, header are not implemented yet"},
+	{"--emit", O_EMIT, "KIND", "what to write: tir, cuda, obj, llvm, asm; ptx, cubin,\n"
+	                           "fatbin, c, header are not implemented yet"},
+	{"-O0", O_OPT0, NULL, "host code (obj, llvm, asm): no LLVM optimization"},
+	{"-O1", O_OPT1, NULL, "host code: LLVM's default<O1> pipeline"},
+	{"-O2", O_OPT2, NULL, "host code: LLVM's default<O2> pipeline (the default)"},
+	{"-O3", O_OPT3, NULL, "host code: LLVM's default<O3> pipeline"},
 	{"--target", O_TARGET, "TARGET", "the device target for the passes (cuda, ...)"},
 	{"--host", O_HOST, "TARGET", "the host target for the passes (llvm, ...)"},
 	{"--passes", O_PASSES, "LIST", "run exactly these passes (names or aliases)"},
@@ -102,6 +107,7 @@ typedef struct Opts {
 	Buf disable, print_before, print_after, config_err;
 	Vec config; /* "KEY=VALUE" */
 	int force_order, compare, verbose;
+	int opt; /* -O level for host code, 2 unless given */
 	PmOptions pm;
 } Opts;
 
@@ -420,7 +426,8 @@ static const char *emit_from_suffix(const char *out)
 {
 	static const struct {
 		const char *suffix, *kind;
-	} kinds[] = {{".cu", "cuda"}, {".ptx", "ptx"}, {".cubin", "cubin"}, {".fatbin", "fatbin"}};
+	} kinds[] = {{".cu", "cuda"}, {".ptx", "ptx"}, {".cubin", "cubin"}, {".fatbin", "fatbin"},
+	             {".o", "obj"}, {".ll", "llvm"}, {".s", "asm"}};
 	size_t n = out ? strlen(out) : 0;
 	for (int i = 0; i < NELEM(kinds); i++) {
 		size_t k = strlen(kinds[i].suffix);
@@ -437,6 +444,7 @@ static void parse_args(int argc, char **argv)
 	Buf err = {0};
 	int done_opts = 0;
 	o->emit = NULL;
+	o->opt = 2;
 	o->pm.verify_output = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
@@ -501,6 +509,7 @@ static void parse_args(int argc, char **argv)
 		case O_HELP: help(); leave(0);
 		case O_VERSION: print_version(); leave(0);
 		case O_LIST_PASSES: pm_list(stdout); leave(0);
+		case O_OPT0: case O_OPT1: case O_OPT2: case O_OPT3: o->opt = op->id - O_OPT0; break;
 		}
 	}
 	if (!o->emit)
@@ -802,6 +811,22 @@ static void emit_cuda(const Module *m)
 	pm_time(D.cx, "write", pm_now() - t);
 }
 
+/* --emit=obj|llvm|asm: host code through LLVM (backends/llvm). */
+static void emit_host(const Module *m)
+{
+	double t = pm_now();
+	phase = "LLVM code generation";
+	int kind = !strcmp(D.o.emit, "llvm") ? LLVM_EMIT_IR : !strcmp(D.o.emit, "asm") ? LLVM_EMIT_ASM
+	                                                                              : LLVM_EMIT_OBJ;
+	if (llvm_emit(m, kind, D.o.opt, &D.out))
+		leave(EXIT_INPUT);
+	pm_time(D.cx, "llvm", pm_now() - t);
+	t = pm_now();
+	phase = "write";
+	write_output(D.o.out, D.out.s ? D.out.s : "", D.out.n);
+	pm_time(D.cx, "write", pm_now() - t);
+}
+
 /* --compare: 0 when A, after the chosen passes, equals B. */
 static int compare(void)
 {
@@ -848,6 +873,8 @@ static void *run(void *arg)
 		leave(EXIT_INPUT);
 	if (!strcmp(D.o.emit, "cuda"))
 		emit_cuda(D.mod[0]);
+	else if (!strcmp(D.o.emit, "obj") || !strcmp(D.o.emit, "llvm") || !strcmp(D.o.emit, "asm"))
+		emit_host(D.mod[0]);
 	else
 		emit(D.mod[0]);
 
