@@ -18,6 +18,15 @@ if "asan" in os.path.basename(os.path.normpath(build)):
 config.substitutions.append(("%tirxc", tirxc))
 config.substitutions.append(("%root", root))
 config.substitutions.append(("%python", "python3"))
+# Host-code tests link objects into C programs: %cc is the C compiler and
+# %tirxrt the runtime library, build/libtirxrt.a once it is built, else the
+# test-only stand-in testdata/llvm/Inputs/stub_rt.c (compiled on the link
+# line).
+config.substitutions.append(("%cc", os.environ.get("CC", "cc")))
+tirxrt = os.path.join(build, "libtirxrt.a")
+if not os.path.exists(tirxrt):
+    tirxrt = os.path.join(config.test_source_root, "llvm", "Inputs", "stub_rt.c")
+config.substitutions.append(("%tirxrt", tirxrt))
 llvm_bin = "/usr/lib/llvm-19/bin"
 config.environment["PATH"] = os.pathsep.join([llvm_bin, os.environ.get("PATH", "")])
 for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "CUDA_HOME", "HOME"):
