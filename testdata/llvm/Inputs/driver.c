@@ -45,6 +45,7 @@ KERNEL(vec_relu)
 KERNEL(lowp)
 KERNEL(scalars)
 KERNEL(workspace)
+KERNEL(f16_bool)
 
 const char *tirxrt_last_error_kind(void);
 const char *tirxrt_last_error_message(void);
@@ -307,6 +308,28 @@ static int case_workspace(void)
 	return 0;
 }
 
+static int case_f16_bool(void)
+{
+	int64_t s[1] = {8};
+	float *a = aligned(32);
+	uint8_t *b = aligned(8);
+	uint16_t *c = aligned(16);
+	int32_t *d = aligned(32);
+	for (int i = 0; i < 8; i++)
+		a[i] = (float)i - 3.5f;
+	Tensor ta = tensor(a, 1, s, FLOAT, 32), tb = tensor(b, 1, s, 6, 8), tc = tensor(c, 1, s, FLOAT, 16),
+	       td = tensor(d, 1, s, INT, 32);
+	Any args[4] = {tany(&ta), tany(&tb), tany(&tc), tany(&td)};
+	run("f16_bool", __tvm_ffi_f16_bool, args, 4, NULL);
+	for (int i = 0; i < 8; i++)
+		printf("%d %04x %d\n", b[i], c[i], d[i]);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -316,6 +339,7 @@ int main(int argc, char **argv)
 		{"vadd", case_vadd}, {"reduce", case_reduce}, {"parallel", case_parallel},
 		{"dyn", case_dyn}, {"dyn_scalar", case_dyn_scalar}, {"vec", case_vec},
 		{"lowp", case_lowp}, {"scalars", case_scalars}, {"workspace", case_workspace},
+		{"f16_bool", case_f16_bool},
 	};
 	for (size_t i = 0; argc > 1 && i < sizeof cases / sizeof cases[0]; i++)
 		if (!strcmp(argv[1], cases[i].name))
