@@ -175,9 +175,9 @@ static void fail(G *g, const char *fmt, ...)
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	if (g->f)
-		diag_error(l, "in function '%s': %s", g->f->name, b.s);
+		diag_error(l, "in function '%s': host code generation: %s", g->f->name, b.s);
 	else
-		diag_error(l, "%s", b.s);
+		diag_error(l, "host code generation: %s", b.s);
 	buf_free(&b);
 	g->failed = 1;
 }
@@ -1137,7 +1137,7 @@ static LLVMValueRef gen_call(G *g, Expr *e)
 		return i32c(g, 0);
 	}
 	if (op == O.packed_lowered || op == O.cpacked_lowered) {
-		fail(g, "calls of packed functions (%s: kernel launches, global functions, other "
+		fail(g, "calls of packed functions (T.%s: kernel launches, global functions, other "
 		     "exported functions) are not supported by the host code generator yet", op->script);
 		return undef_of(g, e->dt);
 	}
