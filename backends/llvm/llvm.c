@@ -158,6 +158,12 @@ typedef struct G {
 	PtrMap funcs;  /* Func name Sym -> LLVMValueRef */
 	PtrMap fdecl;  /* Func name Sym -> const Func* */
 	Loc at;
+	/* The last intrinsic call, for the verifier's refusal: an intrinsic
+	 * name resolves to a declaration of whatever types the call has, and
+	 * only LLVM's verifier knows which types each intrinsic takes. */
+	int intrin_used;
+	Loc intrin_at;
+	const Func *intrin_fn;
 	int failed;
 } G;
 
@@ -453,6 +459,13 @@ static int elem_align(DType t)
 	return n > 0 ? n : 1;
 }
 
+/* Whether a value of type v may be loaded from or stored into a buffer of
+ * type b: the same element type (a vector of b's elements, or b itself). */
+static int same_elem(DType b, DType v)
+{
+	return b.code == v.code && b.bits == v.bits && (b.lanes == 1 || b.lanes == v.lanes);
+}
+
 /* Whether idx is a ramp with stride 1 (a contiguous vector access). */
 static int dense_ramp(Expr *idx)
 {
@@ -479,6 +492,11 @@ static LLVMValueRef gen_load(G *g, Expr *e)
 	if (e->load.nidx != 1) {
 		fail(g, "buffer '%s' is accessed with %d indices (host code needs flat buffers)",
 		     b->name, e->load.nidx);
+		return undef_of(g, e->dt);
+	}
+	if (!same_elem(b->dt, e->dt)) {
+		char x[32], y[32];
+		fail(g, "a %s load from buffer '%s' of %s", dts(e->dt, x), b->name, dts(b->dt, y));
 		return undef_of(g, e->dt);
 	}
 	LLVMValueRef base = buf_ptr(g, b);
@@ -521,6 +539,11 @@ static void gen_store(G *g, Stmt *s)
 	if (s->store.nidx != 1) {
 		fail(g, "buffer '%s' is accessed with %d indices (host code needs flat buffers)",
 		     b->name, s->store.nidx);
+		return;
+	}
+	if (!same_elem(b->dt, val->dt)) {
+		char x[32], y[32];
+		fail(g, "a %s store into buffer '%s' of %s", dts(val->dt, x), b->name, dts(b->dt, y));
 		return;
 	}
 	LLVMValueRef base = buf_ptr(g, b);
@@ -605,6 +628,10 @@ static LLVMValueRef gen_binary(G *g, Expr *e)
 		return undef_of(g, e->dt);
 	}
 	int fl = t.code == DT_FLOAT, nsw = t.code == DT_INT && t.bits >= 32;
+	if (t.code == DT_HANDLE && e->kind != EX_EQ && e->kind != EX_NE) {
+		fail(g, "arithmetic on pointers is not supported in host code");
+		return undef_of(g, e->dt);
+	}
 	switch (e->kind) {
 	case EX_ADD: return fl ? LLVMBuildFAdd(g->B, a, b, "") : nsw ? LLVMBuildNSWAdd(g->B, a, b, "") : LLVMBuildAdd(g->B, a, b, "");
 	case EX_SUB: return fl ? LLVMBuildFSub(g->B, a, b, "") : nsw ? LLVMBuildNSWSub(g->B, a, b, "") : LLVMBuildSub(g->B, a, b, "");
@@ -756,8 +783,13 @@ static LLVMValueRef gen_struct_get(G *g, Expr *e)
 	if (e->dt.code == DT_BOOL && e->call.rty.kind == TY_PRIM)
 		return LLVMBuildICmp(g->B, LLVMIntNE, v, LLVMConstNull(ft), "");
 	LLVMTypeRef rt = tty_of(g, e->call.rty);
-	if (rt && rt != ft)
-		return cast_to(g, dt_make(DT_INT, LLVMGetIntTypeWidth(ft), 1), e->dt, v);
+	if (rt && rt != ft) {
+		if (LLVMGetTypeKind(rt) != LLVMIntegerTypeKind || LLVMGetTypeKind(ft) != LLVMIntegerTypeKind) {
+			fail(g, "tvm_struct_get reads field %d as a type it does not have", (int)kind);
+			return undef_of(g, e->dt);
+		}
+		return cast_to(g, dt_make(DT_INT, (int)LLVMGetIntTypeWidth(ft), 1), e->dt, v);
+	}
 	return v;
 }
 
@@ -851,8 +883,13 @@ static LLVMValueRef gen_intrin(G *g, Expr *e)
 	}
 	int n = e->call.nargs - 1;
 	LLVMValueRef *args = xmalloc((size_t)(n + 1) * sizeof *args);
-	LLVMTypeRef *tys = xmalloc((size_t)(n + 1) * sizeof *tys);
+	/* LLVM reads as many overload types as the intrinsic has, unchecked:
+	 * the list is padded so that a candidate too short for it reads our
+	 * memory (and then fails the type comparison below). */
+	LLVMTypeRef *tys = xmalloc((size_t)(n + 17) * sizeof *tys);
 	LLVMTypeRef rt = tty_of(g, e->call.rty);
+	for (int i = 0; i < n + 17; i++)
+		tys[i] = rt ? rt : g->i32;
 	for (int i = 0; i < n; i++) {
 		args[i] = gen(g, e->call.args[i + 1]);
 		tys[i + 1] = LLVMTypeOf(args[i]);
@@ -883,8 +920,12 @@ static LLVMValueRef gen_intrin(G *g, Expr *e)
 		}
 		if (!fn)
 			fail(g, "LLVM intrinsic '%s' has no form for these argument and return types", name);
-		else
+		else {
 			r = call(g, fn, args, (unsigned)n, "");
+			g->intrin_used = 1;
+			g->intrin_at = g->at;
+			g->intrin_fn = g->f;
+		}
 	}
 	free(args);
 	free(tys);
@@ -1556,9 +1597,17 @@ static void gen_decl(G *g, Stmt *s)
 	name_value(p, b->name);
 	pmap_put(&g->bufs, b, p);
 	/* The alignment promised for this data: a storage_alignment attr on
-	 * the buffer (by name, innermost first), or the buffer it aliases. */
+	 * the buffer (by name, innermost first) when the data is a tensor
+	 * argument's data pointer (MakePackedAPI's DeclBuffer), or the
+	 * alignment of the buffer it aliases. */
 	int align = 0;
-	for (int i = g->nmarks - 1; i >= 0 && !align; i--)
+	Expr *d = s->decl.data;
+	if (d->kind == EX_CALL && d->call.op == O.reinterpret && d->call.nargs == 1)
+		d = d->call.args[0];
+	int64_t field;
+	int tensor_data = d->kind == EX_CALL && d->call.op == O.struct_get && d->call.nargs >= 3 &&
+	                  ex_is_const_int(d->call.args[2], &field) && field == F_DATA;
+	for (int i = g->nmarks - 1; i >= 0 && !align && tensor_data; i--)
 		if (g->marks[i].name == b->name)
 			align = g->marks[i].align;
 	if (!align && s->decl.data->kind == EX_BUFDATA)
@@ -1915,7 +1964,17 @@ int llvm_emit(const Module *m, int kind, int opt, Buf *out)
 		return 1;
 	}
 	char *msg = NULL;
-	if (LLVMVerifyModule(g.M, LLVMReturnStatusAction, &msg)) {
+	int bad = LLVMVerifyModule(g.M, LLVMReturnStatusAction, &msg);
+	if (bad && g.intrin_used) {
+		/* most likely the intrinsic's types: refused there */
+		LLVMDisposeMessage(msg);
+		g.at = g.intrin_at;
+		g.f = g.intrin_fn;
+		fail(&g, "LLVM rejects the code: an LLVM intrinsic called with types it does not take?");
+		release(&g);
+		return 1;
+	}
+	if (bad) {
 		char *ir = LLVMPrintModuleToString(g.M);
 		fprintf(stderr, "%s\n", ir);
 		LLVMDisposeMessage(ir);
