@@ -577,14 +577,19 @@ static void gen_store(G *g, Stmt *s)
 
 static LLVMValueRef cmp(G *g, int kind, DType t, LLVMValueRef a, LLVMValueRef b)
 {
+	int sg = is_signed(t);
 	if (t.code == DT_FLOAT) {
-		static const LLVMRealPredicate fp[] = {LLVMRealOEQ, LLVMRealONE, LLVMRealOLT,
-		                                       LLVMRealOLE, LLVMRealOGT, LLVMRealOGE};
-		return LLVMBuildFCmp(g->B, fp[kind - EX_EQ], a, b, "");
+		LLVMRealPredicate p = kind == EX_EQ ? LLVMRealOEQ : kind == EX_NE ? LLVMRealONE
+		                      : kind == EX_LT ? LLVMRealOLT : kind == EX_LE ? LLVMRealOLE
+		                      : kind == EX_GT ? LLVMRealOGT : LLVMRealOGE;
+		return LLVMBuildFCmp(g->B, p, a, b, "");
 	}
-	static const LLVMIntPredicate sp[] = {LLVMIntEQ, LLVMIntNE, LLVMIntSLT, LLVMIntSLE, LLVMIntSGT, LLVMIntSGE};
-	static const LLVMIntPredicate up[] = {LLVMIntEQ, LLVMIntNE, LLVMIntULT, LLVMIntULE, LLVMIntUGT, LLVMIntUGE};
-	return LLVMBuildICmp(g->B, (is_signed(t) ? sp : up)[kind - EX_EQ], a, b, "");
+	LLVMIntPredicate p = kind == EX_EQ ? LLVMIntEQ : kind == EX_NE ? LLVMIntNE
+	                     : kind == EX_LT ? (sg ? LLVMIntSLT : LLVMIntULT)
+	                     : kind == EX_LE ? (sg ? LLVMIntSLE : LLVMIntULE)
+	                     : kind == EX_GT ? (sg ? LLVMIntSGT : LLVMIntUGT)
+	                     : (sg ? LLVMIntSGE : LLVMIntUGE);
+	return LLVMBuildICmp(g->B, p, a, b, "");
 }
 
 /* floor division and modulo of signed integers: the truncating result,
@@ -1059,6 +1064,53 @@ static LLVMValueRef gen_func_call(G *g, Expr *e)
 	return r;
 }
 
+/* tvm_call_cpacked_lowered(name, stack, begin, end): a direct call of the
+ * packed function __tvm_ffi_<name> (of this module, or an external one)
+ * on the TVMFFIAny cells [begin, end) with the result in cell end; a
+ * non-zero return is returned at once, as TVM does; the value is read
+ * from the result cell as the call's type. */
+static LLVMValueRef gen_cpacked(G *g, Expr *e)
+{
+	Expr **a = e->call.args;
+	int64_t begin, end;
+	if (e->call.nargs != 4 || a[0]->kind != EX_STR || !const_arg(g, a[2], &begin, "the first cell") ||
+	    !const_arg(g, a[3], &end, "the result cell") || begin < 0 || end < begin) {
+		fail(g, "malformed tvm_call_cpacked_lowered");
+		return undef_of(g, e->dt);
+	}
+	LLVMValueRef stack = gen(g, a[1]);
+	if (g->failed)
+		return undef_of(g, e->dt);
+	Buf name = {0};
+	buf_printf(&name, "__tvm_ffi_%s", a[0]->s);
+	LLVMTypeRef ps[4] = {g->ptr, g->ptr, g->i32, g->ptr};
+	LLVMValueRef f = extern_fn(g, name.s, LLVMFunctionType(g->i32, ps, 4, 0));
+	buf_free(&name);
+	if (!f)
+		return undef_of(g, e->dt);
+	LLVMValueRef ib = ci(g->i64, begin), ie = ci(g->i64, end);
+	LLVMValueRef args[4] = {LLVMConstNull(g->ptr), LLVMBuildInBoundsGEP2(g->B, g->any_t, stack, &ib, 1, ""),
+	                        i32c(g, end - begin), LLVMBuildInBoundsGEP2(g->B, g->any_t, stack, &ie, 1, "")};
+	LLVMValueRef rc = call(g, f, args, 4, "rc");
+	LLVMBasicBlockRef ok = new_block(g, "call_ok"), bad = new_block(g, "call_fail");
+	set_likely(g, LLVMBuildCondBr(g->B, LLVMBuildICmp(g->B, LLVMIntEQ, rc, i32c(g, 0), ""), ok, bad), 1);
+	LLVMPositionBuilderAtEnd(g->B, bad);
+	ret_code(g, rc);
+	LLVMPositionBuilderAtEnd(g->B, ok);
+	if (dt_is_void(e->dt))
+		return i32c(g, 0);
+	LLVMValueRef ix[2] = {ci(g->i64, end), i32c(g, 2)};
+	LLVMValueRef vp = LLVMBuildInBoundsGEP2(g->B, g->any_t, stack, ix, 2, "");
+	LLVMTypeRef rt = tty_of(g, e->call.rty);
+	if (!rt || e->dt.lanes != 1)
+		return undef_of(g, e->dt);
+	if (e->call.rty.kind == TY_PTR || e->dt.code == DT_HANDLE)
+		return LLVMBuildLoad2(g->B, g->ptr, vp, "");
+	if (e->dt.code == DT_FLOAT)
+		return cast_to(g, dt_make(DT_FLOAT, 64, 1), e->dt, LLVMBuildLoad2(g->B, g->f64, vp, ""));
+	return cast_to(g, DT_I64, e->dt, LLVMBuildLoad2(g->B, g->i64, vp, ""));
+}
+
 static LLVMValueRef gen_call(G *g, Expr *e)
 {
 	const Op *op = e->call.op;
@@ -1177,9 +1229,11 @@ static LLVMValueRef gen_call(G *g, Expr *e)
 		dead_block(g);
 		return i32c(g, 0);
 	}
-	if (op == O.packed_lowered || op == O.cpacked_lowered) {
-		fail(g, "calls of packed functions (T.%s: kernel launches, global functions, other "
-		     "exported functions) are not supported by the host code generator yet", op->script);
+	if (op == O.cpacked_lowered)
+		return gen_cpacked(g, e);
+	if (op == O.packed_lowered) {
+		fail(g, "calls of packed functions by name (T.%s: kernel launches, global functions) "
+		     "are not supported by the host code generator yet", op->script);
 		return undef_of(g, e->dt);
 	}
 	fail(g, "T.%s is not supported in host code", op->script ? op->script : op->name);

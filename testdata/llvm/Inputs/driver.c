@@ -46,6 +46,7 @@ KERNEL(lowp)
 KERNEL(scalars)
 KERNEL(workspace)
 KERNEL(f16_bool)
+KERNEL(main)
 
 const char *tirxrt_last_error_kind(void);
 const char *tirxrt_last_error_message(void);
@@ -330,6 +331,16 @@ static int case_f16_bool(void)
 	return 0;
 }
 
+static int case_subroutine(void)
+{
+	int64_t s[1] = {2};
+	int32_t *a = aligned(8);
+	Tensor ta = tensor(a, 1, s, INT, 32);
+	Any args[2] = {tany(&ta), iany(5)};
+	run("main", __tvm_ffi_main, args, 2, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -339,7 +350,7 @@ int main(int argc, char **argv)
 		{"vadd", case_vadd}, {"reduce", case_reduce}, {"parallel", case_parallel},
 		{"dyn", case_dyn}, {"dyn_scalar", case_dyn_scalar}, {"vec", case_vec},
 		{"lowp", case_lowp}, {"scalars", case_scalars}, {"workspace", case_workspace},
-		{"f16_bool", case_f16_bool},
+		{"f16_bool", case_f16_bool}, {"subroutine", case_subroutine},
 	};
 	for (size_t i = 0; argc > 1 && i < sizeof cases / sizeof cases[0]; i++)
 		if (!strcmp(argv[1], cases[i].name))
