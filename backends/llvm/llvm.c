@@ -34,7 +34,12 @@
  *   if_then_else   branches and a phi (the unselected side is not run);
  *   bool           i1 in registers, i8 in memory;
  *   math           call_llvm_(pure_)intrin by intrinsic name,
- *                  call_(pure_)extern to C functions (libm).
+ *                  call_(pure_)extern to C functions (libm);
+ *   calls          of private functions: direct calls (they may return a
+ *                  value, which TVM 0.27's LLVM backend refuses); of other
+ *                  exported functions (tvm_call_cpacked_lowered): a direct
+ *                  call of __tvm_ffi_<name> on the TVMFFIAny cells, a
+ *                  non-zero return passed on.
  *
  * Deviations from TVM 0.27, all without effect on behaviour: the
  * compute_scope is compiled inline (0.27's LLVM inlines it anyway); asserts
