@@ -30,7 +30,9 @@
  *                  (i32 task_id, ptr penv, ptr cdata), the values it uses
  *                  packed in a closure struct, TVMBackendParallelLaunch(f,
  *                  closure, 0); each task runs a contiguous chunk;
- *                  attr parallel_barrier -> TVMBackendParallelBarrier;
+ *                  pragma_parallel_launch_point: one launch of its body;
+ *                  pragma_parallel_barrier_when_finish there ->
+ *                  TVMBackendParallelBarrier after its body;
  *   if_then_else   branches and a phi (the unselected side is not run);
  *   bool           i1 in registers, i8 in memory;
  *   math           call_llvm_(pure_)intrin by intrinsic name,
@@ -158,6 +160,7 @@ typedef struct G {
 	/* inside a parallel lambda */
 	LLVMValueRef task_id, penv;
 	int in_par_loop;
+	int par_loops; /* parallel loops in the current launch */
 	/* module level */
 	PtrMap strs;   /* Sym -> private string global */
 	PtrMap funcs;  /* Func name Sym -> LLVMValueRef */
@@ -1451,11 +1454,12 @@ static void gen_for(G *g, Stmt *s)
 	serial_for(g, v, mn, end, step, s->loop.body);
 }
 
-/* T.parallel: the loop goes into a lambda that TVMBackendParallelLaunch
- * runs on every task; each task takes a contiguous chunk of iterations. */
-static void gen_parallel(G *g, Stmt *s)
+/* A parallel loop inside a launch: this task's contiguous chunk of the
+ * iterations, [min + min(tid*chunk, ext), min + min((tid+1)*chunk, ext))
+ * with chunk = ceil(ext / num_task). */
+static void parallel_loop(G *g, Stmt *s)
 {
-	if (g->penv) {
+	if (g->in_par_loop) {
 		fail(g, "nested parallel loops are not supported (fuse them into one)");
 		return;
 	}
@@ -1466,19 +1470,52 @@ static void gen_parallel(G *g, Stmt *s)
 			return;
 		}
 	}
+	Var *lv = s->loop.var;
+	DType t = lv->dt;
+	LLVMTypeRef lt = ty_of(g, t);
+	LLVMValueRef mn = cast_to(g, s->loop.min->dt, t, gen(g, s->loop.min));
+	LLVMValueRef ext = cast_to(g, s->loop.extent->dt, t, gen(g, s->loop.extent));
+	if (g->failed || !lt)
+		return;
+	LLVMValueRef ntask = LLVMBuildLoad2(g->B, g->i32, LLVMBuildStructGEP2(g->B, g->penv_t, g->penv, 1, ""), "num_task");
+	LLVMValueRef tid = LLVMBuildIntCast2(g->B, g->task_id, lt, 1, "");
+	LLVMValueRef nt = LLVMBuildIntCast2(g->B, ntask, lt, 1, "");
+	LLVMValueRef one = LLVMConstInt(lt, 1, 0);
+	LLVMValueRef chunk = LLVMBuildSDiv(g->B, LLVMBuildSub(g->B, LLVMBuildAdd(g->B, ext, nt, ""), one, ""), nt, "");
+	LLVMValueRef lo = LLVMBuildMul(g->B, tid, chunk, "");
+	LLVMValueRef hi = LLVMBuildMul(g->B, LLVMBuildAdd(g->B, tid, one, ""), chunk, "");
+	LLVMIntPredicate lt_p = is_signed(t) ? LLVMIntSLT : LLVMIntULT;
+	lo = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, lt_p, lo, ext, ""), lo, ext, "");
+	hi = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, lt_p, hi, ext, ""), hi, ext, "");
+	g->in_par_loop = 1;
+	serial_for(g, lv, LLVMBuildAdd(g->B, mn, lo, ""), LLVMBuildAdd(g->B, mn, hi, ""), one, s->loop.body);
+	g->in_par_loop = 0;
+	g->par_loops++;
+}
+
+/* A parallel launch: body (a T.parallel loop, or the body of a
+ * pragma_parallel_launch_point attr, whose parallel loops share the
+ * launch and may be separated by barriers) goes into a private lambda
+ * that TVMBackendParallelLaunch runs on every task; the values it uses
+ * from outside travel in a closure struct. */
+static void parallel_launch(G *g, Stmt *body, Sym name)
+{
+	if (g->penv) {
+		fail(g, "nested parallel launches are not supported (fuse the loops into one)");
+		return;
+	}
 	if (g->fn_ret != g->i32) {
 		fail(g, "a parallel loop needs a function that returns int32 (a failed launch returns "
 		     "its error code)");
 		return;
 	}
-	/* the closure: every value the loop uses from outside */
+	/* the closure: every value the body uses from outside */
 	Vec fv = {0}, fb = {0};
-	free_vars(s, &fv, &fb);
-	int n = 0;
+	free_vars(body, &fv, &fb);
+	int n = 0, nvars;
 	void **keys = xmalloc((size_t)(fv.n + fb.n + 1) * sizeof *keys);
 	LLVMValueRef *vals = xmalloc((size_t)(fv.n + fb.n + 1) * sizeof *vals);
 	LLVMTypeRef *tys = xmalloc((size_t)(fv.n + fb.n + 1) * sizeof *tys);
-	int nvars = 0;
 	for (int i = 0; i < fv.n; i++) {
 		LLVMValueRef v = pmap_get(&g->vars, fv.v[i]);
 		if (v) {
@@ -1499,7 +1536,7 @@ static void gen_parallel(G *g, Stmt *s)
 	vec_free(&fv);
 	vec_free(&fb);
 	char cname[256];
-	snprintf(cname, sizeof cname, "closure_loop_parallel_%s", s->loop.var->name);
+	snprintf(cname, sizeof cname, "closure_%s", name);
 	LLVMTypeRef ct = LLVMStructCreateNamed(g->C, cname);
 	LLVMStructSetBody(ct, tys, (unsigned)n, 0);
 	LLVMValueRef cd = entry_alloca(g, ct, 8, "closure");
@@ -1507,8 +1544,7 @@ static void gen_parallel(G *g, Stmt *s)
 		LLVMBuildStore(g->B, vals[i], LLVMBuildStructGEP2(g->B, ct, cd, (unsigned)i, ""));
 
 	LLVMTypeRef lps[3] = {g->i32, g->ptr, g->ptr};
-	LLVMTypeRef lty = LLVMFunctionType(g->i32, lps, 3, 0);
-	LLVMValueRef lam = LLVMAddFunction(g->M, "__tvm_parallel_lambda", lty);
+	LLVMValueRef lam = LLVMAddFunction(g->M, "__tvm_parallel_lambda", LLVMFunctionType(g->i32, lps, 3, 0));
 	LLVMSetLinkage(lam, LLVMPrivateLinkage);
 	LLVMTypeRef launch_ps[3] = {g->ptr, g->ptr, g->i32};
 	LLVMValueRef launch = extern_fn(g, "TVMBackendParallelLaunch", LLVMFunctionType(g->i32, launch_ps, 3, 0));
@@ -1535,6 +1571,7 @@ static void gen_parallel(G *g, Stmt *s)
 	g->nloops = g->caploops = 0;
 	g->fn = lam;
 	g->fn_ret = g->i32;
+	g->par_loops = 0;
 	g->entry = LLVMAppendBasicBlockInContext(g->C, lam, "parallel_closure_entry");
 	LLVMPositionBuilderAtEnd(g->B, g->entry);
 	g->task_id = LLVMGetParam(lam, 0);
@@ -1553,29 +1590,11 @@ static void gen_parallel(G *g, Stmt *s)
 			pmap_put(&g->bufs, keys[i], v);
 		}
 	}
-	LLVMValueRef ntask = LLVMBuildLoad2(g->B, g->i32, LLVMBuildStructGEP2(g->B, g->penv_t, g->penv, 1, ""), "num_task");
-	Var *lv = s->loop.var;
-	DType t = lv->dt;
-	LLVMTypeRef lt = ty_of(g, t);
-	LLVMValueRef mn = cast_to(g, s->loop.min->dt, t, gen(g, s->loop.min));
-	LLVMValueRef ext = cast_to(g, s->loop.extent->dt, t, gen(g, s->loop.extent));
-	if (!g->failed && lt) {
-		LLVMValueRef tid = LLVMBuildIntCast2(g->B, g->task_id, lt, 1, "");
-		LLVMValueRef nt = LLVMBuildIntCast2(g->B, ntask, lt, 1, "");
-		LLVMValueRef one = LLVMConstInt(lt, 1, 0);
-		/* chunk = (ext + nt - 1) / nt; [min(tid*chunk, ext), min((tid+1)*chunk, ext)) + min */
-		LLVMValueRef chunk = LLVMBuildSDiv(g->B, LLVMBuildSub(g->B, LLVMBuildAdd(g->B, ext, nt, ""), one, ""), nt, "");
-		LLVMValueRef lo = LLVMBuildMul(g->B, tid, chunk, "");
-		LLVMValueRef hi = LLVMBuildMul(g->B, LLVMBuildAdd(g->B, tid, one, ""), chunk, "");
-		LLVMIntPredicate lt_p = is_signed(t) ? LLVMIntSLT : LLVMIntULT;
-		lo = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, lt_p, lo, ext, ""), lo, ext, "");
-		hi = LLVMBuildSelect(g->B, LLVMBuildICmp(g->B, lt_p, hi, ext, ""), hi, ext, "");
-		g->in_par_loop = 1;
-		serial_for(g, lv, LLVMBuildAdd(g->B, mn, lo, ""), LLVMBuildAdd(g->B, mn, hi, ""), one, s->loop.body);
-		g->in_par_loop = 0;
-		if (!terminated(g))
-			LLVMBuildRet(g->B, i32c(g, 0));
-	}
+	gen_stmt(g, body);
+	if (!g->failed && !g->par_loops)
+		fail(g, "a parallel launch point without a parallel loop");
+	if (!g->failed && !terminated(g))
+		LLVMBuildRet(g->B, i32c(g, 0));
 	pmap_free(&g->vars);
 	pmap_free(&g->bufs);
 	free(g->loops);
@@ -1593,6 +1612,17 @@ out:
 	free(keys);
 	free(vals);
 	free(tys);
+}
+
+static void gen_parallel(G *g, Stmt *s)
+{
+	if (g->penv) {
+		parallel_loop(g, s);
+		return;
+	}
+	char name[256];
+	snprintf(name, sizeof name, "loop_parallel_%s", s->loop.var->name);
+	parallel_launch(g, s, sym(name));
 }
 
 static void push_mark(G *g, Sym name, int align)
@@ -1626,9 +1656,14 @@ static void gen_attr(G *g, Stmt *s)
 		gen_stmt(g, s->attr.body);
 		return;
 	}
-	if (!strcmp(k, "parallel_barrier") || !strcmp(k, "pragma_parallel_barrier_when_finish")) {
+	if (!strcmp(k, "pragma_parallel_launch_point")) {
+		parallel_launch(g, s->attr.body, sym("pragma_parallel"));
+		return;
+	}
+	if (!strcmp(k, "pragma_parallel_barrier_when_finish")) {
 		if (!g->penv || g->in_par_loop) {
-			fail(g, "a parallel barrier is only valid inside a parallel launch, outside its loop");
+			fail(g, "a parallel barrier is only valid inside a parallel launch point, outside "
+			     "its parallel loops");
 			return;
 		}
 		gen_stmt(g, s->attr.body);

@@ -47,6 +47,7 @@ KERNEL(scalars)
 KERNEL(workspace)
 KERNEL(f16_bool)
 KERNEL(main)
+KERNEL(launch_point)
 
 const char *tirxrt_last_error_kind(void);
 const char *tirxrt_last_error_message(void);
@@ -341,6 +342,24 @@ static int case_subroutine(void)
 	return 0;
 }
 
+static int case_launch_point(void)
+{
+	int64_t s[1] = {100};
+	float *a = aligned(400), *b = aligned(400), *c = aligned(400);
+	for (int i = 0; i < 100; i++)
+		a[i] = (float)i;
+	Tensor ta = tensor(a, 1, s, FLOAT, 32), tb = tensor(b, 1, s, FLOAT, 32), tc = tensor(c, 1, s, FLOAT, 32);
+	Any args[3] = {tany(&ta), tany(&tb), tany(&tc)};
+	int bad = run("launch_point", __tvm_ffi_launch_point, args, 3, NULL);
+	for (int i = 0; i < 100; i++)
+		bad |= c[i] != 2.0f * (float)(99 - i);
+	verdict("launch_point", bad);
+	free(a);
+	free(b);
+	free(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -351,6 +370,7 @@ int main(int argc, char **argv)
 		{"dyn", case_dyn}, {"dyn_scalar", case_dyn_scalar}, {"vec", case_vec},
 		{"lowp", case_lowp}, {"scalars", case_scalars}, {"workspace", case_workspace},
 		{"f16_bool", case_f16_bool}, {"subroutine", case_subroutine},
+		{"launch_point", case_launch_point},
 	};
 	for (size_t i = 0; argc > 1 && i < sizeof cases / sizeof cases[0]; i++)
 		if (!strcmp(argv[1], cases[i].name))

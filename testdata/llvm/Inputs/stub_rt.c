@@ -1,9 +1,12 @@
 /* stub_rt.c: a test-only stand-in for the runtime library (build/libtirxrt.a)
  * with the functions host objects call and the error readers the test
  * drivers use.  The lit substitution %tirxrt names the library when it has
- * been built and this file otherwise.  Parallel launches run their tasks
- * one after the other (three of them, so that the chunking is exercised);
- * the barrier has nothing to wait for then. */
+ * been built and this file otherwise.  A parallel launch runs three tasks
+ * on three threads (so that the chunking and the barrier are exercised);
+ * the error state is one global, enough for the single-threaded callers of
+ * these tests. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,19 +53,49 @@ typedef struct {
 
 typedef int (*FTVMParallelLambda)(int task_id, TVMParallelGroupEnv *penv, void *cdata);
 
+typedef struct {
+	FTVMParallelLambda f;
+	void *cdata;
+	TVMParallelGroupEnv *env;
+	int task, rc;
+} Task;
+
+static void *run_task(void *p)
+{
+	Task *t = p;
+	t->rc = t->f(t->task, t->env, t->cdata);
+	return NULL;
+}
+
+/* Three tasks on three threads (the barrier needs them to run at once). */
 int TVMBackendParallelLaunch(FTVMParallelLambda f, void *cdata, int num_task)
 {
-	TVMParallelGroupEnv env = {NULL, num_task > 0 ? num_task : 3};
-	for (int i = 0; i < env.num_task; i++)
-		if (f(i, &env, cdata) != 0)
-			return -1;
-	return 0;
+	enum { N = 3 };
+	pthread_barrier_t bar;
+	TVMParallelGroupEnv env = {&bar, N};
+	Task t[N];
+	pthread_t th[N];
+	(void)num_task;
+	pthread_barrier_init(&bar, NULL, N);
+	for (int i = 0; i < N; i++) {
+		t[i] = (Task){f, cdata, &env, i, 0};
+		if (i && pthread_create(&th[i], NULL, run_task, &t[i]) != 0)
+			abort();
+	}
+	run_task(&t[0]);
+	int rc = t[0].rc;
+	for (int i = 1; i < N; i++) {
+		pthread_join(th[i], NULL);
+		rc |= t[i].rc;
+	}
+	pthread_barrier_destroy(&bar);
+	return rc ? -1 : 0;
 }
 
 int TVMBackendParallelBarrier(int task_id, TVMParallelGroupEnv *penv)
 {
 	(void)task_id;
-	(void)penv;
+	pthread_barrier_wait((pthread_barrier_t *)penv->sync_handle);
 	return 0;
 }
 
