@@ -22,7 +22,12 @@ config.substitutions.append(("%python", "python3"))
 # %tirxrt the runtime library, build/libtirxrt.a once it is built, else the
 # test-only stand-in testdata/llvm/Inputs/stub_rt.c (compiled on the link
 # line).
-config.substitutions.append(("%cc", os.environ.get("CC", "cc")))
+# Under make check-asan the runtime library is instrumented too, so the
+# programs that link it are built with the same sanitizers.
+cc = os.environ.get("CC", "cc")
+if "asan" in config.available_features:
+    cc += " -fsanitize=address,undefined"
+config.substitutions.append(("%cc", cc))
 tirxrt = os.path.join(build, "libtirxrt.a")
 if not os.path.exists(tirxrt):
     tirxrt = os.path.join(config.test_source_root, "llvm", "Inputs", "stub_rt.c")

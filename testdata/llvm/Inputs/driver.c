@@ -339,6 +339,7 @@ static int case_subroutine(void)
 	Tensor ta = tensor(a, 1, s, INT, 32);
 	Any args[2] = {tany(&ta), iany(5)};
 	run("main", __tvm_ffi_main, args, 2, NULL);
+	free(a);
 	return 0;
 }
 
