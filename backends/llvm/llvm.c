@@ -43,6 +43,9 @@
  *                  call of __tvm_ffi_<name> on the TVMFFIAny cells, a
  *                  non-zero return passed on.
  *
+ * An entry function exported under another name also gets TVM's weak
+ * `__tvm_ffi_main` that forwards to it.
+ *
  * Deviations from TVM 0.27, all without effect on behaviour: the
  * compute_scope is compiled inline (0.27's LLVM inlines it anyway); asserts
  * call the runtime directly rather than through an outlined
@@ -1948,6 +1951,35 @@ static void define_func(G *g, const Func *f, LLVMValueRef fn)
 
 /* ------------------------------------------------------------ driver */
 
+/* As TVM: when the module's entry function (tirx.is_entry_func, a packed
+ * function) is exported under another name, a weak __tvm_ffi_main
+ * forwards to it, so that loaders that call "main" find it. */
+static void entry_alias(G *g, const Module *m)
+{
+	if (LLVMGetNamedFunction(g->M, "__tvm_ffi_main"))
+		return;
+	for (int i = 0; i < m->nfuncs; i++) {
+		const Func *f = m->funcs[i];
+		Obj *e = obj_dict_get(f->attrs, "tirx.is_entry_func");
+		Obj *cc = obj_dict_get(f->attrs, "calling_conv");
+		if (!e || e->kind != OB_BOOL || !e->i || !cc || cc->kind != OB_INT || cc->i != 1 ||
+		    !func_global_symbol(f))
+			continue;
+		LLVMValueRef target = pmap_get(&g->funcs, f->name);
+		LLVMTypeRef fty = LLVMGlobalGetValueType(target);
+		if (LLVMCountParams(target) != 4)
+			return;
+		LLVMValueRef w = LLVMAddFunction(g->M, "__tvm_ffi_main", fty);
+		LLVMSetLinkage(w, LLVMWeakAnyLinkage);
+		LLVMPositionBuilderAtEnd(g->B, LLVMAppendBasicBlockInContext(g->C, w, "entry"));
+		LLVMValueRef args[4];
+		for (unsigned k = 0; k < 4; k++)
+			args[k] = LLVMGetParam(w, k);
+		LLVMBuildRet(g->B, LLVMBuildCall2(g->B, fty, target, args, 4, ""));
+		return;
+	}
+}
+
 static int target_init(G *g, int opt, Buf *err)
 {
 	LLVMInitializeX86TargetInfo();
@@ -2057,6 +2089,7 @@ int llvm_emit(const Module *m, int kind, int opt, Buf *out)
 		release(&g);
 		return 1;
 	}
+	entry_alias(&g, m);
 	char *msg = NULL;
 	int bad = LLVMVerifyModule(g.M, LLVMReturnStatusAction, &msg);
 	if (bad && g.intrin_used) {
