@@ -48,7 +48,7 @@ TIRXC_VERSION_STR := $(shell sed -n 's/^\#define TIRXC_VERSION "\(.*\)"/\1/p' li
 all: $(BUILD)/tirxc $(BUILD)/libtirxrt.a
 
 $(BUILD)/tirxc: $(CMD_OBJ) $(BUILD)/libtirxc.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CMD_OBJ) $(BUILD)/libtirxc.a $(LLVM_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/libtirxc.a: $(LIB_OBJ)
 	rm -f $@
@@ -63,13 +63,19 @@ $(RT_OBJ): $(BUILD)/runtime/%.o: runtime/%.c runtime/tirxrt.h
 	$(CC) $(RT_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/unittest: $(UNIT_OBJ) $(BUILD)/libtirxc.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(BUILD)/libtirxc.a $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(BUILD)/libtirxc.a $(LLVM_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/%.o: %.c lib/tir.h $(wildcard $(dir %)*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/cmd/tirxc.o: CFLAGS_ALL += $(CONFIG_DEFS)
+
+# backends/llvm uses LLVM's C API (headers from llvm-config; the shared
+# libLLVM-19 at link time, for tirxc and unittest).
+LLVM_CFLAGS := $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
+LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags --libs core target x86 passes analysis 2>/dev/null)
+$(BUILD)/backends/llvm/%.o: CFLAGS_ALL += $(LLVM_CFLAGS)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(RT_OBJ:.o=.d)
 

@@ -65,5 +65,17 @@ int cuda_build(const CudaTools *t, const Module *m, const char *cu, size_t ncu, 
 /* Async-signal-safe: removes the temporary files of a build in progress
  * and stops the tool it runs.  For the driver's exit and signal paths. */
 void cuda_tools_cleanup(void);
+/* ------------------------------------------------- backends/llvm/llvm.c */
+/* Host code through LLVM 19: every function of m (after the default
+ * pipeline; all must have a CPU target) compiled into one LLVM module,
+ * optimized with LLVM's "default<O<opt>>" pipeline (opt 0..3) and written
+ * to out as textual IR, assembly or an x86-64 ELF object (PIC, CPU
+ * "generic": the same input and opt give the same bytes).  Packed entry
+ * functions are exported under their global_symbol (`__tvm_ffi_<name>`),
+ * the others are internal.  Returns 0, or 1 after reporting an error
+ * through diag (constructs the host code generator does not handle are
+ * refused at their statement, docs/backends.md). */
+enum { LLVM_EMIT_IR, LLVM_EMIT_ASM, LLVM_EMIT_OBJ };
+int llvm_emit(const Module *m, int kind, int opt, Buf *out);
 
 #endif

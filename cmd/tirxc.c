@@ -44,7 +44,7 @@ static const struct {
 	int done;
 } emits[] = {
 	{"tir", 1}, {"cuda", 1}, {"ptx", 1}, {"cubin", 1}, {"fatbin", 1},
-	{"obj", 0}, {"llvm", 0}, {"asm", 0}, {"c", 0}, {"header", 0},
+	{"obj", 1}, {"llvm", 1}, {"asm", 1}, {"c", 0}, {"header", 0},
 };
 
 enum {
@@ -53,6 +53,7 @@ enum {
 	O_PRINT_CHANGED, O_DUMP_DIR, O_VERIFY_EACH, O_NO_VERIFY, O_TIME_PASSES, O_STATS,
 	O_COMPARE, O_LIST_PASSES, O_VERBOSE, O_HELP, O_VERSION,
 	O_ARCH, O_XPTXAS, O_KEEP, O_KEEP_DIR, O_DRY_RUN, O_RESOURCE_USAGE, O_CUDA_COMPILER,
+	O_OPT0, O_OPT1, O_OPT2, O_OPT3, /* host code optimization: O_OPT0 + level */
 };
 
 /* One row per spelling; drives parsing, --help and "did you mean". */
@@ -63,8 +64,8 @@ static const struct Option {
 	const char *help;
 } options[] = {
 	{"-o", O_OUT, "FILE", "write the output to FILE ('-': stdout, the default)"},
-	{"--emit", O_EMIT, "KIND", "what to write: tir, cuda, ptx, cubin, fatbin (obj,\n"
-	                           "llvm, asm, c, header are not implemented yet)"},
+	{"--emit", O_EMIT, "KIND", "what to write: tir, cuda, ptx, cubin, fatbin, obj, llvm,\n"
+	                           "asm (c, header are not implemented yet)"},
 	{"--arch", O_ARCH, "sm_NN", "build device code for this architecture (repeatable:\n"
 	                            "a fatbin holds each; default: the target's arch)"},
 	{"--cuda-compiler", O_CUDA_COMPILER, "NAME", "what makes the PTX: nvrtc (in-process, the\n"
@@ -77,6 +78,10 @@ static const struct Option {
 	{"--keep-dir", O_KEEP_DIR, "DIR", "keep the intermediate files in DIR"},
 	{"-###", O_DRY_RUN, NULL, "print the tool invocations on stderr; run none and\n"
 	                          "write nothing"},
+	{"-O0", O_OPT0, NULL, "host code (obj, llvm, asm): no LLVM optimization"},
+	{"-O1", O_OPT1, NULL, "host code: LLVM's default<O1> pipeline"},
+	{"-O2", O_OPT2, NULL, "host code: LLVM's default<O2> pipeline (the default)"},
+	{"-O3", O_OPT3, NULL, "host code: LLVM's default<O3> pipeline"},
 	{"--target", O_TARGET, "TARGET", "the device target for the passes (cuda, ...)"},
 	{"--host", O_HOST, "TARGET", "the host target for the passes (llvm, ...)"},
 	{"--passes", O_PASSES, "LIST", "run exactly these passes (names or aliases)"},
@@ -119,6 +124,7 @@ typedef struct Opts {
 	Buf disable, print_before, print_after, config_err;
 	Vec config; /* "KEY=VALUE" */
 	int force_order, compare, verbose;
+	int opt; /* -O level for host code, 2 unless given */
 	PmOptions pm;
 	Vec archs, xptxas;   /* --arch values; -Xptxas options, split at commas */
 	const char *keep_dir, *cuda_compiler;
@@ -451,7 +457,8 @@ static const char *emit_from_suffix(const char *out)
 {
 	static const struct {
 		const char *suffix, *kind;
-	} kinds[] = {{".cu", "cuda"}, {".ptx", "ptx"}, {".cubin", "cubin"}, {".fatbin", "fatbin"}};
+	} kinds[] = {{".cu", "cuda"}, {".ptx", "ptx"}, {".cubin", "cubin"}, {".fatbin", "fatbin"},
+	             {".o", "obj"}, {".ll", "llvm"}, {".s", "asm"}};
 	size_t n = out ? strlen(out) : 0;
 	for (int i = 0; i < NELEM(kinds); i++) {
 		size_t k = strlen(kinds[i].suffix);
@@ -473,6 +480,7 @@ static void parse_args(int argc, char **argv)
 	Buf err = {0};
 	int done_opts = 0;
 	o->emit = NULL;
+	o->opt = 2;
 	o->pm.verify_output = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
@@ -570,6 +578,7 @@ static void parse_args(int argc, char **argv)
 			o->cuda_compiler = val;
 			o->device_opt = 1;
 			break;
+		case O_OPT0: case O_OPT1: case O_OPT2: case O_OPT3: o->opt = op->id - O_OPT0; break;
 		}
 	}
 	if (!o->emit)
@@ -940,6 +949,22 @@ static void emit_device(const Module *m)
 	pm_time(D.cx, "write", pm_now() - t);
 }
 
+/* --emit=obj|llvm|asm: host code through LLVM (backends/llvm). */
+static void emit_host(const Module *m)
+{
+	double t = pm_now();
+	phase = "LLVM code generation";
+	int kind = !strcmp(D.o.emit, "llvm") ? LLVM_EMIT_IR : !strcmp(D.o.emit, "asm") ? LLVM_EMIT_ASM
+	                                                                              : LLVM_EMIT_OBJ;
+	if (llvm_emit(m, kind, D.o.opt, &D.out))
+		leave(EXIT_INPUT);
+	pm_time(D.cx, "llvm", pm_now() - t);
+	t = pm_now();
+	phase = "write";
+	write_output(D.o.out, D.out.s ? D.out.s : "", D.out.n);
+	pm_time(D.cx, "write", pm_now() - t);
+}
+
 /* --compare: 0 when A, after the chosen passes, equals B. */
 static int compare(void)
 {
@@ -988,6 +1013,8 @@ static void *run(void *arg)
 		emit_cuda(D.mod[0]);
 	else if (is_device_emit(D.o.emit))
 		emit_device(D.mod[0]);
+	else if (!strcmp(D.o.emit, "obj") || !strcmp(D.o.emit, "llvm") || !strcmp(D.o.emit, "asm"))
+		emit_host(D.mod[0]);
 	else
 		emit(D.mod[0]);
 

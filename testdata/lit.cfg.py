@@ -34,6 +34,20 @@ if shutil.which("pkg-config"):
 config.substitutions.append(("%tirxc", tirxc))
 config.substitutions.append(("%root", root))
 config.substitutions.append(("%python", "python3"))
+# Host-code tests link objects into C programs: %cc is the C compiler and
+# %tirxrt the runtime library, build/libtirxrt.a once it is built, else the
+# test-only stand-in testdata/llvm/Inputs/stub_rt.c (compiled on the link
+# line).
+# Under make check-asan the runtime library is instrumented too, so the
+# programs that link it are built with the same sanitizers.
+cc = os.environ.get("CC", "cc")
+if "asan" in config.available_features:
+    cc += " -fsanitize=address,undefined"
+config.substitutions.append(("%cc", cc))
+tirxrt = os.path.join(build, "libtirxrt.a")
+if not os.path.exists(tirxrt):
+    tirxrt = os.path.join(config.test_source_root, "llvm", "Inputs", "stub_rt.c")
+config.substitutions.append(("%tirxrt", tirxrt))
 llvm_bin = "/usr/lib/llvm-19/bin"
 config.environment["PATH"] = os.pathsep.join([llvm_bin, os.environ.get("PATH", "")])
 for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "CUDA_HOME", "HOME"):
