@@ -856,6 +856,25 @@ static void check_reads_back(const Func *f, int deepest)
 	}
 }
 
+/* Writes what an emitter made to the output, timed as "write". */
+static void write_timed(const char *path, const Buf *b)
+{
+	double t = pm_now();
+	phase = "write";
+	write_output(path, b->s ? b->s : "", b->n);
+	pm_time(D.cx, "write", pm_now() - t);
+}
+
+/* The CUDA C of the device functions into D.out, timed as "cuda". */
+static void gen_cuda(const Module *m)
+{
+	double t = pm_now();
+	phase = "CUDA code generation";
+	if (cuda_emit_c(m, &D.out))
+		leave(EXIT_INPUT);
+	pm_time(D.cx, "cuda", pm_now() - t);
+}
+
 /* --emit=tir: print the module and write it. */
 static void emit(const Module *m)
 {
@@ -865,24 +884,14 @@ static void emit(const Module *m)
 	int deepest = tir_print(&D.out, m, &deepest_fn);
 	check_reads_back(deepest_fn, deepest);
 	pm_time(D.cx, "print", pm_now() - t);
-	t = pm_now();
-	phase = "write";
-	write_output(D.o.out, D.out.s ? D.out.s : "", D.out.n);
-	pm_time(D.cx, "write", pm_now() - t);
+	write_timed(D.o.out, &D.out);
 }
 
 /* --emit=cuda: the CUDA C of the device functions. */
 static void emit_cuda(const Module *m)
 {
-	double t = pm_now();
-	phase = "CUDA code generation";
-	if (cuda_emit_c(m, &D.out))
-		leave(EXIT_INPUT);
-	pm_time(D.cx, "cuda", pm_now() - t);
-	t = pm_now();
-	phase = "write";
-	write_output(D.o.out, D.out.s ? D.out.s : "", D.out.n);
-	pm_time(D.cx, "write", pm_now() - t);
+	gen_cuda(m);
+	write_timed(D.o.out, &D.out);
 }
 
 /* The base name of intermediate files: the output's (else the input's)
@@ -909,11 +918,7 @@ static char *stem(void)
  * cuda_tools.c).  With -### nothing runs and nothing is written. */
 static void emit_device(const Module *m)
 {
-	double t = pm_now();
-	phase = "CUDA code generation";
-	if (cuda_emit_c(m, &D.out))
-		leave(EXIT_INPUT);
-	pm_time(D.cx, "cuda", pm_now() - t);
+	gen_cuda(m);
 	Opts *o = &D.o;
 	char *st = stem();
 	CudaTools ct = {
@@ -926,7 +931,7 @@ static void emit_device(const Module *m)
 	};
 	int kind = !strcmp(o->emit, "ptx") ? CT_PTX : !strcmp(o->emit, "cubin") ? CT_CUBIN : CT_FATBIN;
 	Buf usage = {0};
-	t = pm_now();
+	double t = pm_now();
 	phase = "the CUDA toolkit";
 	say("building %s with the CUDA toolkit at %s", o->emit, ct.home);
 	int rc = cuda_build(&ct, m, D.out.s ? D.out.s : "", D.out.n, kind, &D.bin, &usage);
@@ -943,10 +948,7 @@ static void emit_device(const Module *m)
 		leave(rc == EXIT_INTERNAL ? EXIT_INTERNAL : EXIT_INPUT);
 	if (o->dry_run)
 		return;
-	t = pm_now();
-	phase = "write";
-	write_output(o->out, D.bin.s ? D.bin.s : "", D.bin.n);
-	pm_time(D.cx, "write", pm_now() - t);
+	write_timed(o->out, &D.bin);
 }
 
 /* --emit=obj|llvm|asm: host code through LLVM (backends/llvm). */
@@ -959,10 +961,7 @@ static void emit_host(const Module *m)
 	if (llvm_emit(m, kind, D.o.opt, &D.out))
 		leave(EXIT_INPUT);
 	pm_time(D.cx, "llvm", pm_now() - t);
-	t = pm_now();
-	phase = "write";
-	write_output(D.o.out, D.out.s ? D.out.s : "", D.out.n);
-	pm_time(D.cx, "write", pm_now() - t);
+	write_timed(D.o.out, &D.out);
 }
 
 /* --compare: 0 when A, after the chosen passes, equals B. */
