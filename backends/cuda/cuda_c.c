@@ -72,9 +72,7 @@ typedef struct G {
 	PtrMap names;  /* name supply: Sym -> 1 + last suffix */
 	PtrMap ids;    /* Var* / Buffer* -> const char * */
 	PtrMap htype;  /* Var* / Buffer* -> dt_word: the registered handle type */
-	PtrMap scope;  /* Buffer* -> Sym storage scope */
 	PtrMap vol;    /* volatile buffers */
-	PtrMap offvar; /* vars bound to a ptr_byte_offset */
 	PtrMap ssa;    /* Sym source -> SsaEntry* */
 	PtrMap pnames; /* Var* / Buffer* -> the name the TIR printer gives it */
 	char *marks;   /* scope_mark_ */
@@ -86,7 +84,6 @@ typedef struct G {
 	/* module */
 	PtrMap fnames;   /* function name supply: Sym -> 1 */
 	PtrMap fname_of; /* GlobalVar name Sym -> printed name Sym */
-	PtrMap extents;  /* launch-bounds scan: tag Sym -> Expr* */
 	CudaTags tags;
 	Vec util_names, util_code; /* helper functions, first use first */
 	int need_global_barrier;
@@ -209,9 +206,7 @@ static void init_func_state(G *g)
 	pmap_clear(&g->names);
 	pmap_clear(&g->ids);
 	pmap_clear(&g->htype);
-	pmap_clear(&g->scope);
 	pmap_clear(&g->vol);
-	pmap_clear(&g->offvar);
 	pmap_clear(&g->ssa);
 	pmap_clear(&g->pnames);
 	pmap_clear(&g->frag_shape);
@@ -1230,8 +1225,6 @@ static void register_pointer(G *g, Var *v, Expr *value)
 	DType dt;
 	if (!pointee(ex_type(value), &dt))
 		return;
-	if (call_is(value, "tirx.ptr_byte_offset"))
-		pmap_put(&g->offvar, v, (void *)1);
 	void *old = pmap_get(&g->htype, v);
 	if (old && !dt_eq(word_dt(old), dt))
 		gerr(g, "conflicting pointer types for '%s'", v->name);
@@ -2211,7 +2204,6 @@ static void wmma_alloc(G *g, Buffer *b, const char *sc)
 		buf_printf(os, ", nvcuda::wmma::%s", layout);
 	buf_printf(os, "> %s[%" PRId64 "];\n", vid, size / rows / cols);
 	g->tags |= TAG_MMA;
-	pmap_put(&g->scope, b, (void *)sym(sc));
 	pmap_put(&g->htype, b, dt_word(b->dt));
 }
 
@@ -2318,7 +2310,6 @@ static void alloc(G *g, Stmt *s)
 			size /= 32 / t.bits;
 		buf_printf(os, " %s[%" PRId64 "];\n", vid, size);
 	}
-	pmap_put(&g->scope, b, (void *)sym(sc));
 	pmap_put(&g->htype, b, dt_word(b->dt));
 	if (ann && obj_dict_get(ann, "tirx.volatile"))
 		pmap_put(&g->vol, b, (void *)1);
@@ -2331,15 +2322,12 @@ static void decl(G *g, Stmt *s)
 	const void *src = d->kind == EX_VAR ? (const void *)d->var : d->kind == EX_BUFDATA ? (const void *)d->buf : NULL;
 	if (src && pmap_get(&g->ids, src)) {
 		pmap_put(&g->ids, b, pmap_get(&g->ids, src));
-		Sym sc = pmap_get(&g->scope, src);
-		pmap_put(&g->scope, b, (void *)(sc ? sc : b->scope));
 		if (pmap_get(&g->vol, src))
 			pmap_put(&g->vol, b, (void *)1);
 		void *ht = pmap_get(&g->htype, src);
 		pmap_put(&g->htype, b, ht ? ht : dt_word(b->dt));
 		return;
 	}
-	pmap_put(&g->scope, b, (void *)b->scope);
 	/* TVM's order: the name is taken before the data is printed */
 	indent(g);
 	const char *tn = type_str(g, b->dt);
@@ -2824,16 +2812,13 @@ int cuda_emit_c(const Module *m, Buf *out)
 	pmap_free(&g.names);
 	pmap_free(&g.ids);
 	pmap_free(&g.htype);
-	pmap_free(&g.scope);
 	pmap_free(&g.vol);
-	pmap_free(&g.offvar);
 	pmap_free(&g.ssa);
 	pmap_free(&g.pnames);
 	pmap_free(&g.frag_shape);
 	pmap_free(&g.frag_layout);
 	pmap_free(&g.fnames);
 	pmap_free(&g.fname_of);
-	pmap_free(&g.extents);
 	vec_free(&g.util_names);
 	vec_free(&g.util_code);
 	free(g.marks);

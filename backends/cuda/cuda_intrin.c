@@ -952,23 +952,8 @@ static int in_list(const char *t, const char *list)
 	return ptx_slot_accepts(list, t);
 }
 
-static const char *chk_mma_f32(const PxMods *m)
-{
-	const char *why = mma_pair(m);
-	if (why)
-		return why;
-	const char *s = px_mod0(m, "shape"), *a = px_mod0(m, "atype");
-	if (!strcmp(a, "f16") && !in_list(s, "m8n8k4|m16n8k8|m16n8k16"))
-		return "no .f16 mma line has this shape";
-	if (!strcmp(a, "tf32") && !in_list(s, "m16n8k4|m16n8k8"))
-		return "the .tf32 mma lines are m16n8k4 and m16n8k8";
-	if (!strcmp(a, "bf16") && !in_list(s, "m16n8k8|m16n8k16"))
-		return "the .bf16 mma lines are m16n8k8 and m16n8k16";
-	if (is_f8(a) && !in_list(s, "m16n8k16|m16n8k32"))
-		return "no .f8 mma line has this shape";
-	return NULL; /* .dtype and .ctype are both f32 in this entry */
-}
-
+/* The f16 and f8 input lines, shared by the f16- and f32-accumulator
+ * entries. */
 static const char *chk_mma_f16(const PxMods *m)
 {
 	const char *why = mma_pair(m);
@@ -980,6 +965,19 @@ static const char *chk_mma_f16(const PxMods *m)
 	if (is_f8(a) && !in_list(s, "m16n8k16|m16n8k32"))
 		return "no .f8 mma line has this shape";
 	return NULL;
+}
+
+static const char *chk_mma_f32(const PxMods *m)
+{
+	const char *why = chk_mma_f16(m);
+	if (why)
+		return why;
+	const char *s = px_mod0(m, "shape"), *a = px_mod0(m, "atype");
+	if (!strcmp(a, "tf32") && !in_list(s, "m16n8k4|m16n8k8"))
+		return "the .tf32 mma lines are m16n8k4 and m16n8k8";
+	if (!strcmp(a, "bf16") && !in_list(s, "m16n8k8|m16n8k16"))
+		return "the .bf16 mma lines are m16n8k8 and m16n8k16";
+	return NULL; /* .dtype and .ctype are both f32 in this entry */
 }
 
 static char int_line(const char *t)
